@@ -1,0 +1,130 @@
+//! tree-sitter helpers shared by drivers: parsing with a per-thread parser, error collection,
+//! and the small text utilities every extractor needs.
+
+use crate::SyntaxIssue;
+use std::cell::RefCell;
+use tree_sitter::{Language, Node, Parser, Tree};
+
+/// How many syntax issues are reported per file at most; a badly broken file would otherwise
+/// produce one per token.
+pub const MAX_REPORTED_ISSUES: usize = 20;
+
+thread_local! {
+    // A parser is cheap to keep and not `Sync`; one per thread serves every language.
+    static PARSER: RefCell<Parser> = RefCell::new(Parser::new());
+}
+
+/// Parses `source` with `language` on this thread's parser.
+///
+/// Returns `None` only if tree-sitter refuses the language (an ABI mismatch, a build bug).
+pub fn parse(language: &Language, source: &str) -> Option<Tree> {
+    PARSER.with(|parser| {
+        let mut parser = parser.borrow_mut();
+        parser.set_language(language).ok()?;
+        parser.parse(source, None)
+    })
+}
+
+/// The syntax errors tree-sitter recovered from, in source order, at most
+/// [`MAX_REPORTED_ISSUES`].
+pub fn syntax_issues(tree: &Tree, source: &str) -> Vec<SyntaxIssue> {
+    let mut issues = Vec::new();
+    if !tree.root_node().has_error() {
+        return issues;
+    }
+    collect_issues(tree.root_node(), source, &mut issues);
+    issues
+}
+
+fn collect_issues(node: Node<'_>, source: &str, issues: &mut Vec<SyntaxIssue>) {
+    if issues.len() >= MAX_REPORTED_ISSUES {
+        return;
+    }
+    if node.is_missing() {
+        issues.push(issue_at(node, format!("missing `{}`", node.kind())));
+        return;
+    }
+    if node.is_error() {
+        let snippet = first_line_snippet(text(node, source));
+        let message = if snippet.is_empty() {
+            "syntax error".to_owned()
+        } else {
+            format!("syntax error near `{snippet}`")
+        };
+        issues.push(issue_at(node, message));
+        return;
+    }
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        if child.has_error() || child.is_missing() {
+            collect_issues(child, source, issues);
+        }
+    }
+}
+
+fn issue_at(node: Node<'_>, message: String) -> SyntaxIssue {
+    let position = node.start_position();
+    SyntaxIssue {
+        line: position.row + 1,
+        column: position.column + 1,
+        message,
+    }
+}
+
+fn first_line_snippet(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    match line.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
+    }
+}
+
+/// The source text of `node`.
+pub fn text<'s>(node: Node<'_>, source: &'s str) -> &'s str {
+    &source[node.byte_range()]
+}
+
+/// 1-based first and last line of `node`. A node ending at column 0 ends on the line before.
+pub fn line_span(node: Node<'_>) -> (usize, usize) {
+    let start = node.start_position().row + 1;
+    let end = node.end_position();
+    let end_line = if end.column == 0 && end.row > node.start_position().row {
+        end.row
+    } else {
+        end.row + 1
+    };
+    (start, end_line)
+}
+
+/// `text` with every run of whitespace (newlines included) folded into one space.
+pub fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collapse_whitespace_folds_newlines_and_runs() {
+        assert_eq!(
+            collapse_whitespace("fn  a(\n    x: u8,\n) "),
+            "fn a( x: u8, )"
+        );
+    }
+
+    #[test]
+    fn snippet_is_cut_at_forty_characters_on_a_char_boundary() {
+        let long = "ä".repeat(60);
+        let snippet = first_line_snippet(&long);
+        assert_eq!(snippet.chars().count(), 41);
+        assert!(snippet.ends_with('…'));
+    }
+}

@@ -1,0 +1,117 @@
+//! The one user-facing error type: every way a run can end badly, with its exit code and a
+//! `help:` line telling the user what to do about it.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// How a run ended; the numbers are the documented exit codes (README, "Exit codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    /// Everything asked for was done.
+    Success,
+    /// The run finished, but some files could not be read, parsed cleanly or written.
+    SomeFilesFailed,
+    /// Bad flags, a bad configuration file, or nothing to work on.
+    UsageError,
+    /// The user pressed Ctrl-C (or sent SIGINT/SIGTERM).
+    Interrupted,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::SomeFilesFailed => 1,
+            Outcome::UsageError => 2,
+            Outcome::Interrupted => 130,
+        }
+    }
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        ExitCode::from(outcome.code())
+    }
+}
+
+/// An error that ends the whole run. Per-file problems are not errors: they are reported and
+/// counted, and the run goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("no Go or Rust files found in {}", display_paths(.paths))]
+    NothingToDo { paths: Vec<PathBuf> },
+
+    #[error("cannot write to standard output")]
+    Stdout(#[source] std::io::Error),
+}
+
+impl AppError {
+    /// The exit code this error ends the run with.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            AppError::NothingToDo { .. } => Outcome::UsageError,
+            AppError::Stdout(_) => Outcome::SomeFilesFailed,
+        }
+    }
+
+    /// One line telling the user how to get past this error, when there is one.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            AppError::NothingToDo { .. } => Some(
+                "name a folder that holds .go or .rs files; .gitignore'd, hidden, vendor/, \
+                 testdata/ and target/ folders are skipped unless named explicitly"
+                    .to_owned(),
+            ),
+            AppError::Stdout(_) => None,
+        }
+    }
+
+    /// The full report: `error:` with the cause chain, then `help:` when there is one.
+    pub fn render(&self) -> String {
+        let mut out = format!("error: {self}");
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let _ = write!(out, "\n  caused by: {cause}");
+            source = cause.source();
+        }
+        if let Some(help) = self.help() {
+            let _ = write!(out, "\nhelp: {help}");
+        }
+        out
+    }
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_to_do_is_a_usage_error_with_help() {
+        let error = AppError::NothingToDo {
+            paths: vec![PathBuf::from("docs"), PathBuf::from("web")],
+        };
+        assert_eq!(error.outcome().code(), 2);
+        insta::assert_snapshot!(error.render(), @r"
+        error: no Go or Rust files found in docs, web
+        help: name a folder that holds .go or .rs files; .gitignore'd, hidden, vendor/, testdata/ and target/ folders are skipped unless named explicitly
+        ");
+    }
+
+    #[test]
+    fn render_prints_the_cause_chain() {
+        let error = AppError::Stdout(std::io::Error::other("disk on fire"));
+        assert_eq!(
+            error.render(),
+            "error: cannot write to standard output\n  caused by: disk on fire"
+        );
+    }
+}

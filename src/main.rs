@@ -1,0 +1,58 @@
+//! testsmith: writes the missing unit tests for Go and Rust code.
+//!
+//! `main` only parses the command line, sets up logging and maps the result to an exit code;
+//! each subcommand lives in `commands/`.
+
+mod cli;
+mod commands;
+mod drivers;
+mod errors;
+mod output;
+mod pipeline;
+mod walk;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use errors::{AppError, Outcome};
+use output::Printer;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let mut printer = Printer::new(cli.quiet, cli.verbose);
+    let result = match &cli.command {
+        Command::Analyze(args) => commands::analyze::run(args, &mut printer),
+    };
+    match result {
+        Ok(outcome) => outcome.into(),
+        // A closed pipe (`testsmith analyze | head`) is the reader's choice, not a failure.
+        Err(AppError::Stdout(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            Outcome::Success.into()
+        }
+        Err(error) => {
+            printer.fatal(&error);
+            error.outcome().into()
+        }
+    }
+}
+
+/// Logs go to stderr. `TESTSMITH_LOG` (an `EnvFilter` directive) wins over `-v`/`-vv`.
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let filter =
+        EnvFilter::try_from_env("TESTSMITH_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}
