@@ -7,18 +7,23 @@
 //!
 //! Adding a language means one crate implementing [`Driver`] and one line in the registry.
 
+mod generate;
+pub mod marker;
 mod model;
 pub mod syntax;
 
+pub use generate::{ExistingTest, SourceFile, TestChange, TestCode};
 pub use model::{FileMembers, Member, MemberKind, Param, Signature, SyntaxIssue};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One programming language, as testsmith sees it.
 ///
 /// Only [`name`](Driver::name), [`extensions`](Driver::extensions) and
 /// [`analyze`](Driver::analyze) are required; the rest have defaults that suit a language with
-/// no special files or folders.
+/// no special files or folders and no test generation. The methods come in three groups:
+/// finding members, writing tests (`test_file_for` … `attach`), and checking what a model
+/// wrote (`llm_instructions`, `check_answer`).
 pub trait Driver: Send + Sync + std::fmt::Debug {
     /// The short lowercase name used on the command line (`--lang go`) and in output.
     fn name(&self) -> &'static str;
@@ -55,10 +60,104 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         }
     }
 
+    /// [`display_name`](Driver::display_name) with the file the member was found in at hand,
+    /// for names that read relative to the file (a Rust member of an inline `mod inner` in
+    /// `crate::a` reads `inner::foo` under its file's `crate::a` header). Defaults to
+    /// `display_name`.
+    fn display_name_in(&self, file: &FileMembers, member: &Member) -> String {
+        let _ = file;
+        self.display_name(member)
+    }
+
     /// Whether this driver claims `path`, judged by its extension alone.
     fn claims(&self, path: &Path) -> bool {
         path.extension()
             .and_then(|ext| ext.to_str())
             .is_some_and(|ext| self.extensions().contains(&ext))
+    }
+
+    // ---- writing tests -------------------------------------------------------------------
+
+    /// The test file that `source`'s generated tests go to (`foo.go` → `foo_test.go`), or
+    /// `None` when this driver does not generate tests.
+    fn test_file_for(&self, source: &Path) -> Option<PathBuf> {
+        let _ = source;
+        None
+    }
+
+    /// Every file whose tests count when deciding whether a member of `source` is tested:
+    /// Go, every `_test.go` file of the package; Rust, the test file and `source` itself
+    /// (inline `mod tests`). `siblings` lists the files in `source`'s folder.
+    fn test_scope(&self, source: &Path, siblings: &[PathBuf]) -> Vec<PathBuf> {
+        let _ = siblings;
+        self.test_file_for(source).into_iter().collect()
+    }
+
+    /// The tests defined in `text`, the contents of a file from
+    /// [`test_scope`](Driver::test_scope).
+    fn existing_tests(&self, path: &Path, text: &str) -> Vec<ExistingTest> {
+        let _ = (path, text);
+        Vec::new()
+    }
+
+    /// The conventional name of `member`'s test (`TestSet_Add`, `test_parser_parse`): a test
+    /// of that name anywhere in the test scope means the member is tested.
+    fn test_name(&self, file: &FileMembers, member: &Member) -> String {
+        let _ = file;
+        format!("test_{}", member.name)
+    }
+
+    /// A compiling test scaffold for `member`, marked with
+    /// [`marker::marker_line`] so a later run can tell whether anyone edited it. `Err` says
+    /// why this member cannot get one.
+    fn scaffold(&self, source: &SourceFile<'_>, member: &Member) -> Result<TestCode, String> {
+        let _ = (source, member);
+        Err(format!("testsmith cannot write {} tests yet", self.name()))
+    }
+
+    /// The new text of the test file at `test_path` after `changes`: `existing` is its current
+    /// text (`None` when the file does not exist yet). Every byte of `existing` outside the
+    /// replaced ranges is kept; imports are merged; the result is formatted as the language's
+    /// formatter would.
+    fn assemble(
+        &self,
+        source: &SourceFile<'_>,
+        test_path: &Path,
+        existing: Option<&str>,
+        changes: &[TestChange],
+    ) -> Result<String, String> {
+        let _ = (source, test_path, existing, changes);
+        Err(format!("testsmith cannot write {} tests yet", self.name()))
+    }
+
+    /// The new text of `source_path` when the test file must be attached to it (Rust's
+    /// `#[path]` module declaration), or `None` when no edit is needed: the language finds
+    /// the test file itself, or it is attached already.
+    fn attach(&self, source_path: &Path, source_text: &str, test_path: &Path) -> Option<String> {
+        let _ = (source_path, source_text, test_path);
+        None
+    }
+
+    // ---- checking what a model wrote -----------------------------------------------------
+
+    /// What a model must be told to write tests the way this language's developers do:
+    /// framework, naming, layout, what not to redeclare.
+    fn llm_instructions(&self) -> &'static str {
+        ""
+    }
+
+    /// Checks and fixes one test a model wrote for `member`, expected to be named
+    /// `test_name`: it must parse without errors and define test functions only; the driver
+    /// may fix what it safely can (Go imports, the function's name). `Err` says what is wrong,
+    /// in words a model can act on when asked again.
+    fn check_answer(
+        &self,
+        source: &SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+        code: &str,
+    ) -> Result<TestCode, String> {
+        let _ = (source, member, test_name, code);
+        Err(format!("testsmith cannot check {} tests yet", self.name()))
     }
 }
