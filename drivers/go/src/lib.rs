@@ -1,8 +1,27 @@
 //! The Go driver: which Go declarations are public members, as the Go spec defines exported.
+//!
+//! The member rules, from issue 2:
+//! - a function is a top-level `func` whose name is exported;
+//! - a method is an exported method whose receiver base type is exported, `owner` being that
+//!   base type without `*`, parentheses or type parameters (`func (s *Set[T]) Add` → `Set`);
+//! - types are exported `type` specs, single or grouped: `struct` and `interface` get their
+//!   own kinds, everything else (defined types, aliases, generic types) is `type`.
+//!
+//! Every `.go` file is analysed the same way: build constraints and cgo's `import "C"` change
+//! which files a build uses, not what a file declares.
+
+mod callable;
+mod doc;
+mod extract;
+mod names;
+mod source;
+
+pub use callable::VARIADIC;
+pub use names::is_exported;
 
 use std::path::Path;
 use std::sync::LazyLock;
-use testsmith_driver::{Driver, FileMembers, syntax};
+use testsmith_driver::{Driver, FileMembers, Member, syntax};
 use tree_sitter::Language;
 
 static GO: LazyLock<Language> = LazyLock::new(|| tree_sitter_go::LANGUAGE.into());
@@ -36,6 +55,35 @@ impl Driver for GoDriver {
             return file;
         };
         file.errors = syntax::syntax_issues(&tree, source);
+        let found = extract::declarations(tree.root_node(), source);
+        file.package = found.package;
+        file.members = found.members;
         file
+    }
+
+    /// `(*Parser).Parse` for a pointer receiver, `Parser.Parse` for a value receiver, the
+    /// plain name for functions and types.
+    fn display_name(&self, member: &Member) -> String {
+        names::display_name(member)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_files_are_recognised_by_their_suffix() {
+        assert!(GoDriver.is_test_file(Path::new("a/parse_test.go")));
+        assert!(!GoDriver.is_test_file(Path::new("a/parse.go")));
+        assert!(!GoDriver.is_test_file(Path::new("a/test.go")));
+    }
+
+    #[test]
+    fn the_package_clause_names_the_package() {
+        let file = GoDriver.analyze(Path::new("a.go"), "// Package sets.\npackage sets\n");
+        assert_eq!(file.package.as_deref(), Some("sets"));
+        assert_eq!(file.language, "go");
+        assert!(file.members.is_empty());
     }
 }

@@ -1,0 +1,281 @@
+//! The structured shape of a Go function or method — receiver, type parameters, parameters,
+//! results — read from its declaration for test generators, which build call sites and zero
+//! values from it.
+//!
+//! Every type is kept as written (comments dropped, whitespace collapsed), so a generator can
+//! paste it into Go code unchanged.
+
+use crate::source::{code_text, non_comment_named_children};
+use testsmith_driver::{Param, Signature};
+use tree_sitter::Node;
+
+/// The qualifier marking a function whose last parameter is `...T`.
+pub const VARIADIC: &str = "variadic";
+
+/// The signature of a `function_declaration` or `method_declaration`.
+///
+/// - `params` has one entry per name (`a, b int` is two entries of type `int`); an unnamed
+///   parameter has the name `""`; a variadic parameter keeps its `...` (`...string`).
+/// - `results` has one entry per result, named or not: `(n int, err error)` → `int`, `error`.
+/// - `type_params` has one entry per type parameter, with its constraint:
+///   `[K, V comparable]` → `K comparable`, `V comparable`. Go methods cannot declare type
+///   parameters, but a method of a generic type names them in its receiver (`Set[T]`): those
+///   names are listed, without constraints (`T`), so a generator knows to instantiate the
+///   receiver.
+pub(crate) fn signature(decl: Node<'_>, source: &str) -> Signature {
+    let receiver = decl
+        .child_by_field_name("receiver")
+        .and_then(|list| receiver(list, source));
+    let type_params = match decl.child_by_field_name("type_parameters") {
+        Some(list) => type_params(list, source),
+        None => decl
+            .child_by_field_name("receiver")
+            .and_then(|list| receiver_type(list))
+            .map(|ty| receiver_type_params(ty, source))
+            .unwrap_or_default(),
+    };
+    let params_node = decl.child_by_field_name("parameters");
+    let params = params_node
+        .map(|list| parameters(list, source))
+        .unwrap_or_default();
+    let is_variadic = params_node.is_some_and(|list| {
+        non_comment_named_children(list)
+            .last()
+            .is_some_and(|last| last.kind() == "variadic_parameter_declaration")
+    });
+    let results = match decl.child_by_field_name("result") {
+        Some(list) if list.kind() == "parameter_list" => parameters(list, source)
+            .into_iter()
+            .map(|param| param.ty)
+            .collect(),
+        Some(single) => vec![code_text(single, source)],
+        None => Vec::new(),
+    };
+    Signature {
+        receiver,
+        type_params,
+        params,
+        results,
+        qualifiers: if is_variadic {
+            vec![VARIADIC.to_owned()]
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// The one receiver of a method: `(s *Set[T])` → `s`, `*Set[T]`; `(*T)` → `""`, `*T`.
+/// `None` when the receiver list does not hold exactly one receiver (a syntax error).
+pub(crate) fn receiver(list: Node<'_>, source: &str) -> Option<Param> {
+    let declaration = single_receiver(list)?;
+    let ty = declaration.child_by_field_name("type")?;
+    let name = declaration
+        .child_by_field_name("name")
+        .map(|name| code_text(name, source))
+        .unwrap_or_default();
+    Some(Param {
+        name,
+        ty: code_text(ty, source),
+    })
+}
+
+/// The type node of a method's one receiver.
+pub(crate) fn receiver_type(list: Node<'_>) -> Option<Node<'_>> {
+    single_receiver(list)?.child_by_field_name("type")
+}
+
+fn single_receiver(list: Node<'_>) -> Option<Node<'_>> {
+    let mut declarations = non_comment_named_children(list);
+    let declaration = declarations.next()?;
+    if declarations.next().is_some() || declaration.kind() != "parameter_declaration" {
+        return None;
+    }
+    let mut cursor = declaration.walk();
+    let names = declaration
+        .children_by_field_name("name", &mut cursor)
+        .count();
+    (names <= 1).then_some(declaration)
+}
+
+/// One entry per name of a `parameter_list`, in order.
+fn parameters(list: Node<'_>, source: &str) -> Vec<Param> {
+    let mut params = Vec::new();
+    for declaration in non_comment_named_children(list) {
+        let Some(ty) = declaration.child_by_field_name("type") else {
+            continue;
+        };
+        let ty = match declaration.kind() {
+            "variadic_parameter_declaration" => format!("...{}", code_text(ty, source)),
+            _ => code_text(ty, source),
+        };
+        let mut cursor = declaration.walk();
+        let names: Vec<String> = declaration
+            .children_by_field_name("name", &mut cursor)
+            .map(|name| code_text(name, source))
+            .collect();
+        if names.is_empty() {
+            params.push(Param {
+                name: String::new(),
+                ty,
+            });
+        } else {
+            params.extend(names.into_iter().map(|name| Param {
+                name,
+                ty: ty.clone(),
+            }));
+        }
+    }
+    params
+}
+
+/// `[K, V comparable, X any]` → `K comparable`, `V comparable`, `X any`.
+fn type_params(list: Node<'_>, source: &str) -> Vec<String> {
+    let mut params = Vec::new();
+    for declaration in non_comment_named_children(list) {
+        let constraint = declaration
+            .child_by_field_name("type")
+            .map(|ty| code_text(ty, source))
+            .unwrap_or_default();
+        let mut cursor = declaration.walk();
+        for name in declaration.children_by_field_name("name", &mut cursor) {
+            params.push(format!("{} {constraint}", code_text(name, source)));
+        }
+    }
+    params
+}
+
+/// The type parameter names a receiver type declares: `*Set[T]` → `T`; `Map[K, _]` → `K`, `_`.
+fn receiver_type_params(ty: Node<'_>, source: &str) -> Vec<String> {
+    match ty.kind() {
+        "parenthesized_type" | "pointer_type" => non_comment_named_children(ty)
+            .next()
+            .map(|inner| receiver_type_params(inner, source))
+            .unwrap_or_default(),
+        "generic_type" => ty
+            .child_by_field_name("type_arguments")
+            .map(|arguments| {
+                non_comment_named_children(arguments)
+                    .map(|argument| code_text(argument, source))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use testsmith_driver::syntax;
+
+    /// The signature of the first function or method declared in `source`.
+    fn signature_of(source: &str) -> Signature {
+        let tree = syntax::parse(&crate::GO, source).expect("the Go grammar loads");
+        let root = tree.root_node();
+        let mut cursor = root.walk();
+        let decl = root
+            .children(&mut cursor)
+            .find(|node| node.kind().ends_with("_declaration") && node.kind() != "type_declaration")
+            .expect("a function declaration");
+        signature(decl, source)
+    }
+
+    fn param(name: &str, ty: &str) -> Param {
+        Param {
+            name: name.to_owned(),
+            ty: ty.to_owned(),
+        }
+    }
+
+    #[test]
+    fn grouped_parameter_names_become_one_entry_each() {
+        let sig = signature_of("package p\nfunc F(a, b int, s string) {}");
+        assert_eq!(
+            sig.params,
+            [param("a", "int"), param("b", "int"), param("s", "string")]
+        );
+        assert!(sig.results.is_empty());
+        assert!(sig.qualifiers.is_empty());
+    }
+
+    #[test]
+    fn unnamed_parameters_get_empty_names() {
+        let sig = signature_of("package p\nfunc F(int, func(x int) error, chan<- int) {}");
+        assert_eq!(
+            sig.params,
+            [
+                param("", "int"),
+                param("", "func(x int) error"),
+                param("", "chan<- int")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_trailing_ellipsis_makes_the_function_variadic() {
+        let sig = signature_of("package p\nfunc F(format string, args ...any) {}");
+        assert_eq!(
+            sig.params,
+            [param("format", "string"), param("args", "...any")]
+        );
+        assert!(sig.has_qualifier(VARIADIC));
+    }
+
+    #[test]
+    fn named_results_are_listed_by_type_one_per_name() {
+        let sig = signature_of("package p\nfunc F() (n, m int, err error) { return }");
+        assert_eq!(sig.results, ["int", "int", "error"]);
+    }
+
+    #[test]
+    fn a_single_result_needs_no_parentheses() {
+        let sig = signature_of("package p\nfunc F() map[string][]int { return nil }");
+        assert_eq!(sig.results, ["map[string][]int"]);
+    }
+
+    #[test]
+    fn type_parameters_keep_their_constraint_per_name() {
+        let sig = signature_of(
+            "package p\nfunc F[K, V comparable, N interface{ ~int | ~int64 }](k K) {}",
+        );
+        assert_eq!(
+            sig.type_params,
+            [
+                "K comparable",
+                "V comparable",
+                "N interface{ ~int | ~int64 }"
+            ]
+        );
+    }
+
+    #[test]
+    fn receivers_keep_name_and_type_as_written() {
+        let sig = signature_of("package p\nfunc (s *Set[T]) Add(v T) {}");
+        assert_eq!(sig.receiver, Some(param("s", "*Set[T]")));
+        assert_eq!(sig.type_params, ["T"]);
+        assert_eq!(sig.params, [param("v", "T")]);
+    }
+
+    #[test]
+    fn unnamed_and_parenthesised_receivers_are_kept() {
+        assert_eq!(
+            signature_of("package p\nfunc (*T) M() {}").receiver,
+            Some(param("", "*T"))
+        );
+        assert_eq!(
+            signature_of("package p\nfunc (t (*T)) M() {}").receiver,
+            Some(param("t", "(*T)"))
+        );
+    }
+
+    #[test]
+    fn comments_and_line_breaks_inside_a_parameter_list_are_dropped() {
+        let sig = signature_of(
+            "package p\nfunc F(\n\ta int, // the a\n\tb map[string]/* key */int,\n) {}",
+        );
+        assert_eq!(
+            sig.params,
+            [param("a", "int"), param("b", "map[string]int")]
+        );
+    }
+}
