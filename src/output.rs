@@ -55,6 +55,19 @@ impl Printer {
         }
     }
 
+    /// A syntax error the parser recovered from, compiler style: `path:line:column: message`.
+    pub fn syntax_issue(&mut self, path: &std::path::Path, issue: &testsmith_driver::SyntaxIssue) {
+        if !self.quiet {
+            eprintln!(
+                "warning: {}:{}:{}: {}",
+                path.display(),
+                issue.line,
+                issue.column,
+                issue.message
+            );
+        }
+    }
+
     /// A fatal error, rendered with its cause chain and help.
     pub fn fatal(&mut self, error: &AppError) {
         let _ = self.stdout.flush();
@@ -171,10 +184,7 @@ impl<'p> AnalyzeReport<'p> {
             ScanOutcome::Analyzed(file) => {
                 self.summary.count(&file);
                 for issue in &file.errors {
-                    self.printer.warning(
-                        &file.path,
-                        &format!("{}:{}: {}", issue.line, issue.column, issue.message),
-                    );
+                    self.printer.syntax_issue(&file.path, issue);
                 }
                 self.write_file(&file)?;
             }

@@ -1,0 +1,4 @@
+//! Integration tests of the `testsmith` binary: one test binary, a module per command.
+
+mod analyze;
+mod util;
