@@ -5,10 +5,12 @@
 
 mod cli;
 mod commands;
+mod config;
 mod drivers;
 mod errors;
 mod output;
 mod pipeline;
+mod store;
 mod walk;
 
 use clap::Parser;
