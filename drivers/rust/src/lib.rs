@@ -1,13 +1,31 @@
 //! The Rust driver: which Rust items are public members of their crate's API surface.
+//!
+//! The member rules, in short (the details live with the code that applies them):
+//! - a function is a plain `pub fn` (with any of `const`, `async`, `unsafe`, `extern "ABI"`)
+//!   at file level or in inline `mod` blocks at any depth; a method is a plain `pub fn` in an
+//!   `impl` without a trait, owned by the last path segment of the self type;
+//! - `pub struct`, `pub enum`, `pub trait` are reported with their own kinds, `pub type`
+//!   aliases and `pub union`s as `type`;
+//! - not members: `pub(crate)` and the other restricted visibilities, functions of trait
+//!   impls, items in function bodies, in macro invocations or `macro_rules!`, in `extern`
+//!   blocks, and everything under `#[cfg(test)]` ([`extract`] says why for each);
+//! - the file's module path and whether it is a test file are read off its path alone
+//!   ([`paths`]).
+
+mod attributes;
+mod extract;
+mod paths;
+mod signature;
 
 use std::path::Path;
 use std::sync::LazyLock;
-use testsmith_driver::{Driver, FileMembers, syntax};
+use testsmith_driver::{Driver, FileMembers, Member, MemberKind, syntax};
 use tree_sitter::Language;
 
 static RUST: LazyLock<Language> = LazyLock::new(|| tree_sitter_rust::LANGUAGE.into());
 
-/// Rust: `.rs` files; testsmith's own `_tests.rs` siblings are tests.
+/// Rust: `.rs` files; testsmith's own `_tests.rs` siblings and the files in a crate's
+/// `tests/` and `benches/` folders are tests.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RustDriver;
 
@@ -25,17 +43,109 @@ impl Driver for RustDriver {
     }
 
     fn is_test_file(&self, path: &Path) -> bool {
-        path.file_name()
-            .and_then(|name| name.to_str())
-            .is_some_and(|name| name.ends_with("_tests.rs"))
+        paths::is_test_file(path)
     }
 
     fn analyze(&self, path: &Path, source: &str) -> FileMembers {
         let mut file = FileMembers::new(path, self.name());
-        let Some(tree) = syntax::parse(&RUST, source) else {
-            return file;
-        };
-        file.errors = syntax::syntax_issues(&tree, source);
+        let module = paths::module_path(path);
+        if let Some(tree) = syntax::parse(&RUST, source) {
+            file.errors = syntax::syntax_issues(&tree, source);
+            file.members = extract::public_members(tree.root_node(), source, &module);
+        }
+        file.module = Some(module);
         file
+    }
+
+    /// `Parser::parse` for a method; a member of an inline module is prefixed with its path
+    /// below the crate (`a::inner::foo`), since the file's own module is not known here.
+    fn display_name(&self, member: &Member) -> String {
+        let below_crate = member
+            .module
+            .as_deref()
+            .map(|module| module.strip_prefix("crate").unwrap_or(module))
+            .map(|module| module.strip_prefix("::").unwrap_or(module));
+        qualified_name(below_crate, member)
+    }
+
+    /// [`display_name`](Driver::display_name) relative to the file's module: `inner::foo` for
+    /// `foo` in `mod inner { .. }` of a file whose module is `crate::a`.
+    fn display_name_in(&self, file: &FileMembers, member: &Member) -> String {
+        let below_file = match (member.module.as_deref(), file.module.as_deref()) {
+            (Some(module), Some(file_module)) => module
+                .strip_prefix(file_module)
+                .and_then(|rest| rest.strip_prefix("::")),
+            _ => None,
+        };
+        match below_file {
+            Some(below_file) => qualified_name(Some(below_file), member),
+            None => self.display_name(member),
+        }
+    }
+}
+
+/// `module::Owner::name`, leaving out whichever of module and owner is absent or empty.
+fn qualified_name(module: Option<&str>, member: &Member) -> String {
+    let mut name = String::new();
+    if let Some(module) = module.filter(|module| !module.is_empty()) {
+        name.push_str(module);
+        name.push_str("::");
+    }
+    if let (MemberKind::Method, Some(owner)) = (member.kind, &member.owner) {
+        name.push_str(owner);
+        name.push_str("::");
+    }
+    name.push_str(&member.name);
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analyzed(path: &str, source: &str) -> FileMembers {
+        RustDriver.analyze(Path::new(path), source)
+    }
+
+    #[test]
+    fn a_method_is_displayed_with_its_owner() {
+        let file = analyzed(
+            "src/lib.rs",
+            "pub struct P;\nimpl P { pub fn parse(&self) {} }\n",
+        );
+        assert_eq!(RustDriver.display_name(&file.members[1]), "P::parse");
+    }
+
+    #[test]
+    fn an_inline_module_member_is_displayed_relative_to_its_file() {
+        let file = analyzed(
+            "src/a.rs",
+            "pub mod inner { pub struct P; impl P { pub fn parse() {} } }\n",
+        );
+        let names: Vec<String> = file
+            .members
+            .iter()
+            .map(|member| RustDriver.display_name_in(&file, member))
+            .collect();
+        assert_eq!(names, ["inner::P", "inner::P::parse"]);
+    }
+
+    #[test]
+    fn without_its_file_an_inline_module_member_is_displayed_below_the_crate() {
+        let file = analyzed("src/a.rs", "mod inner { pub fn foo() {} }\n");
+        assert_eq!(RustDriver.display_name(&file.members[0]), "a::inner::foo");
+    }
+
+    #[test]
+    fn the_file_module_comes_from_the_path() {
+        let file = analyzed("src/a/mod.rs", "");
+        assert_eq!(file.module.as_deref(), Some("crate::a"));
+    }
+
+    #[test]
+    fn syntax_errors_are_reported_with_the_members_found() {
+        let file = analyzed("src/lib.rs", "pub fn ok() {}\npub fn broken( {\n");
+        assert!(file.has_syntax_errors());
+        assert_eq!(file.members[0].name, "ok");
     }
 }
