@@ -22,8 +22,8 @@ pub(crate) fn code_text_between(node: Node<'_>, start: usize, end: usize, source
     let mut kept = String::with_capacity(text.len());
     let mut at = start;
     for comment in comments {
-        let before = &source[at..comment.start];
-        kept.push_str(before);
+        // Space before a comment went with it: `(ok bool /* c */)` is `(ok bool)`.
+        kept.push_str(source[at..comment.start].trim_end());
         // A comment between two words separates them: `x/* c */int` is `x int`.
         let next = source[comment.end..end].chars().next();
         if kept.chars().last().is_some_and(is_word_char) && next.is_some_and(is_word_char) {
@@ -95,6 +95,14 @@ mod tests {
         assert_eq!(
             first_declaration_text("package p\nfunc F(x/* c */int, m map[string]/* v */int) {}"),
             "func F(x int, m map[string]int) {}"
+        );
+    }
+
+    #[test]
+    fn space_before_a_comment_goes_with_it() {
+        assert_eq!(
+            first_declaration_text("package p\nfunc F() (ok bool /* c */, err error) {}"),
+            "func F() (ok bool, err error) {}"
         );
     }
 
