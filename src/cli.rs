@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// List the public members of Go and Rust files.
     Analyze(AnalyzeArgs),
+    /// Write the missing tests: a compiling scaffold per untested public function and method.
+    Generate(GenerateArgs),
 }
 
 /// What to look at: shared by every command that walks a project.
@@ -61,6 +63,20 @@ impl InputArgs {
 pub struct AnalyzeArgs {
     #[command(flatten)]
     pub input: InputArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Print the change as a unified diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
     let mut printer = Printer::new(cli.quiet, cli.verbose);
     let result = match &cli.command {
         Command::Analyze(args) => commands::analyze::run(args, &mut printer),
+        Command::Generate(args) => commands::generate::run(args, &mut printer),
     };
     match result {
         Ok(outcome) => outcome.into(),

@@ -88,7 +88,7 @@ fn walk_root(root: &Path, drivers: &[&'static dyn Driver], found: &mut Vec<Found
                 }
                 if let Some(driver) = crate::drivers::for_path(drivers, entry.path()) {
                     found.push(Found::File {
-                        path: entry.into_path(),
+                        path: without_dot_prefix(root, entry.into_path()),
                         driver,
                     });
                 }
@@ -96,6 +96,17 @@ fn walk_root(root: &Path, drivers: &[&'static dyn Driver], found: &mut Vec<Found
             Err(error) => found.push(problem_from_walk_error(root, &error)),
         }
     }
+}
+
+/// Paths found below the current folder `.` are shown without the `./` prefix, as ripgrep
+/// does; below any other root they keep the root as given.
+fn without_dot_prefix(root: &Path, path: PathBuf) -> PathBuf {
+    if root == Path::new(".") {
+        if let Ok(stripped) = path.strip_prefix(".") {
+            return stripped.to_owned();
+        }
+    }
+    path
 }
 
 impl Found {
@@ -118,7 +129,7 @@ fn problem_from_walk_error(root: &Path, error: &ignore::Error) -> Found {
         other => other.to_string(),
     };
     Found::Problem {
-        path: path.unwrap_or(root).to_owned(),
+        path: without_dot_prefix(root, path.unwrap_or(root).to_owned()),
         message,
     }
 }

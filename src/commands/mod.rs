@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns parsed arguments into an [`Outcome`].
 
 pub mod analyze;
+pub mod generate;
 
 use crate::cli::Lang;
 use testsmith_driver::Driver;

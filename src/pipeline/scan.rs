@@ -9,7 +9,7 @@ pub enum ScanOutcome {
     /// Parsed; members extracted (possibly with recovered syntax errors).
     Analyzed(FileMembers),
     /// A test file: not analysed for members, but known.
-    TestFile { path: PathBuf },
+    TestFile,
     /// Deliberately not analysed, with the reason (binary, not UTF-8).
     Skipped { path: PathBuf, reason: String },
     /// Could not be read.
@@ -20,9 +20,7 @@ pub enum ScanOutcome {
 /// returning, so memory stays proportional to the members, not the sources.
 pub fn scan_file(path: &Path, driver: &dyn Driver) -> ScanOutcome {
     if driver.is_test_file(path) {
-        return ScanOutcome::TestFile {
-            path: path.to_owned(),
-        };
+        return ScanOutcome::TestFile;
     }
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,

@@ -31,9 +31,9 @@ fn json_output_is_one_document_with_files_members_and_summary() {
     assert_eq!(
         paths,
         [
-            "./go/shapes.go",
-            "./rs/src/geometry/circle.rs",
-            "./rs/src/lib.rs"
+            "go/shapes.go",
+            "rs/src/geometry/circle.rs",
+            "rs/src/lib.rs"
         ]
     );
 
@@ -143,9 +143,9 @@ fn gitignored_hidden_vendor_testdata_and_target_folders_are_skipped() {
     assert_eq!(
         paths,
         [
-            "./go/shapes.go",
-            "./rs/src/geometry/circle.rs",
-            "./rs/src/lib.rs"
+            "go/shapes.go",
+            "rs/src/geometry/circle.rs",
+            "rs/src/lib.rs"
         ]
     );
 }
@@ -227,16 +227,16 @@ fn binary_and_non_utf8_files_are_skipped_with_a_reason_and_the_rest_analysed() {
     assert_eq!(
         reasons,
         [
-            ("./blob.go", "binary file"),
+            ("blob.go", "binary file"),
             (
-                "./latin1.rs",
+                "latin1.rs",
                 "not valid UTF-8 (first bad byte at offset 10)"
             )
         ]
     );
     assert!(
         run.stderr
-            .contains("warning: ./blob.go: skipped: binary file")
+            .contains("warning: blob.go: skipped: binary file")
     );
 }
 
@@ -286,8 +286,8 @@ fn an_unreadable_folder_is_reported_and_the_run_goes_on() {
         .code(1);
     let doc = run.json();
     assert_eq!(doc["summary"]["files"], 1, "root: {}", is_root());
-    assert_eq!(doc["files"][0]["path"], "./open/a.go");
-    assert_eq!(doc["summary"]["failed"][0]["path"], "./locked");
+    assert_eq!(doc["files"][0]["path"], "open/a.go");
+    assert_eq!(doc["summary"]["failed"][0]["path"], "locked");
     assert_eq!(doc["summary"]["failed"][0]["reason"], "permission denied");
     std::fs::set_permissions(
         project.path("locked"),

@@ -1,0 +1,189 @@
+//! `analyze` output: a text tree per file or one streamed JSON document, and the totals.
+
+use super::{PathNote, Printer, plural};
+use crate::cli::Format;
+use crate::errors::{AppError, Outcome};
+use crate::pipeline::ScanOutcome;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use testsmith_driver::FileMembers;
+
+/// The totals at the end of `analyze`.
+#[derive(Debug, Default, Serialize)]
+pub struct AnalyzeSummary {
+    /// Source files analysed (test files excluded).
+    pub files: usize,
+    /// Test files seen and not analysed for members.
+    pub test_files: usize,
+    pub members: usize,
+    /// Members per kind, by kind name.
+    pub kinds: BTreeMap<&'static str, usize>,
+    /// Files the parser had to recover in; their members are still listed.
+    pub files_with_syntax_errors: usize,
+    pub skipped: Vec<PathNote>,
+    pub failed: Vec<PathNote>,
+}
+
+impl AnalyzeSummary {
+    /// Exit code: 1 when any file could not be read or had syntax errors.
+    pub fn outcome(&self) -> Outcome {
+        if self.failed.is_empty() && self.files_with_syntax_errors == 0 {
+            Outcome::Success
+        } else {
+            Outcome::SomeFilesFailed
+        }
+    }
+
+    fn count(&mut self, file: &FileMembers) {
+        self.files += 1;
+        self.members += file.members.len();
+        for member in &file.members {
+            *self.kinds.entry(member.kind.as_str()).or_default() += 1;
+        }
+        if file.has_syntax_errors() {
+            self.files_with_syntax_errors += 1;
+        }
+    }
+
+    fn text(&self) -> String {
+        let kinds: Vec<String> = self
+            .kinds
+            .iter()
+            .map(|(kind, n)| format!("{n} {kind}"))
+            .collect();
+        let mut line = format!(
+            "{}, {}",
+            plural(self.files, "file", "files"),
+            plural(self.members, "member", "members")
+        );
+        if !kinds.is_empty() {
+            line.push_str(&format!(" ({})", kinds.join(", ")));
+        }
+        line.push_str(&format!(
+            "; {} with syntax errors, {} skipped, {} failed",
+            self.files_with_syntax_errors,
+            self.skipped.len(),
+            self.failed.len()
+        ));
+        if self.test_files > 0 {
+            line.push_str(&format!(
+                "; {} not analysed",
+                plural(self.test_files, "test file", "test files")
+            ));
+        }
+        line.push('\n');
+        line
+    }
+}
+
+/// Streams `analyze` results in the chosen format: one file at a time, so nothing but the
+/// summary is kept.
+#[derive(Debug)]
+pub struct AnalyzeReport<'p> {
+    format: Format,
+    printer: &'p mut Printer,
+    summary: AnalyzeSummary,
+    files_written: usize,
+}
+
+impl<'p> AnalyzeReport<'p> {
+    pub fn new(format: Format, printer: &'p mut Printer) -> Self {
+        AnalyzeReport {
+            format,
+            printer,
+            summary: AnalyzeSummary::default(),
+            files_written: 0,
+        }
+    }
+
+    pub fn begin(&mut self) -> Result<(), AppError> {
+        match self.format {
+            Format::Json => self.printer.out("{\"files\":["),
+            Format::Text => Ok(()),
+        }
+    }
+
+    pub fn file(&mut self, outcome: ScanOutcome) -> Result<(), AppError> {
+        match outcome {
+            ScanOutcome::Analyzed(file) => {
+                self.summary.count(&file);
+                for issue in &file.errors {
+                    self.printer.syntax_issue(&file.path, issue);
+                }
+                self.write_file(&file)?;
+            }
+            ScanOutcome::TestFile => self.summary.test_files += 1,
+            ScanOutcome::Skipped { path, reason } => {
+                self.printer.warning(&path, &format!("skipped: {reason}"));
+                self.summary.skipped.push(PathNote { path, reason });
+            }
+            ScanOutcome::Failed { path, error } => {
+                self.printer.file_error(&path, &error);
+                self.summary.failed.push(PathNote {
+                    path,
+                    reason: error,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn write_file(&mut self, file: &FileMembers) -> Result<(), AppError> {
+        match self.format {
+            Format::Json => {
+                let separator = if self.files_written == 0 { "" } else { "," };
+                let json = serde_json::to_string(file).expect("the member model serialises");
+                self.printer.out(separator)?;
+                self.printer.out(&json)?;
+            }
+            Format::Text => {
+                let text = render_file_text(file);
+                self.printer.out(&text)?;
+            }
+        }
+        self.files_written += 1;
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<AnalyzeSummary, AppError> {
+        match self.format {
+            Format::Json => {
+                let summary = serde_json::to_string(&self.summary).expect("the summary serialises");
+                self.printer.out(&format!("],\"summary\":{summary}}}\n"))?;
+            }
+            Format::Text => {
+                let text = self.summary.text();
+                self.printer.out(&text)?;
+            }
+        }
+        self.printer.flush()?;
+        Ok(self.summary)
+    }
+}
+
+/// One file as a readable tree: the path, then one indented line per member.
+pub fn render_file_text(file: &FileMembers) -> String {
+    let driver = crate::drivers::by_name(&file.language);
+    let mut out = file.path.display().to_string();
+    match (&file.package, &file.module) {
+        (Some(package), _) => out.push_str(&format!("  (package {package})")),
+        (None, Some(module)) => out.push_str(&format!("  ({module})")),
+        (None, None) => {}
+    }
+    if file.has_syntax_errors() {
+        out.push_str("  [syntax errors]");
+    }
+    out.push('\n');
+    for member in &file.members {
+        let name = match driver {
+            Some(driver) => driver.display_name(member),
+            None => member.name.clone(),
+        };
+        out.push_str(&format!(
+            "  {:<9} {name}  :{}\n",
+            member.kind.as_str(),
+            member.start_line
+        ));
+    }
+    out
+}

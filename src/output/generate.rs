@@ -1,0 +1,269 @@
+//! `generate` output: one line per file that changed (or had something to say), the diffs of
+//! a dry run, and the totals — as text, or one JSON document.
+
+use super::{PathNote, Printer, plural};
+use crate::cli::Format;
+use crate::errors::{AppError, Outcome};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// A member that got no test, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedMember {
+    pub member: String,
+    pub reason: String,
+}
+
+/// What a run did for one source file.
+#[derive(Debug, Default, Serialize)]
+pub struct FileReport {
+    /// The source file.
+    pub path: PathBuf,
+    /// Where its tests go; `null` when its language writes none.
+    pub test_file: Option<PathBuf>,
+    /// Tests written for members that had none.
+    pub written: Vec<String>,
+    /// Unedited scaffolds rewritten because their member's signature changed (or, with
+    /// `--llm`, upgraded to real tests).
+    pub regenerated: Vec<String>,
+    /// Members whose conventional test exists already.
+    pub already_tested: Vec<String>,
+    pub skipped: Vec<SkippedMember>,
+    /// Whether the source file was edited to attach its test file (Rust's `#[path]` module).
+    pub attached: bool,
+    /// Why the file could not be processed or written; nothing was written for it.
+    pub error: Option<String>,
+    /// Whether any member was skipped because the file has syntax errors.
+    #[serde(skip)]
+    pub has_syntax_errors: bool,
+    /// `--dry-run`: the change as a unified diff (test file, then source file when attached).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+impl FileReport {
+    pub fn new(path: PathBuf) -> FileReport {
+        FileReport {
+            path,
+            ..FileReport::default()
+        }
+    }
+
+    pub fn failed(path: PathBuf, error: String) -> FileReport {
+        FileReport {
+            path,
+            error: Some(error),
+            ..FileReport::default()
+        }
+    }
+
+    fn members(&self) -> usize {
+        self.written.len() + self.regenerated.len() + self.already_tested.len() + self.skipped.len()
+    }
+
+    /// Whether the file has nothing to say without `-v`. A file-level error is reported on
+    /// stderr when it happens, so it is not repeated on stdout.
+    fn is_quiet(&self) -> bool {
+        self.written.is_empty()
+            && self.regenerated.is_empty()
+            && self.skipped.is_empty()
+            && !self.attached
+    }
+
+    fn text(&self, verbose: bool) -> String {
+        let mut line = self.path.display().to_string();
+        if let Some(test_file) = &self.test_file {
+            line.push_str(&format!(" → {}", test_file.display()));
+        }
+        if let Some(error) = &self.error {
+            return format!("{line}: not written: {error}\n");
+        }
+        let mut parts = vec![format!("{} written", self.written.len())];
+        if !self.regenerated.is_empty() {
+            parts.push(format!("{} regenerated", self.regenerated.len()));
+        }
+        if !self.already_tested.is_empty() {
+            parts.push(format!("{} already tested", self.already_tested.len()));
+        }
+        if !self.skipped.is_empty() {
+            parts.push(format!("{} skipped", self.skipped.len()));
+        }
+        line.push_str(&format!(": {}", parts.join(", ")));
+        if self.attached {
+            line.push_str(" (test module attached)");
+        }
+        line.push('\n');
+        if verbose {
+            for name in &self.written {
+                line.push_str(&format!("  written         {name}\n"));
+            }
+            for name in &self.regenerated {
+                line.push_str(&format!("  regenerated     {name}\n"));
+            }
+            for name in &self.already_tested {
+                line.push_str(&format!("  already tested  {name}\n"));
+            }
+        }
+        for skipped in &self.skipped {
+            line.push_str(&format!(
+                "  skipped {}: {}\n",
+                skipped.member, skipped.reason
+            ));
+        }
+        line
+    }
+}
+
+/// The totals at the end of `generate`.
+#[derive(Debug, Default, Serialize)]
+pub struct GenerateSummary {
+    /// Source files looked at.
+    pub files: usize,
+    /// Callable members looked at (types are tested through their methods).
+    pub members: usize,
+    pub written: usize,
+    pub regenerated: usize,
+    pub already_tested: usize,
+    pub skipped: usize,
+    /// Test files (and attached source files) written, or that would be with `--dry-run`.
+    pub files_written: usize,
+    pub dry_run: bool,
+    /// Source files skipped whole (binary, not UTF-8), with the reason.
+    pub skipped_files: Vec<PathNote>,
+    /// Paths that could not be read, walked or written.
+    pub failed: Vec<PathNote>,
+}
+
+impl GenerateSummary {
+    fn text(&self) -> String {
+        let verb = if self.dry_run {
+            "would be written"
+        } else {
+            "written"
+        };
+        let mut line = format!(
+            "{}, {}: {} {verb}",
+            plural(self.files, "file", "files"),
+            plural(self.members, "member", "members"),
+            self.written,
+        );
+        if self.regenerated > 0 {
+            line.push_str(&format!(", {} regenerated", self.regenerated));
+        }
+        line.push_str(&format!(
+            ", {} already tested, {} skipped",
+            self.already_tested, self.skipped
+        ));
+        if !self.failed.is_empty() {
+            line.push_str(&format!(
+                "; {} failed",
+                plural(self.failed.len(), "file", "files")
+            ));
+        }
+        if !self.skipped_files.is_empty() {
+            line.push_str(&format!(
+                "; {} not read",
+                plural(self.skipped_files.len(), "file", "files")
+            ));
+        }
+        line.push('\n');
+        line
+    }
+}
+
+/// Collects per-file results, then prints them in path order with the totals.
+#[derive(Debug)]
+pub struct GenerateReport {
+    format: Format,
+    files: Vec<FileReport>,
+    summary: GenerateSummary,
+    has_syntax_errors: bool,
+}
+
+impl GenerateReport {
+    pub fn new(format: Format, dry_run: bool) -> GenerateReport {
+        GenerateReport {
+            format,
+            files: Vec::new(),
+            summary: GenerateSummary {
+                dry_run,
+                ..GenerateSummary::default()
+            },
+            has_syntax_errors: false,
+        }
+    }
+
+    pub fn skipped_file(&mut self, printer: &mut Printer, path: PathBuf, reason: String) {
+        printer.warning(&path, &format!("skipped: {reason}"));
+        self.summary.skipped_files.push(PathNote { path, reason });
+    }
+
+    pub fn failed(&mut self, printer: &mut Printer, path: PathBuf, reason: String) {
+        printer.file_error(&path, &reason);
+        self.summary.failed.push(PathNote { path, reason });
+    }
+
+    pub fn file(&mut self, printer: &mut Printer, report: FileReport, files_written: usize) {
+        let summary = &mut self.summary;
+        summary.files += 1;
+        summary.members += report.members();
+        summary.written += report.written.len();
+        summary.regenerated += report.regenerated.len();
+        summary.already_tested += report.already_tested.len();
+        summary.skipped += report.skipped.len();
+        summary.files_written += files_written;
+        self.has_syntax_errors |= report.has_syntax_errors;
+        if let Some(error) = &report.error {
+            printer.file_error(&report.path, error);
+            summary.failed.push(PathNote {
+                path: report.path.clone(),
+                reason: error.clone(),
+            });
+        }
+        self.files.push(report);
+    }
+
+    /// Prints everything; the outcome is 1 when any file failed or had syntax errors.
+    pub fn finish(mut self, printer: &mut Printer) -> Result<Outcome, AppError> {
+        self.files.sort_by(|a, b| a.path.cmp(&b.path));
+        self.summary.failed.sort_by(|a, b| a.path.cmp(&b.path));
+        match self.format {
+            Format::Json => {
+                #[derive(Serialize)]
+                struct Document<'a> {
+                    files: &'a [FileReport],
+                    summary: &'a GenerateSummary,
+                }
+                let document = Document {
+                    files: &self.files,
+                    summary: &self.summary,
+                };
+                let json = serde_json::to_string(&document).expect("the report serialises");
+                printer.out(&json)?;
+                printer.out("\n")?;
+            }
+            Format::Text => {
+                let verbose = printer.is_verbose();
+                for file in &self.files {
+                    if let Some(diff) = &file.diff {
+                        printer.out(diff)?;
+                    }
+                }
+                for file in &self.files {
+                    if verbose || !file.is_quiet() {
+                        printer.out(&file.text(verbose))?;
+                    }
+                }
+                printer.out(&self.summary.text())?;
+            }
+        }
+        printer.flush()?;
+        Ok(
+            if self.summary.failed.is_empty() && !self.has_syntax_errors {
+                Outcome::Success
+            } else {
+                Outcome::SomeFilesFailed
+            },
+        )
+    }
+}

@@ -1,0 +1,206 @@
+//! Writing files safely: only inside the project, atomically (temporary file + rename, the
+//! old permissions kept), and only if nobody changed the file while testsmith worked on it.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The folders testsmith may write into: the roots the user named, symlinks resolved.
+#[derive(Debug, Clone)]
+pub struct WriteScope {
+    roots: Vec<PathBuf>,
+}
+
+impl WriteScope {
+    /// The scope for a run over `roots` (files or folders). Roots that do not exist are left
+    /// out: nothing is found below them, so nothing is written there.
+    pub fn new(roots: &[PathBuf]) -> WriteScope {
+        let roots = roots
+            .iter()
+            .filter_map(|root| {
+                let canonical = root.canonicalize().ok()?;
+                if canonical.is_file() {
+                    canonical.parent().map(Path::to_owned)
+                } else {
+                    Some(canonical)
+                }
+            })
+            .collect();
+        WriteScope { roots }
+    }
+
+    /// Why `target` must not be written, if it must not: it is a symlink (replacing it would
+    /// break the link; writing through it could leave the project) or it resolves to a place
+    /// outside every root.
+    pub fn refuse(&self, target: &Path) -> Option<String> {
+        if std::fs::symlink_metadata(target).is_ok_and(|meta| meta.file_type().is_symlink()) {
+            return Some(format!(
+                "{} is a symlink; testsmith does not write through links",
+                target.display()
+            ));
+        }
+        let parent = match target.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let Ok(resolved) = parent.canonicalize() else {
+            return Some(format!("{} cannot be resolved", parent.display()));
+        };
+        if self.roots.iter().any(|root| resolved.starts_with(root)) {
+            None
+        } else {
+            Some(format!(
+                "{} lies outside the project (reached through a symlink); not written",
+                target.display()
+            ))
+        }
+    }
+}
+
+/// Why a write did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("changed on disk while testsmith was working on it; run again")]
+    ChangedMeanwhile,
+    #[error("{}", crate::walk::io_message(.0))]
+    Io(#[from] std::io::Error),
+}
+
+/// Replaces `path` with `contents` atomically: readers see the old file or the new one, never
+/// a half-written one. `expected` is what the file held when testsmith read it (`None`: it did
+/// not exist); if it holds something else now, nothing is written.
+pub fn write_atomically(
+    scope: &WriteScope,
+    path: &Path,
+    contents: &str,
+    expected: Option<&str>,
+) -> Result<(), WriteError> {
+    if let Some(reason) = scope.refuse(path) {
+        return Err(WriteError::Refused(reason));
+    }
+    let current = match std::fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => return Err(error.into()),
+    };
+    if current.as_deref() != expected.map(str::as_bytes) {
+        return Err(WriteError::ChangedMeanwhile);
+    }
+
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".testsmith-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    temp.write_all(contents.as_bytes())?;
+    temp.as_file().sync_all()?;
+    let permissions = match std::fs::metadata(path) {
+        Ok(meta) => meta.permissions(),
+        Err(_) => new_file_permissions(),
+    };
+    std::fs::set_permissions(temp.path(), permissions)?;
+    temp.persist(path).map_err(|error| error.error)?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// New files get the usual `rw-r--r--`; the temporary file would otherwise keep its private
+/// `rw-------`.
+fn new_file_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o644)
+}
+
+/// Makes the rename durable. Best effort: some file systems refuse to sync a folder.
+fn sync_dir(dir: &Path) {
+    if let Ok(handle) = std::fs::File::open(dir) {
+        let _ = handle.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_new_file_is_written_readable_by_everyone() {
+        let dir = tempfile::tempdir().unwrap();
+        let scope = WriteScope::new(&[dir.path().to_owned()]);
+        let target = dir.path().join("a_test.go");
+        write_atomically(&scope, &target, "package a\n", None).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "package a\n");
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+
+    #[test]
+    fn an_existing_file_keeps_its_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let scope = WriteScope::new(&[dir.path().to_owned()]);
+        let target = dir.path().join("a_test.go");
+        std::fs::write(&target, "old").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomically(&scope, &target, "new", Some("old")).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_file_changed_since_it_was_read_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let scope = WriteScope::new(&[dir.path().to_owned()]);
+        let target = dir.path().join("a_test.go");
+        std::fs::write(&target, "edited by a person").unwrap();
+        let error = write_atomically(&scope, &target, "new", Some("old")).unwrap_err();
+        assert!(matches!(error, WriteError::ChangedMeanwhile));
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "edited by a person"
+        );
+    }
+
+    #[test]
+    fn no_temporary_file_is_left_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let scope = WriteScope::new(&[dir.path().to_owned()]);
+        write_atomically(&scope, &dir.path().join("a.rs"), "x", None).unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["a.rs"]);
+    }
+
+    #[test]
+    fn writing_through_a_symlinked_folder_out_of_the_project_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let project = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), project.path().join("escape")).unwrap();
+        let scope = WriteScope::new(&[project.path().to_owned()]);
+        let target = project.path().join("escape/a_test.go");
+        let error = write_atomically(&scope, &target, "x", None).unwrap_err();
+        assert!(matches!(error, WriteError::Refused(_)), "{error}");
+        assert!(!outside.path().join("a_test.go").exists());
+    }
+
+    #[test]
+    fn a_symlinked_file_is_never_replaced() {
+        let project = tempfile::tempdir().unwrap();
+        std::fs::write(project.path().join("real.go"), "x").unwrap();
+        std::os::unix::fs::symlink("real.go", project.path().join("link_test.go")).unwrap();
+        let scope = WriteScope::new(&[project.path().to_owned()]);
+        let error = write_atomically(&scope, &project.path().join("link_test.go"), "y", Some("x"))
+            .unwrap_err();
+        assert!(matches!(error, WriteError::Refused(_)));
+        assert_eq!(
+            std::fs::read_to_string(project.path().join("real.go")).unwrap(),
+            "x"
+        );
+    }
+}
