@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod drivers;
 mod errors;
+mod llm;
 mod output;
 mod pipeline;
 mod store;

@@ -8,7 +8,7 @@ mod db;
 mod queue;
 
 #[expect(unused_imports, reason = "wired into generate --llm by the lead")]
-pub use cache::{CacheLookup, CachedAnswer};
+pub use cache::{CacheLookup, CachedAnswer, hex};
 #[expect(unused_imports, reason = "wired into generate --llm by the lead")]
 pub use db::{STATE_DIR, STATE_FILE, Store, StoreError, now_ms};
 #[expect(unused_imports, reason = "wired into generate --llm by the lead")]

@@ -1,0 +1,442 @@
+//! The composed stack — cache → retry → circuit breaker → in-flight limit → provider — and
+//! the one call the pipeline makes: [`LlmClient::generate`], tests for the members of one
+//! file.
+//!
+//! Batch mode asks once per file for every member that missed the cache; fan-out asks once
+//! per member. In a batch, members whose answer is missing are asked again alone, and
+//! members whose answer the validator rejected are asked alone once more with the reason;
+//! a reply cut off at the token limit, or a prompt too big for the context, splits the
+//! batch in halves. Every answer passes the caller's validator before it is cached or
+//! returned, so nothing invalid is ever stored.
+
+use super::breaker::{CircuitBreaker, Outcome};
+use super::cache::{CacheKey, ResultCache};
+use super::envelope::{assign, parse_reply};
+use super::error::LlmError;
+use super::limit::InFlightLimit;
+use super::prompt::{DEFAULT_PROMPT_BUDGET, FileRequest, MemberRequest, build_prompt};
+use super::provider::{ChatBackend, ChatRequest, ChatResponse, HttpProvider};
+use super::retry::{AttemptError, RetryPolicy, with_retry};
+use super::stats::{LlmStats, StatsSnapshot};
+use crate::config::{ApiKey, BreakerConfig, ConfigError, LlmConfig, LlmMode};
+use crate::store::Store;
+use futures_util::future::join_all;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+/// The driver's check of one answer: given the member and the code the model wrote, the
+/// code to keep (imports fixed, names sanitised, formatted) or why it is unusable.
+pub type Validator<'a> = &'a (dyn Fn(&MemberRequest, &str) -> Result<String, String> + Sync);
+
+/// Everything a bad answer may cost a member: the first answer and one re-ask.
+const MAX_BAD_ANSWERS: u32 = 2;
+
+/// How the stack behaves; built from the configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientOptions {
+    pub mode: LlmMode,
+    pub model: String,
+    pub temperature: f64,
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    pub breaker: BreakerConfig,
+    /// Characters of prompt to aim for; context is cut to fit, members never.
+    pub prompt_budget: usize,
+}
+
+impl ClientOptions {
+    /// The options `config` asks for; fails only when no model is configured.
+    pub fn from_config(config: &LlmConfig) -> Result<Self, ConfigError> {
+        Ok(ClientOptions {
+            mode: config.mode,
+            model: config.require_model()?.to_owned(),
+            temperature: config.temperature,
+            concurrency: config.concurrency,
+            retry: RetryPolicy::from_config(config),
+            breaker: config.breaker.clone(),
+            prompt_budget: DEFAULT_PROMPT_BUDGET,
+        })
+    }
+}
+
+/// Why the client cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientBuildError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot set up the HTTP client")]
+    Http(#[source] reqwest::Error),
+}
+
+/// What became of one member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberResult {
+    /// The member's [`MemberRequest::id`].
+    pub id: String,
+    /// Its cache key, which is also its job key in the durable queue.
+    pub key: CacheKey,
+    pub outcome: MemberOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemberOutcome {
+    /// A validated test, fresh or from the cache.
+    Generated { code: String, cached: bool },
+    /// The model's answers kept failing validation (or held nothing for it).
+    Rejected { reason: String },
+    /// The request failed for good (auth, a refused request, retries exhausted).
+    Failed(LlmError),
+    /// Not done now but not failed: the breaker is open, the quota is gone, or the server
+    /// asked for a long wait. Queue it for a later run.
+    Deferred {
+        wait: Option<Duration>,
+        reason: String,
+    },
+    /// The run was cancelled before an answer came. Nothing was written or cached.
+    Cancelled,
+}
+
+impl MemberOutcome {
+    fn from_error(error: LlmError) -> Self {
+        match error {
+            LlmError::Deferred { wait, reason } => MemberOutcome::Deferred { wait, reason },
+            error @ LlmError::Quota { .. } => MemberOutcome::Deferred {
+                wait: None,
+                reason: error.to_string(),
+            },
+            LlmError::Cancelled => MemberOutcome::Cancelled,
+            error => MemberOutcome::Failed(error),
+        }
+    }
+}
+
+/// A condition that stops the whole run: nothing more will be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Halt {
+    /// The credentials were refused (401/403).
+    BadCredentials(LlmError),
+    /// The quota is exhausted; the remaining work waits in the queue.
+    QuotaExhausted,
+}
+
+/// The LLM stack. Share one per run (`&LlmClient` is enough: every method takes `&self`), so
+/// the cap on requests in flight, the breaker and the counters cover every file.
+#[derive(Debug)]
+pub struct LlmClient<B = HttpProvider> {
+    backend: B,
+    options: ClientOptions,
+    cache: ResultCache,
+    breaker: CircuitBreaker,
+    limit: InFlightLimit,
+    stats: Arc<LlmStats>,
+    cancel: CancellationToken,
+    /// Set by the first 401/403: every later attempt fails at once without sending.
+    auth_failure: OnceLock<LlmError>,
+}
+
+impl LlmClient<HttpProvider> {
+    /// The stack for `config`, talking HTTP. `api_key` may be `None` for a local server;
+    /// `store` is `None` for `--no-cache`; cancelling `cancel` (on Ctrl-C) stops every
+    /// sleep and request at once.
+    pub fn from_config(
+        config: &LlmConfig,
+        api_key: Option<ApiKey>,
+        store: Option<Arc<Store>>,
+        cancel: CancellationToken,
+    ) -> Result<Self, ClientBuildError> {
+        let options = ClientOptions::from_config(config)?;
+        let stats = Arc::new(LlmStats::default());
+        let provider = HttpProvider::new(config, &options.model, api_key, stats.clone())
+            .map_err(ClientBuildError::Http)?;
+        Ok(LlmClient::with_backend(
+            provider, options, store, stats, cancel,
+        ))
+    }
+}
+
+impl<B: ChatBackend> LlmClient<B> {
+    /// The stack over any backend; tests use in-process fakes.
+    pub fn with_backend(
+        backend: B,
+        options: ClientOptions,
+        store: Option<Arc<Store>>,
+        stats: Arc<LlmStats>,
+        cancel: CancellationToken,
+    ) -> Self {
+        LlmClient {
+            backend,
+            cache: ResultCache::new(store, stats.clone()),
+            breaker: CircuitBreaker::new(options.breaker.clone()),
+            limit: InFlightLimit::new(options.concurrency),
+            options,
+            stats,
+            cancel,
+            auth_failure: OnceLock::new(),
+        }
+    }
+
+    /// The key under which `member`'s answer is cached — and under which the pipeline
+    /// records its job in the durable queue before asking.
+    pub fn cache_key(&self, file: &FileRequest, member: &MemberRequest) -> CacheKey {
+        CacheKey::new(file, member, &self.options.model, self.options.temperature)
+    }
+
+    /// The counters so far, with the cache's current size.
+    pub fn stats(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            cache_entries: self.cache.entries(),
+            ..self.stats.snapshot()
+        }
+    }
+
+    /// Whether something stopped the run for good; the pipeline should stop starting files.
+    pub fn halt(&self) -> Option<Halt> {
+        if let Some(error) = self.auth_failure.get() {
+            return Some(Halt::BadCredentials(error.clone()));
+        }
+        self.breaker
+            .is_quota_exhausted()
+            .then_some(Halt::QuotaExhausted)
+    }
+
+    /// Tests for `members` of `file`, one result per member in the same order. Cached
+    /// members are answered without sending anything; the rest are asked as the mode says,
+    /// and every answer passes `validate` before it is cached or returned.
+    pub async fn generate(
+        &self,
+        file: &FileRequest,
+        members: &[MemberRequest],
+        validate: Validator<'_>,
+    ) -> Vec<MemberResult> {
+        let keys: Vec<CacheKey> = members.iter().map(|m| self.cache_key(file, m)).collect();
+        let mut outcomes: Vec<Option<MemberOutcome>> = vec![None; members.len()];
+        let mut missed = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            match self.cache.get(key) {
+                Some(code) => {
+                    outcomes[i] = Some(MemberOutcome::Generated { code, cached: true });
+                }
+                None => missed.push(i),
+            }
+        }
+        let asked = match self.options.mode {
+            LlmMode::Batch if missed.len() > 1 => {
+                self.ask_in_batches(file, members, &keys, missed, validate)
+                    .await
+            }
+            _ => {
+                let keys = &keys;
+                join_all(missed.into_iter().map(|i| async move {
+                    let outcome = self
+                        .ask_alone(file, &members[i], &keys[i], validate, None)
+                        .await;
+                    (i, outcome)
+                }))
+                .await
+            }
+        };
+        for (i, outcome) in asked {
+            outcomes[i] = Some(outcome);
+        }
+        members
+            .iter()
+            .zip(keys)
+            .zip(outcomes)
+            .map(|((member, key), outcome)| MemberResult {
+                id: member.id.clone(),
+                key,
+                outcome: outcome.unwrap_or(MemberOutcome::Cancelled),
+            })
+            .collect()
+    }
+
+    async fn ask_in_batches(
+        &self,
+        file: &FileRequest,
+        members: &[MemberRequest],
+        keys: &[CacheKey],
+        missed: Vec<usize>,
+        validate: Validator<'_>,
+    ) -> Vec<(usize, MemberOutcome)> {
+        let mut finished = Vec::new();
+        // Members to ask alone, with the reason their batch answer was rejected, if it was.
+        let mut alone: Vec<(usize, Option<String>)> = Vec::new();
+        let mut batches = vec![missed];
+        while let Some(batch) = batches.pop() {
+            if let [only] = batch[..] {
+                alone.push((only, None));
+                continue;
+            }
+            let asked: Vec<&MemberRequest> = batch.iter().map(|&i| &members[i]).collect();
+            let request = build_prompt(file, &asked, None, self.options.prompt_budget);
+            let reply = match self.ask(&request).await {
+                Ok(reply) if !reply.is_truncated() => reply,
+                Ok(_) | Err(LlmError::ContextOverflow { .. }) => {
+                    debug!(
+                        "{}: the batch of {} does not fit; splitting it",
+                        file.path,
+                        batch.len()
+                    );
+                    let (first, second) = batch.split_at(batch.len() / 2);
+                    batches.push(second.to_vec());
+                    batches.push(first.to_vec());
+                    continue;
+                }
+                Err(error) => {
+                    let outcome = MemberOutcome::from_error(error);
+                    finished.extend(batch.iter().map(|&i| (i, outcome.clone())));
+                    continue;
+                }
+            };
+            let (shape, items) = parse_reply(&reply.content);
+            let answers = assign(items, &asked);
+            for (&i, answer) in batch.iter().zip(answers) {
+                match answer {
+                    Some(code) => match self.accept(&members[i], &keys[i], &code, validate) {
+                        Ok(outcome) => finished.push((i, outcome)),
+                        Err(reason) => alone.push((i, Some(reason))),
+                    },
+                    None => {
+                        debug!(
+                            "{}: the batch answer ({shape:?}) had nothing for {}; asking alone",
+                            file.path, members[i].id
+                        );
+                        alone.push((i, None));
+                    }
+                }
+            }
+        }
+        let retried = join_all(alone.into_iter().map(|(i, rejected)| async move {
+            let outcome = self
+                .ask_alone(file, &members[i], &keys[i], validate, rejected)
+                .await;
+            (i, outcome)
+        }))
+        .await;
+        finished.extend(retried);
+        finished
+    }
+
+    /// Asks for one member until an answer passes, it has had [`MAX_BAD_ANSWERS`], or the
+    /// request fails. `rejected` is the reason an earlier (batch) answer was turned down.
+    async fn ask_alone(
+        &self,
+        file: &FileRequest,
+        member: &MemberRequest,
+        key: &CacheKey,
+        validate: Validator<'_>,
+        rejected: Option<String>,
+    ) -> MemberOutcome {
+        let mut bad_answers = u32::from(rejected.is_some());
+        let mut feedback = rejected;
+        let mut budget = self.options.prompt_budget;
+        loop {
+            let request = build_prompt(file, &[member], feedback.as_deref(), budget);
+            let reply = match self.ask(&request).await {
+                Ok(reply) => reply,
+                Err(LlmError::ContextOverflow { .. }) if budget > 0 => {
+                    debug!(
+                        "{}: {} does not fit; dropping all context",
+                        file.path, member.id
+                    );
+                    budget = 0;
+                    continue;
+                }
+                Err(error) => return MemberOutcome::from_error(error),
+            };
+            let verdict = if reply.is_truncated() {
+                Err("the answer was cut off at the token limit".to_owned())
+            } else {
+                let (_, items) = parse_reply(&reply.content);
+                match assign(items, &[member]).pop().flatten() {
+                    Some(code) => self.accept(member, key, &code, validate),
+                    None => Err("the answer held no test code".to_owned()),
+                }
+            };
+            match verdict {
+                Ok(outcome) => return outcome,
+                Err(reason) => {
+                    bad_answers += 1;
+                    debug!("{}: answer for {} rejected: {reason}", file.path, member.id);
+                    if bad_answers >= MAX_BAD_ANSWERS {
+                        return MemberOutcome::Rejected { reason };
+                    }
+                    feedback = Some(reason);
+                }
+            }
+        }
+    }
+
+    /// Validates an answer and caches what the validator kept.
+    fn accept(
+        &self,
+        member: &MemberRequest,
+        key: &CacheKey,
+        code: &str,
+        validate: Validator<'_>,
+    ) -> Result<MemberOutcome, String> {
+        let code = validate(member, code)?;
+        self.cache.put(key, &code);
+        Ok(MemberOutcome::Generated {
+            code,
+            cached: false,
+        })
+    }
+
+    /// One request through retry, breaker and limit.
+    async fn ask(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let result = with_retry(&self.options.retry, &self.cancel, &self.stats, || {
+            self.attempt(request)
+        })
+        .await;
+        match &result {
+            Ok(reply) => self
+                .stats
+                .tokens(reply.usage.prompt_tokens, reply.usage.completion_tokens),
+            Err(error @ LlmError::Auth { .. }) => {
+                let _ = self.auth_failure.set(error.clone());
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// One attempt: refused without sending when the credentials already failed or the
+    /// breaker is open; otherwise sent under a permit held only while on the wire.
+    async fn attempt(&self, request: &ChatRequest) -> Result<ChatResponse, AttemptError> {
+        if let Some(error) = self.auth_failure.get() {
+            return Err(AttemptError::Aborted(error.clone()));
+        }
+        let admission = self
+            .breaker
+            .admit()
+            .map_err(|rejection| AttemptError::BreakerOpen {
+                wait: rejection.wait,
+                reason: rejection.reason,
+            })?;
+        match self
+            .limit
+            .run(&self.cancel, self.backend.complete(request))
+            .await
+        {
+            None => {
+                self.breaker.record(admission, Outcome::Abandoned);
+                Err(AttemptError::Cancelled)
+            }
+            Some(Ok(reply)) => {
+                self.breaker.record(admission, Outcome::Success);
+                Ok(reply)
+            }
+            Some(Err(failure)) => {
+                let error = AttemptError::failed(failure);
+                if let AttemptError::Failed { classification, .. } = &error {
+                    self.breaker
+                        .record(admission, Outcome::Failed(classification.class));
+                }
+                Err(error)
+            }
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Building the prompt from plain data. Nothing here knows a language: the language's name
+//! and its instructions for the model come from the driver, the conventions from the
+//! project's TESTSMITH.md. A size budget cuts context (the style example first, then the
+//! signatures the member depends on, then the conventions) — never the members themselves.
+
+use super::provider::ChatRequest;
+use std::fmt::Write as _;
+
+/// Bumped whenever the prompt's wording changes enough that cached answers should not be
+/// reused. Part of every cache key.
+pub const PROMPT_VERSION: u32 = 1;
+
+/// A sensible default budget: about 8k tokens of prompt.
+pub const DEFAULT_PROMPT_BUDGET: usize = 32_000;
+
+/// Everything about one source file that goes into its prompts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileRequest {
+    /// The language's name, as the driver calls it (`go`, `rust`).
+    pub language: String,
+    /// The driver's instructions for the model: test framework, naming, what not to do.
+    pub instructions: String,
+    /// The project's conventions (TESTSMITH.md), possibly empty.
+    pub conventions: String,
+    /// The file's path as shown to the model.
+    pub path: String,
+    /// The package or module the file belongs to (`package set`, `crate::a::b`).
+    pub module: Option<String>,
+    /// Signatures the members depend on in the same package: context, cut first-to-last
+    /// from the end when the budget is tight.
+    pub dependencies: Vec<String>,
+    /// An existing test of the project as a style example; the first thing cut.
+    pub style_example: Option<String>,
+}
+
+/// One member that needs a test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRequest {
+    /// The member's identity within its file (the driver's display name, like
+    /// `(*Set).Insert` or `Set::insert`): unique per file, part of the cache key.
+    pub id: String,
+    /// The name the test must have; the envelope's `name` is matched against it.
+    pub test_name: String,
+    /// The member's source code, doc comment included when the driver gives it.
+    pub source: String,
+}
+
+/// Builds the request asking for tests of `members`, within `budget` characters where the
+/// context allows. `feedback` explains why the previous answer for these members was
+/// rejected, so the model can do better.
+pub fn build_prompt(
+    file: &FileRequest,
+    members: &[&MemberRequest],
+    feedback: Option<&str>,
+    budget: usize,
+) -> ChatRequest {
+    let system = system_message(file);
+    let mut required = String::new();
+    let _ = writeln!(required, "File: {}", file.path);
+    if let Some(module) = &file.module {
+        let _ = writeln!(required, "Package/module: {module}");
+    }
+    let _ = writeln!(
+        required,
+        "\nWrite one test for each of the {} member(s) below. Answer with JSON only, exactly \
+         {{\"tests\":[{{\"name\":\"<test name>\",\"code\":\"<test code>\"}}]}}, one item per \
+         member, `name` being the test name given for it.",
+        members.len()
+    );
+    for member in members {
+        let _ = write!(
+            required,
+            "\n### `{}` — test name `{}`\n```{}\n{}\n```\n",
+            member.id,
+            member.test_name,
+            file.language,
+            member.source.trim_end()
+        );
+    }
+    if let Some(feedback) = feedback {
+        let _ = write!(
+            required,
+            "\nYour previous answer was rejected: {feedback}\nFix that this time.\n"
+        );
+    }
+
+    // What is left of the budget goes to context, most useful first; each section is
+    // charged with its heading and fences.
+    let mut room = budget.saturating_sub(system.len() + required.len());
+    let mut user = String::new();
+    const CONVENTIONS_HEADING: &str = "Project conventions (TESTSMITH.md):\n";
+    if let Some(mut left) = room.checked_sub(CONVENTIONS_HEADING.len() + 2) {
+        let conventions = take_within(&file.conventions, &mut left, 200);
+        if !conventions.is_empty() {
+            let _ = write!(user, "{CONVENTIONS_HEADING}{conventions}\n\n");
+            room = room.saturating_sub(user.len());
+        }
+    }
+    let fence = |body: &str| format!("```{}\n{}\n```\n\n", file.language, body.trim_end());
+    let dependencies_heading = "Signatures available in the same package:\n";
+    let mut dependencies: Vec<&str> = Vec::new();
+    let mut dependencies_cost = dependencies_heading.len() + fence("").len();
+    for signature in &file.dependencies {
+        let cost = signature.len() + 1;
+        if dependencies_cost + cost > room {
+            break;
+        }
+        dependencies_cost += cost;
+        dependencies.push(signature);
+    }
+    if !dependencies.is_empty() {
+        let section = format!("{dependencies_heading}{}", fence(&dependencies.join("\n")));
+        room = room.saturating_sub(section.len());
+        user.push_str(&section);
+    }
+    if let Some(example) = &file.style_example {
+        let section = format!(
+            "An existing test from this project, to match its style:\n{}",
+            fence(example)
+        );
+        if section.len() <= room {
+            user.push_str(&section);
+        }
+    }
+    user.push_str(&required);
+    ChatRequest { system, user }
+}
+
+fn system_message(file: &FileRequest) -> String {
+    let mut system = format!(
+        "You write unit tests in {language}. Each test exercises its member's behaviour with \
+         concrete inputs and checks the results. Reply with one JSON object and nothing else: \
+         {{\"tests\":[{{\"name\":\"...\",\"code\":\"...\"}}]}}. `code` holds only the test \
+         function(s), not the code under test.",
+        language = file.language
+    );
+    if !file.instructions.trim().is_empty() {
+        system.push_str("\n\n");
+        system.push_str(file.instructions.trim());
+    }
+    system
+}
+
+/// `text` whole if it fits in `room`, else its head cut at a line boundary and marked, when
+/// at least `min_useful` characters fit; `room` shrinks by what was taken.
+fn take_within(text: &str, room: &mut usize, min_useful: usize) -> String {
+    let text = text.trim();
+    if text.len() <= *room {
+        *room -= text.len();
+        return text.to_owned();
+    }
+    const MARK: &str = "\n[... cut to fit ...]";
+    if *room < min_useful + MARK.len() {
+        return String::new();
+    }
+    let mut cut = *room - MARK.len();
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &text[..cut];
+    let head = head.rfind('\n').map_or(head, |at| &head[..at]);
+    *room -= head.len() + MARK.len();
+    format!("{head}{MARK}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file() -> FileRequest {
+        FileRequest {
+            language: "go".to_owned(),
+            instructions: "Use the testing package.".to_owned(),
+            conventions: "Prefer table-driven tests.".to_owned(),
+            path: "set/set.go".to_owned(),
+            module: Some("package set".to_owned()),
+            dependencies: vec![
+                "func New() *Set".to_owned(),
+                "func (s *Set) Len() int".to_owned(),
+            ],
+            style_example: Some("func TestNew(t *testing.T) {}".to_owned()),
+        }
+    }
+
+    fn member(id: &str, source: &str) -> MemberRequest {
+        MemberRequest {
+            id: id.to_owned(),
+            test_name: format!("Test{id}"),
+            source: source.to_owned(),
+        }
+    }
+
+    #[test]
+    fn with_room_the_prompt_carries_every_part() {
+        let m = member("Add", "func (s *Set) Add(v int) {}");
+        let prompt = build_prompt(&file(), &[&m], None, DEFAULT_PROMPT_BUDGET);
+        assert!(prompt.system.contains("unit tests in go"));
+        assert!(prompt.system.contains("Use the testing package."));
+        for part in [
+            "Prefer table-driven tests.",
+            "File: set/set.go",
+            "package set",
+            "func (s *Set) Len() int",
+            "func TestNew(t *testing.T) {}",
+            "func (s *Set) Add(v int) {}",
+            "test name `TestAdd`",
+        ] {
+            assert!(prompt.user.contains(part), "missing {part:?}");
+        }
+    }
+
+    #[test]
+    fn a_tight_budget_cuts_context_but_never_a_member() {
+        let big = format!("func Big() {{\n{}\n}}", "\tx := 1\n".repeat(2000));
+        let m = member("Big", &big);
+        let mut f = file();
+        f.conventions = "rule\n".repeat(1000);
+        let prompt = build_prompt(&f, &[&m], None, 1000);
+        assert!(prompt.user.contains(big.trim_end()), "the member was cut");
+        assert!(
+            !prompt.user.contains("TestNew"),
+            "the style example should go first"
+        );
+        assert!(!prompt.user.contains("func New()"));
+        assert!(!prompt.user.contains("rule\nrule"));
+    }
+
+    #[test]
+    fn the_style_example_goes_before_the_signatures_and_conventions() {
+        let m = member("Add", "func Add() {}");
+        let f = file();
+        let full = build_prompt(&f, &[&m], None, DEFAULT_PROMPT_BUDGET);
+        let fitted = build_prompt(&f, &[&m], None, full.system.len() + full.user.len() - 40);
+        assert!(!fitted.user.contains("func TestNew"));
+        assert!(fitted.user.contains("func (s *Set) Len() int"));
+        assert!(fitted.user.contains("Prefer table-driven tests."));
+    }
+
+    #[test]
+    fn long_conventions_are_cut_at_a_line_and_marked() {
+        let mut room = 300;
+        let text = "line one is here\n".repeat(100);
+        let cut = take_within(&text, &mut room, 50);
+        assert!(cut.ends_with("[... cut to fit ...]"));
+        assert!(cut.len() <= 300);
+        assert!(
+            cut.trim_end_matches("\n[... cut to fit ...]")
+                .ends_with("here")
+        );
+    }
+
+    #[test]
+    fn feedback_on_a_rejected_answer_is_passed_on() {
+        let m = member("Add", "func Add() {}");
+        let prompt = build_prompt(&file(), &[&m], Some("it redeclares Add"), 10_000);
+        assert!(prompt.user.contains("rejected: it redeclares Add"));
+    }
+
+    #[test]
+    fn every_member_of_a_batch_is_listed_with_its_test_name() {
+        let a = member("Add", "func Add() {}");
+        let b = member("Sub", "func Sub() {}");
+        let prompt = build_prompt(&file(), &[&a, &b], None, 10_000);
+        assert!(prompt.user.contains("each of the 2 member(s)"));
+        assert!(prompt.user.contains("`Add` — test name `TestAdd`"));
+        assert!(prompt.user.contains("`Sub` — test name `TestSub`"));
+    }
+}

@@ -1,0 +1,559 @@
+//! The HTTP end of the stack: one OpenAI-compatible `POST {base_url}/chat/completions`,
+//! answered with the reply's text, why it stopped and the tokens it cost.
+//!
+//! Structured output differs between servers (RELIABILITY.md, "Real servers differ"): the
+//! provider asks with a strict `json_schema` first, falls back to `json_object`, then to
+//! plain text, and remembers per endpoint what worked so it never repeats a request the
+//! server already refused for its format. The API key goes into the `Authorization` header
+//! and nowhere else; any echo of it in an error body is scrubbed.
+
+use super::classify::{Failure, TransportKind};
+use super::envelope::envelope_schema;
+use super::stats::LlmStats;
+use crate::config::{ApiKey, LlmConfig};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// What to ask the model: a system message and a user message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatRequest {
+    pub system: String,
+    pub user: String,
+}
+
+/// A successful completion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatResponse {
+    /// `choices[0].message.content`; empty when the server sent none.
+    pub content: String,
+    /// `choices[0].finish_reason`: `"stop"`, `"length"` (cut off), ...
+    pub finish_reason: Option<String>,
+    pub usage: Usage,
+}
+
+impl ChatResponse {
+    /// Whether the answer was cut off by the token limit.
+    pub fn is_truncated(&self) -> bool {
+        self.finish_reason.as_deref() == Some("length")
+    }
+}
+
+/// Tokens as the server's `usage` reported them (zero when it did not).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// Something that answers chat requests: the HTTP provider in the binary, an in-process
+/// fake in tests that need tokio's paused clock (reqwest's timers do not pause).
+pub trait ChatBackend: Send + Sync {
+    fn complete(
+        &self,
+        request: &ChatRequest,
+    ) -> impl Future<Output = Result<ChatResponse, Failure>> + Send;
+}
+
+/// How the reply's shape is requested, strictest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ResponseFormat {
+    /// `{"type":"json_schema", ... "strict": true}` with the `{"tests":[...]}` envelope.
+    JsonSchema,
+    /// `{"type":"json_object"}`.
+    JsonObject,
+    /// No `response_format`: the reply is parsed as text.
+    Text,
+}
+
+impl ResponseFormat {
+    fn weaker(self) -> Option<Self> {
+        match self {
+            ResponseFormat::JsonSchema => Some(ResponseFormat::JsonObject),
+            ResponseFormat::JsonObject => Some(ResponseFormat::Text),
+            ResponseFormat::Text => None,
+        }
+    }
+
+    fn request_field(self) -> Option<serde_json::Value> {
+        match self {
+            ResponseFormat::JsonSchema => Some(serde_json::json!({
+                "type": "json_schema",
+                "json_schema": {"name": "tests", "strict": true, "schema": envelope_schema()},
+            })),
+            ResponseFormat::JsonObject => Some(serde_json::json!({"type": "json_object"})),
+            ResponseFormat::Text => None,
+        }
+    }
+}
+
+/// An OpenAI-compatible chat-completions endpoint.
+#[derive(Debug)]
+pub struct HttpProvider {
+    http: reqwest::Client,
+    endpoint: String,
+    api_key: Option<ApiKey>,
+    model: String,
+    temperature: f64,
+    /// What each endpoint (URL and model) is known to accept.
+    formats: Mutex<HashMap<String, ResponseFormat>>,
+    stats: Arc<LlmStats>,
+}
+
+/// Keep error bodies short in messages and memory.
+const MAX_ERROR_BODY: usize = 4096;
+
+impl HttpProvider {
+    /// A provider for `config`'s endpoint and `model`. `api_key` may be `None` for local
+    /// servers that need none; then no `Authorization` header is sent.
+    pub fn new(
+        config: &LlmConfig,
+        model: &str,
+        api_key: Option<ApiKey>,
+        stats: Arc<LlmStats>,
+    ) -> Result<Self, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("testsmith/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(10));
+        if let Some(timeout) = config.timeout {
+            builder = builder.timeout(timeout);
+        }
+        Ok(HttpProvider {
+            http: builder.build()?,
+            endpoint: format!("{}/chat/completions", config.base_url),
+            api_key,
+            model: model.to_owned(),
+            temperature: config.temperature,
+            formats: Mutex::new(HashMap::new()),
+            stats,
+        })
+    }
+
+    /// The format this endpoint is currently asked with.
+    pub fn response_format(&self) -> ResponseFormat {
+        self.formats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&self.format_key())
+            .copied()
+            .unwrap_or(ResponseFormat::JsonSchema)
+    }
+
+    fn format_key(&self) -> String {
+        format!("{} {}", self.endpoint, self.model)
+    }
+
+    fn remember_format(&self, format: ResponseFormat) {
+        self.formats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(self.format_key(), format);
+    }
+
+    async fn send(
+        &self,
+        request: &ChatRequest,
+        format: ResponseFormat,
+    ) -> Result<ChatResponse, Failure> {
+        let mut body = serde_json::json!({
+            "model": self.model,
+            "temperature": self.temperature,
+            "messages": [
+                {"role": "system", "content": request.system},
+                {"role": "user", "content": request.user},
+            ],
+        });
+        if let Some(field) = format.request_field() {
+            body["response_format"] = field;
+        }
+        let mut http = self.http.post(&self.endpoint).json(&body);
+        if let Some(key) = &self.api_key {
+            http = http.bearer_auth(key.expose());
+        }
+        self.stats.request_sent();
+        let response = http.send().await.map_err(|error| self.transport(&error))?;
+        let status = response.status();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let retry_after_ms = header("retry-after-ms");
+        let retry_after = header("retry-after");
+        let text = response
+            .text()
+            .await
+            .map_err(|error| self.transport(&error))?;
+        if !status.is_success() {
+            return Err(Failure::Status {
+                status: status.as_u16(),
+                retry_after_ms,
+                retry_after,
+                body: self.redact(truncate(&text, MAX_ERROR_BODY)),
+            });
+        }
+        parse_completion(&text).map_err(|message| Failure::Malformed {
+            message: self.redact(&message),
+        })
+    }
+
+    fn transport(&self, error: &reqwest::Error) -> Failure {
+        let kind = if error.is_timeout() {
+            TransportKind::Timeout
+        } else if error.is_connect() {
+            TransportKind::Connect
+        } else if error.is_builder() {
+            TransportKind::Other
+        } else {
+            // Sending or reading broke off: a reset, a torn body, a closed connection.
+            TransportKind::Interrupted
+        };
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            message = format!("{message}: {cause}");
+            source = cause.source();
+        }
+        Failure::Transport {
+            kind,
+            message: self.redact(&message),
+        }
+    }
+
+    fn redact(&self, text: &str) -> String {
+        match &self.api_key {
+            Some(key) if !key.expose().is_empty() => text.replace(key.expose(), "[redacted]"),
+            _ => text.to_owned(),
+        }
+    }
+}
+
+impl ChatBackend for HttpProvider {
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, Failure> {
+        let mut format = self.response_format();
+        loop {
+            match self.send(request, format).await {
+                Err(failure) if is_format_refusal(&failure) => {
+                    let Some(weaker) = format.weaker() else {
+                        return Err(failure);
+                    };
+                    tracing::debug!(
+                        "{} refused response_format {format:?} ({failure}); using {weaker:?} \
+                         from now on",
+                        self.endpoint
+                    );
+                    self.remember_format(weaker);
+                    format = weaker;
+                }
+                answer => return answer,
+            }
+        }
+    }
+}
+
+/// Whether a failure is the server refusing our `response_format` rather than the request:
+/// a 400/422/500/501 whose body speaks of the format. A bare 500 is an outage, not this.
+fn is_format_refusal(failure: &Failure) -> bool {
+    let Failure::Status { status, body, .. } = failure else {
+        return false;
+    };
+    if !matches!(status, 400 | 422 | 500 | 501) {
+        return false;
+    }
+    let body = body.to_ascii_lowercase();
+    [
+        "response_format",
+        "json_schema",
+        "json_object",
+        "schema",
+        "grammar",
+    ]
+    .iter()
+    .any(|word| body.contains(word))
+}
+
+#[derive(Deserialize)]
+struct CompletionBody {
+    choices: Vec<ChoiceBody>,
+    usage: Option<UsageBody>,
+}
+
+#[derive(Deserialize)]
+struct ChoiceBody {
+    message: Option<MessageBody>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MessageBody {
+    content: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UsageBody {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+}
+
+fn parse_completion(text: &str) -> Result<ChatResponse, String> {
+    let body: CompletionBody = serde_json::from_str(text)
+        .map_err(|error| format!("not a chat completion ({error}): {}", truncate(text, 200)))?;
+    let choice = body
+        .choices
+        .into_iter()
+        .next()
+        .ok_or_else(|| "the completion has no choices".to_owned())?;
+    let usage = body.usage.map_or_else(Usage::default, |usage| Usage {
+        prompt_tokens: usage.prompt_tokens.unwrap_or(0),
+        completion_tokens: usage.completion_tokens.unwrap_or(0),
+    });
+    Ok(ChatResponse {
+        content: choice
+            .message
+            .and_then(|message| message.content)
+            .unwrap_or_default(),
+        finish_reason: choice.finish_reason,
+        usage,
+    })
+}
+
+fn truncate(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut cut = max_bytes;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &text[..cut]
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use wiremock::matchers::{body_partial_json, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    /// A chat-completion body answering with `content`.
+    pub(crate) fn completion(content: &str, finish_reason: &str) -> serde_json::Value {
+        serde_json::json!({
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": finish_reason,
+            }],
+            "usage": {"prompt_tokens": 120, "completion_tokens": 45, "total_tokens": 165},
+        })
+    }
+
+    fn provider(server: &MockServer, key: Option<&str>) -> HttpProvider {
+        let config = LlmConfig {
+            base_url: format!("{}/v1", server.uri()),
+            ..LlmConfig::default()
+        };
+        HttpProvider::new(
+            &config,
+            "test-model",
+            key.map(ApiKey::new),
+            Arc::new(LlmStats::default()),
+        )
+        .unwrap()
+    }
+
+    fn request() -> ChatRequest {
+        ChatRequest {
+            system: "sys".to_owned(),
+            user: "usr".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn it_posts_a_chat_completion_and_reads_content_finish_reason_and_usage() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(header("authorization", "Bearer sk-test"))
+            .and(body_partial_json(serde_json::json!({
+                "model": "test-model",
+                "temperature": 0.0,
+                "messages": [{"role": "system", "content": "sys"}, {"role": "user", "content": "usr"}],
+                "response_format": {"type": "json_schema", "json_schema": {"strict": true}},
+            })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion("hi", "stop")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let provider = provider(&server, Some("sk-test"));
+        let answer = provider.complete(&request()).await.unwrap();
+        assert_eq!(answer.content, "hi");
+        assert_eq!(answer.finish_reason.as_deref(), Some("stop"));
+        assert!(!answer.is_truncated());
+        assert_eq!(
+            answer.usage,
+            Usage {
+                prompt_tokens: 120,
+                completion_tokens: 45
+            }
+        );
+        assert_eq!(provider.stats.snapshot().requests_sent, 1);
+    }
+
+    #[tokio::test]
+    async fn without_a_key_no_authorization_header_is_sent() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion("x", "stop")))
+            .mount(&server)
+            .await;
+        provider(&server, None).complete(&request()).await.unwrap();
+        let requests = server.received_requests().await.unwrap();
+        assert!(requests[0].headers.get("authorization").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_refused_json_schema_falls_back_to_json_object_and_is_remembered() {
+        let server = MockServer::start().await;
+        // Like a llama.cpp build that enforces json_object but fails on json_schema.
+        Mock::given(body_partial_json(
+            serde_json::json!({"response_format": {"type": "json_schema"}}),
+        ))
+        .respond_with(ResponseTemplate::new(500).set_body_string(
+            r#"{"error":{"code":500,"message":"JSON schema conversion failed","type":"server_error"}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+        Mock::given(body_partial_json(
+            serde_json::json!({"response_format": {"type": "json_object"}}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(completion("{}", "stop")))
+        .expect(3)
+        .mount(&server)
+        .await;
+        let provider = provider(&server, Some("k"));
+        for _ in 0..3 {
+            provider.complete(&request()).await.unwrap();
+        }
+        assert_eq!(provider.response_format(), ResponseFormat::JsonObject);
+        assert_eq!(provider.stats.snapshot().requests_sent, 4);
+    }
+
+    #[tokio::test]
+    async fn a_server_refusing_every_format_is_finally_asked_in_plain_text() {
+        let server = MockServer::start().await;
+        Mock::given(body_partial_json(
+            serde_json::json!({"response_format": {}}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_string("response_format is not supported"),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion("ok", "stop")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let provider = provider(&server, Some("k"));
+        assert_eq!(provider.complete(&request()).await.unwrap().content, "ok");
+        assert_eq!(provider.response_format(), ResponseFormat::Text);
+        let last = server.received_requests().await.unwrap().pop().unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&last.body).unwrap();
+        assert!(body.get("response_format").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_bare_server_error_is_not_taken_for_a_format_refusal() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let provider = provider(&server, Some("k"));
+        let failure = provider.complete(&request()).await.unwrap_err();
+        assert!(matches!(failure, Failure::Status { status: 500, .. }));
+        assert_eq!(provider.response_format(), ResponseFormat::JsonSchema);
+    }
+
+    #[tokio::test]
+    async fn status_failures_carry_the_retry_headers_and_never_the_key() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(401)
+                    .insert_header("retry-after", "3")
+                    .insert_header("retry-after-ms", "2500")
+                    .set_body_string(
+                        r#"{"error":{"message":"Incorrect API key provided: sk-live-SECRET42"}}"#,
+                    ),
+            )
+            .mount(&server)
+            .await;
+        let failure = provider(&server, Some("sk-live-SECRET42"))
+            .complete(&request())
+            .await
+            .unwrap_err();
+        let Failure::Status {
+            status,
+            retry_after_ms,
+            retry_after,
+            ..
+        } = &failure
+        else {
+            panic!("{failure:?}");
+        };
+        assert_eq!(*status, 401);
+        assert_eq!(retry_after_ms.as_deref(), Some("2500"));
+        assert_eq!(retry_after.as_deref(), Some("3"));
+        assert!(!format!("{failure} {failure:?}").contains("SECRET42"));
+        assert!(failure.to_string().contains("[redacted]"));
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_a_completion_is_malformed() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("<html>proxy error</html>"))
+            .mount(&server)
+            .await;
+        let failure = provider(&server, None)
+            .complete(&request())
+            .await
+            .unwrap_err();
+        assert!(matches!(failure, Failure::Malformed { .. }), "{failure:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_connect_failure() {
+        // A port that was just free: nothing listens there. (A dropped MockServer goes
+        // back to wiremock's pool and may answer for another test.)
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = LlmConfig {
+            base_url: format!("http://127.0.0.1:{port}/v1"),
+            ..LlmConfig::default()
+        };
+        let provider =
+            HttpProvider::new(&config, "m", None, Arc::new(LlmStats::default())).unwrap();
+        let failure = provider.complete(&request()).await.unwrap_err();
+        assert!(
+            matches!(
+                failure,
+                Failure::Transport {
+                    kind: TransportKind::Connect,
+                    ..
+                }
+            ),
+            "{failure:?}"
+        );
+    }
+}
