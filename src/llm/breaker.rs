@@ -30,11 +30,31 @@ enum State {
     QuotaExhausted,
 }
 
-/// Permission to send one request; hand it back with [`CircuitBreaker::record`].
+/// Permission to send one request. Report how it went with [`Admission::record`]; one
+/// dropped unreported (its request cancelled) counts as [`Outcome::Abandoned`], so a
+/// half-open probe slot is never lost.
 #[derive(Debug)]
-#[must_use = "report the outcome with CircuitBreaker::record"]
-pub struct Admission {
+#[must_use = "report the outcome with Admission::record"]
+pub struct Admission<'a> {
+    breaker: &'a CircuitBreaker,
     is_probe: bool,
+    is_recorded: bool,
+}
+
+impl Admission<'_> {
+    /// Reports how the admitted request ended.
+    pub fn record(mut self, outcome: Outcome) {
+        self.is_recorded = true;
+        self.breaker.record(self.is_probe, outcome);
+    }
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        if !self.is_recorded {
+            self.breaker.record(self.is_probe, Outcome::Abandoned);
+        }
+    }
 }
 
 /// Why nothing may be sent now.
@@ -66,7 +86,7 @@ impl CircuitBreaker {
     }
 
     /// Asks to send one request now.
-    pub fn admit(&self) -> Result<Admission, Rejection> {
+    pub fn admit(&self) -> Result<Admission<'_>, Rejection> {
         let now = Instant::now();
         let mut state = self.lock();
         if let State::Open { until } = *state
@@ -76,10 +96,10 @@ impl CircuitBreaker {
             *state = State::HalfOpen { probes: 0 };
         }
         match &mut *state {
-            State::Closed { .. } => Ok(Admission { is_probe: false }),
+            State::Closed { .. } => Ok(self.admission(false)),
             State::HalfOpen { probes } if *probes < self.config.half_open_probes => {
                 *probes += 1;
-                Ok(Admission { is_probe: true })
+                Ok(self.admission(true))
             }
             State::HalfOpen { .. } => Err(Rejection {
                 wait: Some(self.config.cooldown),
@@ -97,8 +117,15 @@ impl CircuitBreaker {
         }
     }
 
-    /// Reports how an admitted request ended.
-    pub fn record(&self, admission: Admission, outcome: Outcome) {
+    fn admission(&self, is_probe: bool) -> Admission<'_> {
+        Admission {
+            breaker: self,
+            is_probe,
+            is_recorded: false,
+        }
+    }
+
+    fn record(&self, is_probe: bool, outcome: Outcome) {
         let now = Instant::now();
         let mut state = self.lock();
         if outcome == Outcome::Failed(ErrorClass::Quota) {
@@ -129,7 +156,7 @@ impl CircuitBreaker {
                     *state = self.opened(now);
                 }
             }
-            State::HalfOpen { probes } if admission.is_probe => match outcome {
+            State::HalfOpen { probes } if is_probe => match outcome {
                 Outcome::Success => {
                     tracing::info!("circuit breaker closed: the probe succeeded");
                     *state = State::Closed {
@@ -178,8 +205,10 @@ mod tests {
     }
 
     fn fail(breaker: &CircuitBreaker, class: ErrorClass) {
-        let admission = breaker.admit().expect("admitted");
-        breaker.record(admission, Outcome::Failed(class));
+        breaker
+            .admit()
+            .expect("admitted")
+            .record(Outcome::Failed(class));
     }
 
     #[tokio::test(start_paused = true)]
@@ -230,13 +259,15 @@ mod tests {
         let first = breaker.admit().expect("first probe");
         let second = breaker.admit().expect("second probe");
         assert!(breaker.admit().is_err(), "a third probe is one too many");
-        breaker.record(first, Outcome::Abandoned);
-        let third = breaker.admit().expect("an abandoned probe frees its slot");
-        breaker.record(second, Outcome::Success);
-        breaker.record(third, Outcome::Success);
+        drop(first);
+        let third = breaker.admit().expect("a cancelled probe frees its slot");
+        second.record(Outcome::Success);
+        third.record(Outcome::Success);
         for _ in 0..5 {
-            let admission = breaker.admit().expect("closed again");
-            breaker.record(admission, Outcome::Success);
+            breaker
+                .admit()
+                .expect("closed again")
+                .record(Outcome::Success);
         }
     }
 
@@ -268,7 +299,7 @@ mod tests {
         let breaker = breaker(1, 1);
         let straggler = breaker.admit().unwrap();
         fail(&breaker, ErrorClass::Transient);
-        breaker.record(straggler, Outcome::Success);
+        straggler.record(Outcome::Success);
         assert!(
             breaker.admit().is_err(),
             "a stale success must not close it"

@@ -403,40 +403,41 @@ impl<B: ChatBackend> LlmClient<B> {
         result
     }
 
-    /// One attempt: refused without sending when the credentials already failed or the
-    /// breaker is open; otherwise sent under a permit held only while on the wire.
+    /// One attempt, under a permit held only while on the wire. The credentials and the
+    /// breaker are checked once the permit is held, right before sending: a request that
+    /// queued for a permit while the breaker opened must not go out.
     async fn attempt(&self, request: &ChatRequest) -> Result<ChatResponse, AttemptError> {
-        if let Some(error) = self.auth_failure.get() {
-            return Err(AttemptError::Aborted(error.clone()));
-        }
-        let admission = self
-            .breaker
-            .admit()
-            .map_err(|rejection| AttemptError::BreakerOpen {
-                wait: rejection.wait,
-                reason: rejection.reason,
-            })?;
-        match self
-            .limit
-            .run(&self.cancel, self.backend.complete(request))
-            .await
-        {
-            None => {
-                self.breaker.record(admission, Outcome::Abandoned);
-                Err(AttemptError::Cancelled)
+        let send = async {
+            if let Some(error) = self.auth_failure.get() {
+                return Err(AttemptError::Aborted(error.clone()));
             }
-            Some(Ok(reply)) => {
-                self.breaker.record(admission, Outcome::Success);
-                Ok(reply)
-            }
-            Some(Err(failure)) => {
-                let error = AttemptError::failed(failure);
-                if let AttemptError::Failed { classification, .. } = &error {
-                    self.breaker
-                        .record(admission, Outcome::Failed(classification.class));
+            let admission =
+                self.breaker
+                    .admit()
+                    .map_err(|rejection| AttemptError::BreakerOpen {
+                        wait: rejection.wait,
+                        reason: rejection.reason,
+                    })?;
+            match self.backend.complete(request).await {
+                Ok(reply) => {
+                    admission.record(Outcome::Success);
+                    Ok(reply)
                 }
-                Err(error)
+                Err(failure) => {
+                    let error = AttemptError::failed(failure);
+                    if let AttemptError::Failed { classification, .. } = &error {
+                        admission.record(Outcome::Failed(classification.class));
+                    }
+                    Err(error)
+                }
             }
-        }
+        };
+        self.limit
+            .run(&self.cancel, send)
+            .await
+            .unwrap_or(Err(AttemptError::Cancelled))
     }
 }
+
+#[cfg(test)]
+mod tests;
