@@ -440,4 +440,4 @@ impl<B: ChatBackend> LlmClient<B> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

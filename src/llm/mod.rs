@@ -12,6 +12,7 @@ mod classify;
 mod client;
 mod envelope;
 mod error;
+mod jobs;
 mod limit;
 mod prompt;
 mod provider;
@@ -26,6 +27,8 @@ pub use client::{
 };
 #[expect(unused_imports, reason = "wired into generate --llm by the lead")]
 pub use error::LlmError;
+#[expect(unused_imports, reason = "wired into generate --llm by the lead")]
+pub use jobs::JobLedger;
 #[expect(unused_imports, reason = "wired into generate --llm by the lead")]
 pub use prompt::{FileRequest, MemberRequest, PROMPT_VERSION};
 #[expect(unused_imports, reason = "wired into generate --llm by the lead")]

@@ -530,6 +530,37 @@ pub(super) mod tests {
     }
 
     #[tokio::test]
+    async fn a_server_slower_than_the_timeout_is_a_timeout_failure() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(completion("late", "stop"))
+                    .set_delay(std::time::Duration::from_secs(3)),
+            )
+            .mount(&server)
+            .await;
+        let config = LlmConfig {
+            base_url: format!("{}/v1", server.uri()),
+            timeout: Some(std::time::Duration::from_secs(1)),
+            ..LlmConfig::default()
+        };
+        let provider =
+            HttpProvider::new(&config, "m", None, Arc::new(LlmStats::default())).unwrap();
+        let failure = provider.complete(&request()).await.unwrap_err();
+        assert!(
+            matches!(
+                failure,
+                Failure::Transport {
+                    kind: TransportKind::Timeout,
+                    ..
+                }
+            ),
+            "{failure:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_refused_connection_is_a_connect_failure() {
         // A port that was just free: nothing listens there. (A dropped MockServer goes
         // back to wiremock's pool and may answer for another test.)

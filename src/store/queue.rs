@@ -144,6 +144,28 @@ impl Store {
         })
     }
 
+    /// Leases the job `key` for `owner` when it is ready (pending and due, or leased by
+    /// someone whose lease ran out). Returns whether `owner` now holds it.
+    pub fn lease_job(
+        &self,
+        key: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = self.write(|tx| {
+            tx.execute(
+                "UPDATE jobs SET state = 'leased', lease_owner = ?2, lease_until_ms = ?3,
+                     updated_at_ms = ?4
+                 WHERE key = ?1
+                   AND ((state = 'pending' AND not_before_ms <= ?4)
+                     OR (state = 'leased' AND lease_until_ms <= ?4))",
+                params![key, owner, now_ms.saturating_add(lease_ms), now_ms],
+            )
+        })?;
+        Ok(changed == 1)
+    }
+
     /// Marks a job done. Idempotent: completing a done job, or one whose lease another
     /// process took over meanwhile, is fine — the work is the same work. Returns whether
     /// this call changed anything.
@@ -322,6 +344,29 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn one_job_can_be_leased_by_key_only_when_ready() {
+        let (_dir, store) = store();
+        store.enqueue_job("a", "{}", 0).unwrap();
+        assert!(store.lease_job("a", OWNER, 0, MINUTE).unwrap());
+        assert!(
+            !store.lease_job("a", "run-2", 1, MINUTE).unwrap(),
+            "already leased"
+        );
+        assert!(store.defer_job("a", OWNER, 500, "later", 2).unwrap());
+        assert!(
+            !store.lease_job("a", OWNER, 499, MINUTE).unwrap(),
+            "not due yet"
+        );
+        assert!(store.lease_job("a", OWNER, 500, MINUTE).unwrap());
+        store.complete_job("a", 600).unwrap();
+        assert!(
+            !store.lease_job("a", OWNER, 700, MINUTE).unwrap(),
+            "done stays done"
+        );
+        assert!(!store.lease_job("missing", OWNER, 0, MINUTE).unwrap());
     }
 
     #[test]

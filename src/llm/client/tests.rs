@@ -13,7 +13,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const KEY: &str = "sk-test-SECRET-4242";
 
-fn file() -> FileRequest {
+pub(crate) fn file() -> FileRequest {
     FileRequest {
         language: "go".to_owned(),
         instructions: "Use the standard testing package.".to_owned(),
@@ -25,7 +25,7 @@ fn file() -> FileRequest {
     }
 }
 
-fn members(count: usize) -> Vec<MemberRequest> {
+pub(crate) fn members(count: usize) -> Vec<MemberRequest> {
     (0..count)
         .map(|i| MemberRequest {
             id: format!("F{i}"),
@@ -35,7 +35,7 @@ fn members(count: usize) -> Vec<MemberRequest> {
         .collect()
 }
 
-fn accept_all(_: &MemberRequest, code: &str) -> Result<String, String> {
+pub(crate) fn accept_all(_: &MemberRequest, code: &str) -> Result<String, String> {
     Ok(code.to_owned())
 }
 
@@ -47,7 +47,7 @@ fn reject_bad(_: &MemberRequest, code: &str) -> Result<String, String> {
     }
 }
 
-fn options(mode: LlmMode, concurrency: usize) -> ClientOptions {
+pub(crate) fn options(mode: LlmMode, concurrency: usize) -> ClientOptions {
     ClientOptions {
         mode,
         model: "test-model".to_owned(),
@@ -65,7 +65,7 @@ fn options(mode: LlmMode, concurrency: usize) -> ClientOptions {
     }
 }
 
-fn http_client(
+pub(crate) fn http_client(
     server: &MockServer,
     options: ClientOptions,
     store: Option<Arc<Store>>,
@@ -86,7 +86,7 @@ fn http_client(
     LlmClient::with_backend(provider, options, store, stats, cancel)
 }
 
-fn store_in(dir: &tempfile::TempDir) -> Arc<Store> {
+pub(crate) fn store_in(dir: &tempfile::TempDir) -> Arc<Store> {
     Arc::new(Store::open(dir.path()).unwrap())
 }
 
@@ -114,7 +114,7 @@ fn envelope_reply(names: &[String]) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(completion(&content, "stop"))
 }
 
-async fn answering_server() -> MockServer {
+pub(crate) async fn answering_server() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(|request: &Request| envelope_reply(&asked(request)))
@@ -123,7 +123,7 @@ async fn answering_server() -> MockServer {
     server
 }
 
-async fn requests(server: &MockServer) -> Vec<Request> {
+pub(crate) async fn requests(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.unwrap()
 }
 
