@@ -38,8 +38,9 @@ fn is_test_only_attribute(attribute: Node<'_>, source: &str) -> bool {
     let arguments = attribute.child_by_field_name("arguments");
     match (path, arguments) {
         ("cfg", Some(arguments)) => cfg_requires_test(syntax::text(arguments, source)),
-        (path, None) => path == "test" || path.ends_with("::test"),
-        _ => false,
+        ("test", None) => true,
+        // `#[tokio::test]`, `#[tokio::test(flavor = "multi_thread")]`, `#[async_std::test]`.
+        (path, _) => path.ends_with("::test"),
     }
 }
 

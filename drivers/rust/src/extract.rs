@@ -159,7 +159,12 @@ impl<'s> Extractor<'s> {
         owner: Option<String>,
         leading: &[Node<'_>],
     ) {
-        let Some(name) = item.child_by_field_name("name") else {
+        // A `$name` is a macro metavariable: the item sits in a macro body tree-sitter read as
+        // items (an unstable `macro` 2.0 definition), and its real name is not in this file.
+        let Some(name) = item
+            .child_by_field_name("name")
+            .filter(|name| name.kind() != "metavariable")
+        else {
             return;
         };
         let (start_line, end_line) = syntax::line_span(item);

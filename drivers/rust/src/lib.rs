@@ -148,4 +148,16 @@ mod tests {
         assert!(file.has_syntax_errors());
         assert_eq!(file.members[0].name, "ok");
     }
+
+    #[test]
+    fn an_item_named_by_a_macro_metavariable_is_not_a_member() {
+        let file = analyzed(
+            "src/lib.rs",
+            // The recovery that yields `pub fn $f` as an item needs this exact shape.
+            "#![feature(decl_macro)]\n\npub macro m($foo:ident, $f:ident, $e:expr) {\n    \
+             mod foo {\n        pub fn $f() {}\n    }\n}\n",
+        );
+        let names: Vec<&str> = file.members.iter().map(|m| m.name.as_str()).collect();
+        assert!(!names.contains(&"$f"), "{names:?}");
+    }
 }
