@@ -263,7 +263,7 @@ impl<B: ChatBackend> LlmClient<B> {
         let mut finished = Vec::new();
         // Members to ask alone, with the reason their batch answer was rejected, if it was.
         let mut alone: Vec<(usize, Option<String>)> = Vec::new();
-        let mut batches = vec![missed];
+        let mut batches = self.initial_batches(members, missed);
         while let Some(batch) = batches.pop() {
             if let [only] = batch[..] {
                 alone.push((only, None));
@@ -317,6 +317,28 @@ impl<B: ChatBackend> LlmClient<B> {
         .await;
         finished.extend(retried);
         finished
+    }
+
+    /// One batch for the whole file, unless the members' sources alone would take more
+    /// than half the prompt budget: then consecutive runs of members that do. Splitting
+    /// up front spares a request that could only overflow. Returned in reverse, as a stack.
+    fn initial_batches(&self, members: &[MemberRequest], missed: Vec<usize>) -> Vec<Vec<usize>> {
+        let room = self.options.prompt_budget / 2;
+        let mut batches: Vec<Vec<usize>> = Vec::new();
+        let mut size = 0;
+        for i in missed {
+            let cost = members[i].source.len();
+            match batches.last_mut() {
+                Some(batch) if size + cost <= room => batch.push(i),
+                _ => {
+                    batches.push(vec![i]);
+                    size = 0;
+                }
+            }
+            size += cost;
+        }
+        batches.reverse();
+        batches
     }
 
     /// Asks for one member until an answer passes, it has had [`MAX_BAD_ANSWERS`], or the

@@ -878,3 +878,92 @@ async fn the_api_key_appears_in_no_error_log_debug_output_or_cache_row() {
     assert!(!seen.contains(KEY), "the API key leaked");
     assert!(!seen.contains("SECRET"), "part of the API key leaked");
 }
+
+#[tokio::test]
+async fn members_too_big_for_one_prompt_are_batched_to_fit_from_the_start() {
+    let server = answering_server().await;
+    let mut options = options(LlmMode::Batch, 2);
+    options.prompt_budget = 600;
+    let client = http_client(&server, options, None, CancellationToken::new());
+    let mut members = members(4);
+    for member in &mut members {
+        member.source = format!("{}\n{}", member.source, "// padding\n".repeat(8));
+    }
+    let results = client.generate(&file(), &members, &accept_all).await;
+    assert_eq!(generated(&results).len(), 4);
+    let asked: Vec<Vec<String>> = requests(&server).await.iter().map(asked).collect();
+    assert_eq!(
+        asked,
+        [vec!["TestF0", "TestF1"], vec!["TestF2", "TestF3"]],
+        "two members' sources fit in half the budget, three do not"
+    );
+}
+
+/// Fails every member's first request with a bare 503, then answers.
+#[derive(Debug, Default)]
+struct StormFake {
+    log: Mutex<Vec<(tokio::time::Instant, String)>>,
+}
+
+impl ChatBackend for StormFake {
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, Failure> {
+        let name = request
+            .user
+            .split("test name `")
+            .nth(1)
+            .and_then(|rest| rest.split('`').next())
+            .unwrap()
+            .to_owned();
+        let is_first = {
+            let mut log = self.log.lock().unwrap();
+            let first = !log.iter().any(|(_, asked)| asked == &name);
+            log.push((tokio::time::Instant::now(), name.clone()));
+            first
+        };
+        if is_first {
+            return Err(Failure::Status {
+                status: 503,
+                retry_after_ms: None,
+                retry_after: None,
+                body: String::new(),
+            });
+        }
+        let content = serde_json::json!({"tests": [{"name": name, "code": test_code(&name)}]});
+        Ok(ChatResponse {
+            content: content.to_string(),
+            finish_reason: Some("stop".to_owned()),
+            usage: Usage::default(),
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_503_storm_from_many_callers_spreads_their_retries_out() {
+    let mut options = options(LlmMode::FanOut, 16);
+    options.retry.base_delay = Duration::from_millis(500);
+    let client = LlmClient::with_backend(
+        StormFake::default(),
+        options,
+        None,
+        Arc::new(LlmStats::default()),
+        CancellationToken::new(),
+    );
+    let start = tokio::time::Instant::now();
+    let results = client.generate(&file(), &members(12), &accept_all).await;
+    assert_eq!(generated(&results).len(), 12);
+    let log = client.backend.log.lock().unwrap();
+    let mut retry_times: Vec<Duration> = log[12..].iter().map(|(at, _)| *at - start).collect();
+    assert_eq!(retry_times.len(), 12);
+    assert!(
+        retry_times
+            .iter()
+            .all(|t| (Duration::from_millis(250)..=Duration::from_millis(500)).contains(t)),
+        "{retry_times:?}"
+    );
+    retry_times.sort();
+    retry_times.dedup();
+    assert!(
+        retry_times.len() >= 10,
+        "retries bunched together: {retry_times:?}"
+    );
+}
