@@ -101,10 +101,10 @@ fn walk_root(root: &Path, drivers: &[&'static dyn Driver], found: &mut Vec<Found
 /// Paths found below the current folder `.` are shown without the `./` prefix, as ripgrep
 /// does; below any other root they keep the root as given.
 fn without_dot_prefix(root: &Path, path: PathBuf) -> PathBuf {
-    if root == Path::new(".") {
-        if let Ok(stripped) = path.strip_prefix(".") {
-            return stripped.to_owned();
-        }
+    if root == Path::new(".")
+        && let Ok(stripped) = path.strip_prefix(".")
+    {
+        return stripped.to_owned();
     }
     path
 }
