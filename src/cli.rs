@@ -81,6 +81,78 @@ pub struct GenerateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+/// `--llm` and the flags that tune it. Each flag wins over its environment variable and
+/// over `testsmith.toml`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "LLM")]
+pub struct LlmArgs {
+    /// Write real test bodies with an OpenAI-compatible model instead of scaffolds.
+    #[arg(long = "llm")]
+    pub enabled: bool,
+
+    /// API root; requests go to {URL}/chat/completions [env: OPENAI_BASE_URL].
+    #[arg(long, value_name = "URL", requires = "enabled")]
+    pub base_url: Option<String>,
+
+    /// Model name [env: TESTSMITH_MODEL].
+    #[arg(long, value_name = "NAME", requires = "enabled")]
+    pub model: Option<String>,
+
+    /// Requests in flight at once, retries included [default: 5].
+    #[arg(long, value_name = "N", requires = "enabled")]
+    pub concurrency: Option<usize>,
+
+    /// Retries of a failed request [default: 3].
+    #[arg(long = "retries", value_name = "N", requires = "enabled")]
+    pub max_retries: Option<u32>,
+
+    /// Seconds before a request is abandoned (and retried).
+    #[arg(long = "timeout", value_name = "SECS", requires = "enabled")]
+    pub timeout_secs: Option<u64>,
+
+    /// Sampling temperature [default: 0].
+    #[arg(long, value_name = "T", requires = "enabled")]
+    pub temperature: Option<f64>,
+
+    /// One request per file for all its untested members (the default).
+    #[arg(long, requires = "enabled", conflicts_with = "fan_out")]
+    pub batch: bool,
+
+    /// One request per member.
+    #[arg(long, requires = "enabled")]
+    pub fan_out: bool,
+
+    /// Neither read nor write the answer cache.
+    #[arg(long, requires = "enabled")]
+    pub no_cache: bool,
+}
+
+impl LlmArgs {
+    /// The flags as configuration overrides.
+    pub fn overrides(&self) -> crate::config::LlmOverrides {
+        use crate::config::LlmMode;
+        let mode = if self.fan_out {
+            Some(LlmMode::FanOut)
+        } else if self.batch {
+            Some(LlmMode::Batch)
+        } else {
+            None
+        };
+        crate::config::LlmOverrides {
+            base_url: self.base_url.clone(),
+            model: self.model.clone(),
+            concurrency: self.concurrency,
+            max_retries: self.max_retries,
+            timeout_secs: self.timeout_secs,
+            temperature: self.temperature,
+            mode,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,8 +7,6 @@
 //! the environment variable that holds it — and is wrapped in [`ApiKey`] so it cannot be
 //! printed by accident.
 
-#![expect(dead_code, reason = "wired into generate --llm by the lead")]
-
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};

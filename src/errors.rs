@@ -10,6 +10,9 @@ use std::process::ExitCode;
 pub enum Outcome {
     /// Everything asked for was done.
     Success,
+    /// `--llm`: the run wrote what it could; the rest waits in the queue (rate limit, quota,
+    /// outage). `testsmith resume` finishes it.
+    Deferred,
     /// The run finished, but some files could not be read, parsed cleanly or written.
     SomeFilesFailed,
     /// Bad flags, a bad configuration file, or nothing to work on.
@@ -23,6 +26,8 @@ impl Outcome {
         match self {
             Outcome::Success => 0,
             Outcome::SomeFilesFailed => 1,
+            // EX_TEMPFAIL from sysexits.h: a temporary failure; the user is invited to retry.
+            Outcome::Deferred => 75,
             Outcome::UsageError => 2,
             Outcome::Interrupted => 130,
         }
@@ -44,14 +49,46 @@ pub enum AppError {
 
     #[error("cannot write to standard output")]
     Stdout(#[source] std::io::Error),
+
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+
+    #[error("cannot use the state database")]
+    Store(#[from] crate::store::StoreError),
+
+    #[error("cannot set up the LLM client")]
+    Client(#[from] crate::llm::ClientBuildError),
+
+    #[error("{}", .0)]
+    Credentials(crate::llm::LlmError, String),
+
+    #[error("another testsmith run is working on {}", .0.display())]
+    Busy(PathBuf),
+
+    #[error("cannot find the current folder")]
+    CurrentDir(#[source] std::io::Error),
+
+    #[error("cannot write {}", .path.display())]
+    WriteFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl AppError {
     /// The exit code this error ends the run with.
     pub fn outcome(&self) -> Outcome {
         match self {
-            AppError::NothingToDo { .. } => Outcome::UsageError,
-            AppError::Stdout(_) => Outcome::SomeFilesFailed,
+            AppError::NothingToDo { .. }
+            | AppError::Config(_)
+            | AppError::Credentials(..)
+            | AppError::Busy(_) => Outcome::UsageError,
+            AppError::Stdout(_)
+            | AppError::Store(_)
+            | AppError::Client(_)
+            | AppError::CurrentDir(_)
+            | AppError::WriteFile { .. } => Outcome::SomeFilesFailed,
         }
     }
 
@@ -63,7 +100,21 @@ impl AppError {
                  testdata/ and target/ folders are skipped unless named explicitly"
                     .to_owned(),
             ),
-            AppError::Stdout(_) => None,
+            AppError::Config(error) => error.help(),
+            AppError::Credentials(_, key_env) => Some(format!(
+                "check the key in ${key_env} (or `api_key_env` in testsmith.toml) and the \
+                 base URL; unfinished jobs wait in the queue: `testsmith resume`"
+            )),
+            AppError::Busy(_) => Some(
+                "wait for the other run to finish (a stopped run's lock is released when its \
+                 process ends)"
+                    .to_owned(),
+            ),
+            AppError::Stdout(_)
+            | AppError::Store(_)
+            | AppError::Client(_)
+            | AppError::CurrentDir(_)
+            | AppError::WriteFile { .. } => None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod generate;
+mod generate_llm;
 
 use crate::cli::Lang;
 use testsmith_driver::Driver;

@@ -4,8 +4,6 @@
 //!
 //! The pipeline builds one [`LlmClient`] per run and calls [`LlmClient::generate`] per file.
 
-#![expect(dead_code, reason = "wired into generate --llm by the lead")]
-
 mod breaker;
 mod cache;
 mod classify;
@@ -19,19 +17,10 @@ mod provider;
 mod retry;
 mod stats;
 
-#[expect(unused_imports, reason = "wired into generate --llm by the lead")]
 pub use cache::CacheKey;
-#[expect(unused_imports, reason = "wired into generate --llm by the lead")]
-pub use client::{
-    ClientBuildError, ClientOptions, Halt, LlmClient, MemberOutcome, MemberResult, Validator,
-};
-#[expect(unused_imports, reason = "wired into generate --llm by the lead")]
+pub use client::{ClientBuildError, Halt, LlmClient, MemberOutcome, MemberResult};
 pub use error::LlmError;
-#[expect(unused_imports, reason = "wired into generate --llm by the lead")]
 pub use jobs::JobLedger;
-#[expect(unused_imports, reason = "wired into generate --llm by the lead")]
-pub use prompt::{FileRequest, MemberRequest, PROMPT_VERSION};
-#[expect(unused_imports, reason = "wired into generate --llm by the lead")]
+pub use prompt::{FileRequest, MemberRequest};
 pub use stats::StatsSnapshot;
-#[expect(unused_imports, reason = "wired into generate --llm by the lead")]
 pub use tokio_util::sync::CancellationToken;

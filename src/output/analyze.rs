@@ -176,7 +176,7 @@ pub fn render_file_text(file: &FileMembers) -> String {
     out.push('\n');
     for member in &file.members {
         let name = match driver {
-            Some(driver) => driver.display_name(member),
+            Some(driver) => driver.display_name_in(file, member),
             None => member.name.clone(),
         };
         out.push_str(&format!(

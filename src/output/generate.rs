@@ -29,10 +29,20 @@ pub struct FileReport {
     /// Members whose conventional test exists already.
     pub already_tested: Vec<String>,
     pub skipped: Vec<SkippedMember>,
+    /// `--llm`: members whose test waits in the queue for a later run (rate limit, quota,
+    /// outage), with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<SkippedMember>,
+    /// `--llm`: tests among `written` and `regenerated` that came from the cache.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cached: Vec<String>,
     /// Whether the source file was edited to attach its test file (Rust's `#[path]` module).
     pub attached: bool,
     /// Why the file could not be processed or written; nothing was written for it.
     pub error: Option<String>,
+    /// The run was interrupted before this file's tests were written.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     /// Whether any member was skipped because the file has syntax errors.
     #[serde(skip)]
     pub has_syntax_errors: bool,
@@ -58,7 +68,11 @@ impl FileReport {
     }
 
     fn members(&self) -> usize {
-        self.written.len() + self.regenerated.len() + self.already_tested.len() + self.skipped.len()
+        self.written.len()
+            + self.regenerated.len()
+            + self.already_tested.len()
+            + self.skipped.len()
+            + self.deferred.len()
     }
 
     /// Whether the file has nothing to say without `-v`. A file-level error is reported on
@@ -67,6 +81,7 @@ impl FileReport {
         self.written.is_empty()
             && self.regenerated.is_empty()
             && self.skipped.is_empty()
+            && self.deferred.is_empty()
             && !self.attached
     }
 
@@ -79,6 +94,9 @@ impl FileReport {
             return format!("{line}: not written: {error}\n");
         }
         let mut parts = vec![format!("{} written", self.written.len())];
+        if !self.cached.is_empty() {
+            parts[0].push_str(&format!(" ({} cached)", self.cached.len()));
+        }
         if !self.regenerated.is_empty() {
             parts.push(format!("{} regenerated", self.regenerated.len()));
         }
@@ -87,6 +105,9 @@ impl FileReport {
         }
         if !self.skipped.is_empty() {
             parts.push(format!("{} skipped", self.skipped.len()));
+        }
+        if !self.deferred.is_empty() {
+            parts.push(format!("{} deferred", self.deferred.len()));
         }
         line.push_str(&format!(": {}", parts.join(", ")));
         if self.attached {
@@ -125,6 +146,8 @@ pub struct GenerateSummary {
     pub regenerated: usize,
     pub already_tested: usize,
     pub skipped: usize,
+    /// `--llm`: members whose job waits in the queue.
+    pub deferred: usize,
     /// Test files (and attached source files) written, or that would be with `--dry-run`.
     pub files_written: usize,
     pub dry_run: bool,
@@ -132,6 +155,18 @@ pub struct GenerateSummary {
     pub skipped_files: Vec<PathNote>,
     /// Paths that could not be read, walked or written.
     pub failed: Vec<PathNote>,
+    /// `--llm`: what the run cost and what waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmSummary>,
+}
+
+/// The cost of an `--llm` run.
+#[derive(Debug, Serialize)]
+pub struct LlmSummary {
+    #[serde(flatten)]
+    pub stats: crate::llm::StatsSnapshot,
+    /// Jobs left in the queue (pending or deferred) for a later run.
+    pub jobs_waiting: u64,
 }
 
 impl GenerateSummary {
@@ -154,6 +189,9 @@ impl GenerateSummary {
             ", {} already tested, {} skipped",
             self.already_tested, self.skipped
         ));
+        if self.deferred > 0 {
+            line.push_str(&format!(", {} deferred", self.deferred));
+        }
         if !self.failed.is_empty() {
             line.push_str(&format!(
                 "; {} failed",
@@ -167,7 +205,25 @@ impl GenerateSummary {
             ));
         }
         line.push('\n');
+        if let Some(llm) = &self.llm {
+            let stats = &llm.stats;
+            line.push_str(&format!(
+                "LLM: {} sent, {} retries, tokens in/out: {}/{}\n",
+                plural(stats.requests_sent as usize, "request", "requests"),
+                stats.retries,
+                stats.tokens_in,
+                stats.tokens_out
+            ));
+        }
         line
+    }
+
+    fn cache_line(&self) -> Option<String> {
+        let stats = &self.llm.as_ref()?.stats;
+        Some(format!(
+            "LLM cache — hits: {}  misses: {}  entries: {}\n",
+            stats.cache_hits, stats.cache_misses, stats.cache_entries
+        ))
     }
 }
 
@@ -211,6 +267,7 @@ impl GenerateReport {
         summary.regenerated += report.regenerated.len();
         summary.already_tested += report.already_tested.len();
         summary.skipped += report.skipped.len();
+        summary.deferred += report.deferred.len();
         summary.files_written += files_written;
         self.has_syntax_errors |= report.has_syntax_errors;
         if let Some(error) = &report.error {
@@ -221,6 +278,14 @@ impl GenerateReport {
             });
         }
         self.files.push(report);
+    }
+
+    /// Records what an `--llm` run cost, for the summary.
+    pub fn set_llm(&mut self, stats: crate::llm::StatsSnapshot, jobs_waiting: u64) {
+        self.summary.llm = Some(LlmSummary {
+            stats,
+            jobs_waiting,
+        });
     }
 
     /// Prints everything; the outcome is 1 when any file failed or had syntax errors.
@@ -255,6 +320,9 @@ impl GenerateReport {
                     }
                 }
                 printer.out(&self.summary.text())?;
+                if verbose && let Some(line) = self.summary.cache_line() {
+                    printer.out(&line)?;
+                }
             }
         }
         printer.flush()?;

@@ -3,9 +3,11 @@
 
 mod analyze;
 pub mod generate;
+mod progress;
 
 pub use analyze::AnalyzeReport;
 pub use generate::{FileReport, GenerateReport};
+pub use progress::Progress;
 
 use crate::errors::AppError;
 use serde::Serialize;
@@ -26,6 +28,19 @@ impl Printer {
             stdout: io::BufWriter::new(io::stdout()),
             quiet,
             verbose,
+        }
+    }
+
+    /// Whether the user asked for errors only (`-q`).
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// A note for the user about the run as a whole, on stderr.
+    pub fn note(&mut self, message: &str) {
+        if !self.quiet {
+            let _ = self.stdout.flush();
+            eprintln!("note: {message}");
         }
     }
 

@@ -1,12 +1,18 @@
 //! The pipeline every front door (`analyze`, `generate`, `watch`) runs: scan files into
-//! members, plan the work, generate, assemble, write.
+//! members, plan the work per package, produce tests (templates or a model), merge, write.
 
 mod diff;
+mod package;
 mod plan;
 mod scan;
+mod template;
 mod write;
 
 pub use diff::unified_diff;
-pub use plan::{Decision, ExistingTests, MemberPlan, ScaffoldPolicy, plan_file};
-pub use scan::{ScanOutcome, decode_source, scan_file};
-pub use write::{WriteError, WriteScope, write_atomically};
+pub use package::{
+    FileTexts, Package, PreparedFile, Produced, WriteSettings, finish_file, folder_of, prepare_file,
+};
+pub use plan::ScaffoldPolicy;
+pub use scan::{ScanOutcome, scan_file};
+pub use template::scaffold_all;
+pub use write::WriteScope;

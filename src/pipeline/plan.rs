@@ -86,7 +86,7 @@ pub fn plan_file(
     let mut plans = Vec::new();
     for member in file.members.iter().filter(|m| m.kind.is_callable()) {
         let test_name = driver.test_name(file, member);
-        let display = driver.display_name(member);
+        let display = driver.display_name_in(file, member);
         let decision = if let Some(reason) = &syntax_error {
             Decision::Skip(reason.clone())
         } else if let Some(first) = planned_names.get(&test_name) {

@@ -166,6 +166,20 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// Returns every leased job to pending. Called by a run that holds the project's run
+    /// lock: no other run is alive, so every lease left is a dead process's.
+    pub fn release_all_leases(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let changed = self.write(|tx| {
+            tx.execute(
+                "UPDATE jobs SET state = 'pending', lease_owner = NULL, lease_until_ms = NULL,
+                     updated_at_ms = ?1
+                 WHERE state = 'leased'",
+                params![now_ms],
+            )
+        })?;
+        Ok(changed as u64)
+    }
+
     /// Marks a job done. Idempotent: completing a done job, or one whose lease another
     /// process took over meanwhile, is fine — the work is the same work. Returns whether
     /// this call changed anything.

@@ -1,0 +1,487 @@
+//! `generate --llm`: the planned files go through the model concurrently, each member's job
+//! recorded in the durable queue before it is asked and settled after its file is written.
+//!
+//! A run holds the project's run lock: with it, every lease left in the queue belongs to a
+//! dead process and is released at the start, so a killed run's jobs are picked up at once.
+//! Ctrl-C cancels every request and backoff sleep at once; nothing more is written, and the
+//! unfinished jobs stay queued.
+
+use crate::cli::GenerateArgs;
+use crate::config::Config;
+use crate::errors::{AppError, Outcome};
+use crate::llm::{
+    CancellationToken, FileRequest, Halt, JobLedger, LlmClient, MemberOutcome, MemberRequest,
+    MemberResult,
+};
+use crate::output::{FileReport, GenerateReport, Printer, Progress};
+use crate::pipeline::{
+    FileTexts, Package, PreparedFile, Produced, ScaffoldPolicy, WriteSettings, finish_file,
+    prepare_file,
+};
+use crate::store::{JobState, Store, now_ms};
+use futures_util::StreamExt;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A job failing this many times (rejected answers, refused requests) is dead-lettered.
+const MAX_JOB_ATTEMPTS: u32 = 3;
+
+/// The project's conventions file; its text goes into every prompt.
+pub const CONVENTIONS_FILE: &str = "TESTSMITH.md";
+
+pub fn run(
+    args: &GenerateArgs,
+    packages: Vec<Package>,
+    settings: &WriteSettings,
+    mut report: GenerateReport,
+    printer: &mut Printer,
+) -> Result<Outcome, AppError> {
+    let session = LlmSession::open(&args.llm, !args.llm.no_cache)?;
+    let prepared = prepare_all(&packages, &session.ready_paths()?, &mut report, printer);
+    let progress = Progress::for_files(printer, args.format, prepared.len());
+    let interrupted = Arc::new(AtomicBool::new(false));
+
+    let results = session.runtime.block_on(async {
+        let cancel = session.cancel.clone();
+        let flag = interrupted.clone();
+        tokio::spawn(async move {
+            if wait_for_interrupt().await {
+                flag.store(true, Ordering::SeqCst);
+                cancel.cancel();
+            }
+        });
+        // Files are started a few more than the request limit at a time: enough to keep every
+        // permit busy, few enough that a huge project's prompts are not all held at once.
+        let in_flight = session.concurrency * 2;
+        futures_util::stream::iter(prepared)
+            .map(|prepared| {
+                let session = &session;
+                let progress = &progress;
+                async move {
+                    progress.start(&prepared.file.path);
+                    let result = session.process(prepared, settings).await;
+                    progress.finish_one();
+                    result
+                }
+            })
+            .buffer_unordered(in_flight)
+            .collect::<Vec<_>>()
+            .await
+    });
+    progress.clear();
+
+    for (file, files_written) in results {
+        report.file(printer, file, files_written);
+    }
+    let queue = session.store.queue_counts(now_ms())?;
+    report.set_llm(session.client.stats(), queue.waiting());
+    let halt = session.client.halt();
+    let outcome = report.finish(printer)?;
+    if interrupted.load(Ordering::SeqCst) {
+        printer.note("interrupted: nothing more was written; unfinished jobs stay queued");
+        return Ok(Outcome::Interrupted);
+    }
+    match halt {
+        Some(Halt::BadCredentials(error)) => {
+            Err(AppError::Credentials(error, session.key_env.clone()))
+        }
+        Some(Halt::QuotaExhausted) => {
+            printer.note(&format!(
+                "the API quota is exhausted: {} waiting in the queue; add credit, then run \
+                 `testsmith resume`",
+                crate::output::plural(queue.waiting() as usize, "job is", "jobs are")
+            ));
+            Ok(outcome.max(Outcome::Deferred))
+        }
+        None if queue.waiting() > 0 => {
+            printer.note(&format!(
+                "{} waiting in the queue (rate limits or an outage); `testsmith resume` \
+                 finishes them",
+                crate::output::plural(queue.waiting() as usize, "job is", "jobs are")
+            ));
+            Ok(outcome.max(Outcome::Deferred))
+        }
+        None => Ok(outcome),
+    }
+}
+
+/// Resolves when the user asks the run to stop (Ctrl-C, SIGTERM); `false` if signals cannot
+/// be watched.
+async fn wait_for_interrupt() -> bool {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+        return tokio::signal::ctrl_c().await.is_ok();
+    };
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.is_ok(),
+        _ = terminate.recv() => true,
+    }
+}
+
+/// Plans every file, files with queued jobs first. Files that fail are reported at once.
+fn prepare_all<'p>(
+    packages: &'p [Package],
+    ready: &HashSet<PathBuf>,
+    report: &mut GenerateReport,
+    printer: &mut Printer,
+) -> Vec<PreparedFile<'p>> {
+    let mut prepared = Vec::new();
+    for package in packages {
+        let siblings = package.siblings();
+        let mut texts = FileTexts::default();
+        for file in &package.files {
+            match prepare_file(
+                package,
+                file,
+                &siblings,
+                &mut texts,
+                ScaffoldPolicy::ReplaceUnedited,
+            ) {
+                Ok(file) => prepared.push(file),
+                Err(file_report) => report.file(printer, file_report, 0),
+            }
+        }
+    }
+    // A stable sort keeps path order within each group.
+    prepared.sort_by_key(|file| !ready.contains(&file.file.path));
+    prepared
+}
+
+/// Everything one `--llm` run shares across files.
+struct LlmSession {
+    runtime: tokio::runtime::Runtime,
+    client: LlmClient,
+    ledger: JobLedger,
+    store: Arc<Store>,
+    cancel: CancellationToken,
+    conventions: String,
+    concurrency: usize,
+    key_env: String,
+    /// Held for the whole run; released when dropped (or when the process dies).
+    _lock: RunLock,
+}
+
+impl std::fmt::Debug for LlmSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmSession").finish_non_exhaustive()
+    }
+}
+
+impl LlmSession {
+    /// Loads the configuration, opens the state database under the project root, takes the
+    /// run lock and builds the client.
+    fn open(args: &crate::cli::LlmArgs, use_cache: bool) -> Result<LlmSession, AppError> {
+        let cwd = std::env::current_dir().map_err(AppError::CurrentDir)?;
+        let config = Config::load(&cwd, &args.overrides())?;
+        config.llm.require_model()?;
+        let project_root = config.project_root().map(Path::to_owned).unwrap_or(cwd);
+        let store = Arc::new(Store::open(&project_root)?);
+        let lock = RunLock::acquire(&project_root)?;
+        store.release_all_leases(now_ms())?;
+        let conventions =
+            std::fs::read_to_string(project_root.join(CONVENTIONS_FILE)).unwrap_or_default();
+        let cancel = CancellationToken::new();
+        let api_key = config.llm.api_key(&|var| std::env::var(var).ok());
+        let cache_store = use_cache.then(|| store.clone());
+        let client = LlmClient::from_config(&config.llm, api_key, cache_store, cancel.clone())?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(AppError::CurrentDir)?;
+        Ok(LlmSession {
+            runtime,
+            client,
+            ledger: JobLedger::new(store.clone(), MAX_JOB_ATTEMPTS),
+            store,
+            cancel,
+            conventions,
+            concurrency: config.llm.concurrency.max(1),
+            key_env: config.llm.api_key_env.clone(),
+            _lock: lock,
+        })
+    }
+
+    /// Source files with jobs that are due in the queue, to be taken first.
+    fn ready_paths(&self) -> Result<HashSet<PathBuf>, AppError> {
+        Ok(self
+            .store
+            .jobs(Some(JobState::Pending))?
+            .into_iter()
+            .filter(|job| job.not_before_ms <= now_ms())
+            .filter_map(|job| JobPayload::parse(&job.payload).map(|payload| payload.path))
+            .collect())
+    }
+
+    /// Asks for the file's wanted tests, merges and writes them, then settles the jobs.
+    async fn process(
+        &self,
+        mut prepared: PreparedFile<'_>,
+        settings: &WriteSettings,
+    ) -> (FileReport, usize) {
+        let wanted: Vec<(usize, MemberRequest)> = prepared
+            .wanted()
+            .map(|(index, _)| (index, member_request(&prepared, index)))
+            .collect();
+        if wanted.is_empty() {
+            return finish_file(prepared, HashMap::new(), settings);
+        }
+        let request = file_request(&prepared, &self.conventions, &wanted);
+
+        let mut produced = HashMap::new();
+        let mut to_ask = Vec::new();
+        for (index, member) in wanted {
+            let key = self.client.cache_key(&request, &member);
+            let payload = JobPayload {
+                path: prepared.file.path.clone(),
+                member: member.id.clone(),
+                test_name: member.test_name.clone(),
+            };
+            match self.hold_job(&key, &payload) {
+                Ok(None) => to_ask.push((index, member)),
+                Ok(Some(not_now)) => {
+                    produced.insert(index, not_now);
+                }
+                Err(error) => {
+                    produced.insert(index, Produced::Skipped(format!("job queue: {error}")));
+                }
+            }
+        }
+        let members: Vec<MemberRequest> = to_ask.iter().map(|(_, m)| m.clone()).collect();
+        let source = prepared.source();
+        let driver = prepared.driver();
+        let plans = &prepared.plans;
+        let index_of: HashMap<&str, usize> =
+            to_ask.iter().map(|(i, m)| (m.id.as_str(), *i)).collect();
+        let validate = |member: &MemberRequest, code: &str| -> Result<String, String> {
+            let plan = &plans[index_of[member.id.as_str()]];
+            driver
+                .check_answer(&source, &plan.member, &member.test_name, code)
+                .map(|test| test.code)
+        };
+        let results = self.client.generate(&request, &members, &validate).await;
+
+        let mut cancelled = false;
+        let mut cached = Vec::new();
+        for result in &results {
+            let index = index_of[result.id.as_str()];
+            let plan = &plans[index];
+            let outcome = match &result.outcome {
+                MemberOutcome::Generated { code, cached: hit } => {
+                    // The cache holds the validated code; checking it again recovers what the
+                    // merge needs (imports) and guards against a stale or foreign entry.
+                    match driver.check_answer(&source, &plan.member, &plan.test_name, code) {
+                        Ok(test) => {
+                            if *hit {
+                                cached.push(test.name.clone());
+                            }
+                            Produced::Test(test)
+                        }
+                        Err(reason) => Produced::Skipped(format!("invalid answer: {reason}")),
+                    }
+                }
+                MemberOutcome::Rejected { reason } => {
+                    Produced::Skipped(format!("the model's answers were rejected: {reason}"))
+                }
+                MemberOutcome::Failed(error) => Produced::Skipped(error.to_string()),
+                MemberOutcome::Deferred { reason, .. } => Produced::Deferred(reason.clone()),
+                MemberOutcome::Cancelled => {
+                    cancelled = true;
+                    continue;
+                }
+            };
+            produced.insert(index, outcome);
+        }
+
+        let finished = if cancelled || self.cancel.is_cancelled() {
+            // Interrupted: write nothing for this file; its answers are cached for the rerun.
+            prepared.report.interrupted = true;
+            (std::mem::take(&mut prepared.report), 0)
+        } else {
+            let (mut report, written) = finish_file(prepared, produced, settings);
+            report.cached = cached;
+            (report, written)
+        };
+        self.settle(&results, finished.0.error.is_some());
+        finished
+    }
+
+    /// Records the job and takes it. `Ok(None)`: this run holds it, ask. `Ok(Some(..))`: not
+    /// now, and what to report instead.
+    fn hold_job(
+        &self,
+        key: &crate::llm::CacheKey,
+        payload: &JobPayload,
+    ) -> Result<Option<Produced>, crate::store::StoreError> {
+        if self.ledger.record(key, &payload.to_json())? {
+            return Ok(None);
+        }
+        let Some(job) = self.store.job(key.as_str())? else {
+            return Ok(None);
+        };
+        Ok(match job.state {
+            JobState::Dead => Some(Produced::Skipped(format!(
+                "dead-lettered after {} attempts ({}); `testsmith queue retry-dead` tries again",
+                job.attempts,
+                job.last_error.as_deref().unwrap_or("no error recorded")
+            ))),
+            JobState::Pending if job.not_before_ms > now_ms() => {
+                let seconds = (job.not_before_ms - now_ms() + 999) / 1000;
+                Some(Produced::Deferred(format!(
+                    "waiting {seconds} s more as the API asked"
+                )))
+            }
+            // Done: asked before (the answer is cached) but its test is missing — ask again,
+            // the cache answers. Leased by us or pending and due: ask.
+            _ => None,
+        })
+    }
+
+    /// Settles every job from its result. A file that could not be written keeps its jobs
+    /// open: the answers are cached, the next run writes them.
+    fn settle(&self, results: &[MemberResult], write_failed: bool) {
+        for result in results {
+            let settled =
+                if write_failed && matches!(result.outcome, MemberOutcome::Generated { .. }) {
+                    let deferred = MemberResult {
+                        outcome: MemberOutcome::Cancelled,
+                        ..result.clone()
+                    };
+                    self.ledger.settle(&deferred)
+                } else {
+                    self.ledger.settle(result)
+                };
+            if let Err(error) = settled {
+                tracing::warn!("cannot settle job {}: {error}", result.id);
+            }
+        }
+    }
+}
+
+/// The prompt data for `prepared`'s wanted members.
+fn file_request(
+    prepared: &PreparedFile<'_>,
+    conventions: &str,
+    wanted: &[(usize, MemberRequest)],
+) -> FileRequest {
+    let driver = prepared.driver();
+    let file = prepared.file;
+    FileRequest {
+        language: driver.name().to_owned(),
+        instructions: driver.llm_instructions().to_owned(),
+        conventions: conventions.to_owned(),
+        path: file.path.display().to_string(),
+        module: file
+            .package
+            .as_ref()
+            .map(|package| format!("package {package}"))
+            .or_else(|| file.module.clone()),
+        dependencies: dependencies(prepared, wanted),
+        style_example: prepared.style_example.clone(),
+    }
+}
+
+/// Signatures of the package's members that the wanted members' sources mention by name.
+fn dependencies(prepared: &PreparedFile<'_>, wanted: &[(usize, MemberRequest)]) -> Vec<String> {
+    let mentioned: HashSet<&str> = wanted
+        .iter()
+        .flat_map(|(_, member)| {
+            member
+                .source
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|word| !word.is_empty())
+        })
+        .collect();
+    let wanted_ids: HashSet<&str> = wanted.iter().map(|(_, m)| m.id.as_str()).collect();
+    let driver = prepared.driver();
+    let mut signatures = Vec::new();
+    for file in &prepared.package.files {
+        for member in &file.members {
+            let is_named = mentioned.contains(member.name.as_str())
+                || member
+                    .owner
+                    .as_deref()
+                    .is_some_and(|owner| mentioned.contains(owner));
+            if is_named && !wanted_ids.contains(driver.display_name_in(file, member).as_str()) {
+                signatures.push(member.signature.clone());
+            }
+        }
+    }
+    signatures.sort();
+    signatures.dedup();
+    signatures
+}
+
+/// The member of plan `index` as the model sees it: its doc comment and its source.
+fn member_request(prepared: &PreparedFile<'_>, index: usize) -> MemberRequest {
+    let plan = &prepared.plans[index];
+    let member = &plan.member;
+    let mut source = String::new();
+    if let Some(doc) = &member.doc {
+        for line in doc.lines() {
+            source.push_str("// ");
+            source.push_str(line);
+            source.push('\n');
+        }
+    }
+    source.push_str(
+        prepared
+            .source_text
+            .get(member.byte_range.clone())
+            .unwrap_or(&member.signature),
+    );
+    MemberRequest {
+        id: prepared.driver().display_name_in(prepared.file, member),
+        test_name: plan.test_name.clone(),
+        source,
+    }
+}
+
+/// What a queued job records, so `testsmith queue` can show it and a later run can find its
+/// file.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct JobPayload {
+    pub path: PathBuf,
+    pub member: String,
+    pub test_name: String,
+}
+
+impl JobPayload {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a job payload serialises")
+    }
+
+    pub fn parse(text: &str) -> Option<JobPayload> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+/// An exclusive lock on `.testsmith/run.lock`, held while a run talks to the model. The
+/// operating system drops it when the process dies, however it dies.
+#[derive(Debug)]
+struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    fn acquire(project_root: &Path) -> Result<RunLock, AppError> {
+        let dir = project_root.join(crate::store::STATE_DIR);
+        let path = dir.join("run.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| AppError::WriteFile {
+                path: path.clone(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(RunLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(AppError::Busy(project_root.to_owned())),
+            Err(std::fs::TryLockError::Error(source)) => Err(AppError::WriteFile { path, source }),
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! One package's work, before and after the tests are produced: reading the package's test
+//! files once, planning each source file ([`prepare_file`]), and merging and writing what a
+//! generator produced ([`finish_file`]). Producing the tests — from templates or a model — is
+//! the caller's business, between the two.
+
+use super::plan::{Decision, ExistingTests, MemberPlan, ScaffoldPolicy, plan_file};
+use super::scan::decode_source;
+use super::write::{WriteError, WriteScope, write_atomically};
+use crate::output::FileReport;
+use crate::output::generate::SkippedMember;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use testsmith_driver::{Driver, FileMembers, SourceFile, TestChange, TestCode};
+
+/// The source files of one folder in one language.
+#[derive(Debug)]
+pub struct Package {
+    pub folder: PathBuf,
+    pub driver: &'static dyn Driver,
+    pub files: Vec<FileMembers>,
+}
+
+impl Package {
+    /// Every file in the package's folder, sorted; the package's own files when the folder
+    /// cannot be listed.
+    pub fn siblings(&self) -> Vec<PathBuf> {
+        let mut siblings: Vec<PathBuf> = match std::fs::read_dir(&self.folder) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
+                .map(|entry| {
+                    if self.folder == Path::new(".") {
+                        PathBuf::from(entry.file_name())
+                    } else {
+                        self.folder.join(entry.file_name())
+                    }
+                })
+                .collect(),
+            Err(_) => self.files.iter().map(|file| file.path.clone()).collect(),
+        };
+        siblings.sort();
+        siblings
+    }
+}
+
+/// The folder a path sits in, `.` for a bare file name.
+pub fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// The files of a package's folder, read at most once each during a run. `Ok(None)` means the
+/// file does not exist.
+#[derive(Debug, Default)]
+pub struct FileTexts {
+    texts: HashMap<PathBuf, Result<Option<String>, String>>,
+}
+
+impl FileTexts {
+    pub fn get(&mut self, path: &Path) -> Result<Option<String>, String> {
+        self.texts
+            .entry(path.to_owned())
+            .or_insert_with(|| read_text(path))
+            .clone()
+    }
+}
+
+fn read_text(path: &Path) -> Result<Option<String>, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => decode_source(bytes)
+            .map(Some)
+            .map_err(|reason| format!("{}: {reason}", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(format!(
+            "{}: {}",
+            path.display(),
+            crate::walk::io_message(&error)
+        )),
+    }
+}
+
+/// One source file, planned, with everything needed to produce and merge its tests.
+#[derive(Debug)]
+pub struct PreparedFile<'p> {
+    pub package: &'p Package,
+    pub file: &'p FileMembers,
+    pub test_path: PathBuf,
+    pub plans: Vec<MemberPlan>,
+    pub source_text: String,
+    pub existing_test_text: Option<String>,
+    /// A test of the project's own (not a scaffold) from the file's test scope, to show a
+    /// model the project's style.
+    pub style_example: Option<String>,
+    pub report: FileReport,
+}
+
+impl<'p> PreparedFile<'p> {
+    pub fn driver(&self) -> &'static dyn Driver {
+        self.package.driver
+    }
+
+    pub fn source(&self) -> SourceFile<'_> {
+        SourceFile {
+            members: self.file,
+            text: &self.source_text,
+            package: &self.package.files,
+        }
+    }
+
+    /// The plans that need a test produced (new, or replacing a scaffold), with their index.
+    pub fn wanted(&self) -> impl Iterator<Item = (usize, &MemberPlan)> {
+        self.plans
+            .iter()
+            .enumerate()
+            .filter(|(_, plan)| matches!(plan.decision, Decision::Write | Decision::Replace { .. }))
+    }
+}
+
+/// Plans `file`: reads its test scope, decides per member. `Err` is a finished report for a
+/// file that cannot be worked on (no test file for its language, unreadable files).
+pub fn prepare_file<'p>(
+    package: &'p Package,
+    file: &'p FileMembers,
+    siblings: &[PathBuf],
+    texts: &mut FileTexts,
+    policy: ScaffoldPolicy,
+) -> Result<PreparedFile<'p>, FileReport> {
+    let driver = package.driver;
+    let mut report = FileReport::new(file.path.clone());
+    let Some(test_path) = driver.test_file_for(&file.path) else {
+        for member in file.members.iter().filter(|m| m.kind.is_callable()) {
+            report.skipped.push(SkippedMember {
+                member: driver.display_name_in(file, member),
+                reason: format!("testsmith writes no {} tests", driver.name()),
+            });
+        }
+        return Err(report);
+    };
+    report.test_file = Some(test_path.clone());
+    report.has_syntax_errors = file.has_syntax_errors();
+
+    let mut existing = ExistingTests::default();
+    let mut style_example = None;
+    for path in driver.test_scope(&file.path, siblings) {
+        match texts.get(&path) {
+            Ok(Some(text)) => {
+                let tests = driver.existing_tests(&path, &text);
+                if style_example.is_none() {
+                    style_example = tests
+                        .iter()
+                        .find(|test| test.scaffold.is_none())
+                        .and_then(|test| text.get(test.byte_range.clone()))
+                        .map(str::to_owned);
+                }
+                existing.add(&path, tests);
+            }
+            Ok(None) => {}
+            Err(error) => return Err(FileReport::failed(file.path.clone(), error)),
+        }
+    }
+    let plans = plan_file(driver, file, &test_path, &existing, policy);
+    let source_text = match texts.get(&file.path) {
+        Ok(Some(text)) => text,
+        Ok(None) => {
+            let error = "disappeared during the run".to_owned();
+            return Err(FileReport::failed(file.path.clone(), error));
+        }
+        Err(error) => return Err(FileReport::failed(file.path.clone(), error)),
+    };
+    let existing_test_text = match texts.get(&test_path) {
+        Ok(text) => text,
+        Err(error) => return Err(FileReport::failed(file.path.clone(), error)),
+    };
+    Ok(PreparedFile {
+        package,
+        file,
+        test_path,
+        plans,
+        source_text,
+        existing_test_text,
+        style_example,
+        report,
+    })
+}
+
+/// What a generator made of one wanted member.
+#[derive(Debug)]
+pub enum Produced {
+    /// A test to merge.
+    Test(TestCode),
+    /// No test, for a reason that will not change by waiting.
+    Skipped(String),
+    /// No test now; the job waits in the queue for a later run.
+    Deferred(String),
+}
+
+/// How this run writes.
+#[derive(Debug)]
+pub struct WriteSettings {
+    pub scope: WriteScope,
+    pub dry_run: bool,
+}
+
+/// Merges what was produced (keyed by plan index) into the test file, attaches it to the
+/// source when the language needs that, and writes both (or, dry, diffs them). Returns the
+/// file's report and how many files were (or would be) written.
+pub fn finish_file(
+    mut prepared: PreparedFile<'_>,
+    mut produced: HashMap<usize, Produced>,
+    settings: &WriteSettings,
+) -> (FileReport, usize) {
+    let driver = prepared.driver();
+    let mut changes = Vec::new();
+    let mut report = std::mem::take(&mut prepared.report);
+    for (index, plan) in prepared.plans.iter().enumerate() {
+        let display = driver.display_name_in(prepared.file, &plan.member);
+        let outcome = produced.remove(&index);
+        match (&plan.decision, outcome) {
+            (Decision::AlreadyTested, _) => report.already_tested.push(plan.test_name.clone()),
+            (Decision::Skip(reason), _) => report.skipped.push(SkippedMember {
+                member: display,
+                reason: reason.clone(),
+            }),
+            (Decision::Write, Some(Produced::Test(test))) => {
+                report.written.push(test.name.clone());
+                changes.push(TestChange::Add(test));
+            }
+            (Decision::Replace { range, .. }, Some(Produced::Test(test))) => {
+                report.regenerated.push(test.name.clone());
+                changes.push(TestChange::Replace {
+                    range: range.clone(),
+                    test,
+                });
+            }
+            (_, Some(Produced::Skipped(reason))) => report.skipped.push(SkippedMember {
+                member: display,
+                reason,
+            }),
+            (_, Some(Produced::Deferred(reason))) => report.deferred.push(SkippedMember {
+                member: display,
+                reason,
+            }),
+            // Nothing produced (the run was interrupted): nothing to say or write for it.
+            (_, None) => {}
+        }
+    }
+
+    let source = prepared.source();
+    let existing = prepared.existing_test_text.as_deref();
+    let new_test_text = if changes.is_empty() {
+        None
+    } else {
+        match driver.assemble(&source, &prepared.test_path, existing, &changes) {
+            Ok(text) if Some(text.as_str()) != existing => Some(text),
+            Ok(_) => None,
+            Err(error) => return (fail(report, format!("cannot merge tests: {error}")), 0),
+        }
+    };
+    let test_file_will_exist = existing.is_some() || new_test_text.is_some();
+    let new_source_text = if test_file_will_exist {
+        driver.attach(
+            &prepared.file.path,
+            &prepared.source_text,
+            &prepared.test_path,
+        )
+    } else {
+        None
+    };
+    report.attached = new_source_text.is_some();
+
+    let mut edits = Vec::new();
+    if let Some(text) = new_test_text {
+        edits.push(Edit {
+            path: &prepared.test_path,
+            old: existing,
+            new: text,
+        });
+    }
+    if let Some(text) = new_source_text {
+        edits.push(Edit {
+            path: &prepared.file.path,
+            old: Some(&prepared.source_text),
+            new: text,
+        });
+    }
+    match apply(&edits, settings, &mut report) {
+        Ok(()) => (report, edits.len()),
+        Err(error) => (fail(report, error.to_string()), 0),
+    }
+}
+
+/// The report of a file whose write failed: what was planned is not claimed as written.
+fn fail(report: FileReport, error: String) -> FileReport {
+    let mut failed = FileReport::failed(report.path, error);
+    failed.test_file = report.test_file;
+    failed.has_syntax_errors = report.has_syntax_errors;
+    failed
+}
+
+/// One file's new contents.
+#[derive(Debug)]
+struct Edit<'a> {
+    path: &'a Path,
+    old: Option<&'a str>,
+    new: String,
+}
+
+/// Writes the edits in order (test file first, so an interrupted run never leaves a source
+/// attached to a missing test file), or with `--dry-run` records their diff.
+fn apply(
+    edits: &[Edit<'_>],
+    settings: &WriteSettings,
+    report: &mut FileReport,
+) -> Result<(), WriteError> {
+    if settings.dry_run {
+        let diff: String = edits
+            .iter()
+            .map(|edit| super::unified_diff(edit.path, edit.old, &edit.new))
+            .collect();
+        if !diff.is_empty() {
+            report.diff = Some(diff);
+        }
+        return Ok(());
+    }
+    for edit in edits {
+        write_atomically(&settings.scope, edit.path, &edit.new, edit.old)?;
+    }
+    Ok(())
+}
