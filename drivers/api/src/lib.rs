@@ -11,9 +11,14 @@ mod generate;
 pub mod marker;
 mod model;
 pub mod syntax;
+pub mod verify;
 
 pub use generate::{ExistingTest, SourceFile, TestChange, TestCode};
 pub use model::{FileMembers, Member, MemberKind, Param, Signature, SyntaxIssue};
+pub use verify::{
+    CommandOutput, Diagnostic, FileToVerify, TestOutcome, TestResult, VerifyCommand,
+    VerifyRequest, VerifyStep,
+};
 
 use std::path::{Path, PathBuf};
 
@@ -21,9 +26,10 @@ use std::path::{Path, PathBuf};
 ///
 /// Only [`name`](Driver::name), [`extensions`](Driver::extensions) and
 /// [`analyze`](Driver::analyze) are required; the rest have defaults that suit a language with
-/// no special files or folders and no test generation. The methods come in three groups:
-/// finding members, writing tests (`test_file_for` … `attach`), and checking what a model
-/// wrote (`llm_instructions`, `check_answer`).
+/// no special files or folders and no test generation. The methods come in four groups:
+/// finding members, writing tests (`test_file_for` … `attach`), checking what a model
+/// wrote (`llm_instructions`, `check_answer`), and verifying written tests with the
+/// language's toolchain (`project_marker` … `tidy_imports`).
 pub trait Driver: Send + Sync + std::fmt::Debug {
     /// The short lowercase name used on the command line (`--lang go`) and in output.
     fn name(&self) -> &'static str;
@@ -159,5 +165,81 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     ) -> Result<TestCode, String> {
         let _ = (source, member, test_name, code);
         Err(format!("testsmith cannot check {} tests yet", self.name()))
+    }
+
+    // ---- verifying written tests with the toolchain -------------------------------------
+
+    /// The file that marks the folder the language's toolchain builds from (`go.mod`,
+    /// `Cargo.toml`): a test file is verified from the nearest folder above it that holds
+    /// one. `None` (the default) when this driver cannot verify tests.
+    fn project_marker(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The commands that check `request`'s tests, in the order to run them: builds, then
+    /// lints, then runs (see [`VerifyStep`]). The application runs them in
+    /// [`VerifyRequest::root`] and stops after a step that found a broken test.
+    fn verify_commands(&self, request: &VerifyRequest) -> Vec<VerifyCommand> {
+        let _ = request;
+        Vec::new()
+    }
+
+    /// Reads a build or lint command's output into diagnostics, each pointing at a file
+    /// and line; the application maps them to tests through
+    /// [`existing_tests`](Driver::existing_tests). Warnings are left out.
+    fn read_diagnostics(
+        &self,
+        request: &VerifyRequest,
+        command: &VerifyCommand,
+        output: &CommandOutput,
+    ) -> Vec<Diagnostic> {
+        let _ = (request, command, output);
+        Vec::new()
+    }
+
+    /// Reads a run command's output: how each test of `request` that ran ended.
+    fn read_test_results(
+        &self,
+        request: &VerifyRequest,
+        command: &VerifyCommand,
+        output: &CommandOutput,
+    ) -> Vec<TestResult> {
+        let _ = (request, command, output);
+        Vec::new()
+    }
+
+    /// `text`, the test file at `path`, with the test `test_name` kept but skipped from now on
+    /// with the message `testsmith: failed: <reason>` (Go: `t.Skip` as its first statement;
+    /// Rust: `#[ignore = "..."]`). Every other byte stays as it is.
+    fn quarantine_test(
+        &self,
+        path: &Path,
+        text: &str,
+        test_name: &str,
+        reason: &str,
+    ) -> Result<String, String> {
+        let _ = (path, text, test_name, reason);
+        Err(format!("testsmith cannot quarantine {} tests yet", self.name()))
+    }
+
+    /// `text`, the test file at `path`, without the test `test_name` (its whole
+    /// [`ExistingTest::byte_range`] and one separating blank line). Every other byte stays,
+    /// except imports that only the removed test used ([`tidy_imports`](Driver::tidy_imports)).
+    fn remove_test(&self, path: &Path, text: &str, test_name: &str) -> Result<String, String> {
+        let test = self
+            .existing_tests(path, text)
+            .into_iter()
+            .find(|test| test.name == test_name)
+            .ok_or_else(|| format!("{} has no test named {test_name}", path.display()))?;
+        let removed = verify::cut_test(text, &test.byte_range);
+        Ok(self.tidy_imports(path, text, &removed))
+    }
+
+    /// `after`, an edit of the test file `before` at `path` (a test removed or replaced),
+    /// without the imports the edit left unused. Imports unused before the edit stay: only
+    /// what the edit made unused goes. The default changes nothing.
+    fn tidy_imports(&self, path: &Path, before: &str, after: &str) -> String {
+        let _ = (path, before);
+        after.to_owned()
     }
 }
