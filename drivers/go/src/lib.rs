@@ -15,6 +15,7 @@ mod doc;
 mod extract;
 mod names;
 mod source;
+mod verify;
 
 pub use callable::VARIADIC;
 pub use names::is_exported;
@@ -65,6 +66,51 @@ impl Driver for GoDriver {
     /// plain name for functions and types.
     fn display_name(&self, member: &Member) -> String {
         names::display_name(member)
+    }
+
+    // ---- verifying written tests (verify.rs) ---------------------------------------------
+
+    fn project_marker(&self) -> Option<&'static str> {
+        Some("go.mod")
+    }
+
+    fn verify_commands(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+    ) -> Vec<testsmith_driver::VerifyCommand> {
+        verify::commands(request)
+    }
+
+    fn read_diagnostics(
+        &self,
+        _request: &testsmith_driver::VerifyRequest,
+        _command: &testsmith_driver::VerifyCommand,
+        output: &testsmith_driver::CommandOutput,
+    ) -> Vec<testsmith_driver::Diagnostic> {
+        verify::diagnostics(output)
+    }
+
+    fn read_test_results(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+        _command: &testsmith_driver::VerifyCommand,
+        output: &testsmith_driver::CommandOutput,
+    ) -> Vec<testsmith_driver::TestResult> {
+        verify::test_results(request, output)
+    }
+
+    fn quarantine_test(
+        &self,
+        _path: &Path,
+        text: &str,
+        test_name: &str,
+        reason: &str,
+    ) -> Result<String, String> {
+        verify::quarantine(text, test_name, reason)
+    }
+
+    fn tidy_imports(&self, _path: &Path, before: &str, after: &str) -> String {
+        verify::tidy_imports(before, after)
     }
 }
 
