@@ -16,6 +16,7 @@ mod attributes;
 mod extract;
 mod paths;
 mod signature;
+mod verify;
 
 use std::path::Path;
 use std::sync::LazyLock;
@@ -81,6 +82,47 @@ impl Driver for RustDriver {
             Some(below_file) => qualified_name(Some(below_file), member),
             None => self.display_name(member),
         }
+    }
+
+    // ---- verifying written tests (verify.rs) ---------------------------------------------
+
+    fn project_marker(&self) -> Option<&'static str> {
+        Some("Cargo.toml")
+    }
+
+    fn verify_commands(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+    ) -> Vec<testsmith_driver::VerifyCommand> {
+        verify::commands(request)
+    }
+
+    fn read_diagnostics(
+        &self,
+        _request: &testsmith_driver::VerifyRequest,
+        _command: &testsmith_driver::VerifyCommand,
+        output: &testsmith_driver::CommandOutput,
+    ) -> Vec<testsmith_driver::Diagnostic> {
+        verify::diagnostics(output)
+    }
+
+    fn read_test_results(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+        _command: &testsmith_driver::VerifyCommand,
+        output: &testsmith_driver::CommandOutput,
+    ) -> Vec<testsmith_driver::TestResult> {
+        verify::test_results(request, output)
+    }
+
+    fn quarantine_test(
+        &self,
+        _path: &Path,
+        text: &str,
+        test_name: &str,
+        reason: &str,
+    ) -> Result<String, String> {
+        verify::quarantine(text, test_name, reason)
     }
 }
 
