@@ -33,6 +33,17 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Write the missing tests: a compiling scaffold per untested public function and method.
     Generate(GenerateArgs),
+    /// Finish the jobs an earlier `generate --llm` left in the queue (quota, rate limits).
+    Resume(ResumeArgs),
+    /// Write a commented testsmith.toml and a TESTSMITH.md conventions file here.
+    Init(InitArgs),
+    /// The answer cache of `--llm` runs.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
+    /// List the jobs waiting in the queue (pending, deferred, dead), or manage them.
+    Queue(QueueArgs),
 }
 
 /// What to look at: shared by every command that walks a project.
@@ -88,51 +99,76 @@ pub struct GenerateArgs {
 
 /// `--llm` and the flags that tune it. Each flag wins over its environment variable and
 /// over `testsmith.toml`.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default, Clone)]
 #[command(next_help_heading = "LLM")]
 pub struct LlmArgs {
     /// Write real test bodies with an OpenAI-compatible model instead of scaffolds.
     #[arg(long = "llm")]
     pub enabled: bool,
 
+    #[command(flatten)]
+    pub tuning: LlmTuning,
+}
+
+/// The flags that tune the model's use; shared by `generate --llm`, `watch --llm` and
+/// `resume`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct LlmTuning {
     /// API root; requests go to {URL}/chat/completions [env: OPENAI_BASE_URL].
-    #[arg(long, value_name = "URL", requires = "enabled")]
+    #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
 
     /// Model name [env: TESTSMITH_MODEL].
-    #[arg(long, value_name = "NAME", requires = "enabled")]
+    #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
 
     /// Requests in flight at once, retries included [default: 5].
-    #[arg(long, value_name = "N", requires = "enabled")]
+    #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
 
     /// Retries of a failed request [default: 3].
-    #[arg(long = "retries", value_name = "N", requires = "enabled")]
+    #[arg(long = "retries", value_name = "N")]
     pub max_retries: Option<u32>,
 
-    /// Seconds before a request is abandoned (and retried).
-    #[arg(long = "timeout", value_name = "SECS", requires = "enabled")]
+    /// Seconds before a request is abandoned (and retried) [default: 300].
+    #[arg(long = "timeout", value_name = "SECS")]
     pub timeout_secs: Option<u64>,
 
     /// Sampling temperature [default: 0].
-    #[arg(long, value_name = "T", requires = "enabled")]
+    #[arg(long, value_name = "T")]
     pub temperature: Option<f64>,
 
     /// One request per file for all its untested members (the default).
-    #[arg(long, requires = "enabled", conflicts_with = "fan_out")]
+    #[arg(long, conflicts_with = "fan_out")]
     pub batch: bool,
 
     /// One request per member.
-    #[arg(long, requires = "enabled")]
+    #[arg(long)]
     pub fan_out: bool,
 
     /// Neither read nor write the answer cache.
-    #[arg(long, requires = "enabled")]
+    #[arg(long)]
     pub no_cache: bool,
 }
 
-impl LlmArgs {
+impl LlmTuning {
+    /// The first tuning flag given, for the error when `--llm` is missing.
+    pub fn first_given(&self) -> Option<&'static str> {
+        [
+            (self.base_url.is_some(), "--base-url"),
+            (self.model.is_some(), "--model"),
+            (self.concurrency.is_some(), "--concurrency"),
+            (self.max_retries.is_some(), "--retries"),
+            (self.timeout_secs.is_some(), "--timeout"),
+            (self.temperature.is_some(), "--temperature"),
+            (self.batch, "--batch"),
+            (self.fan_out, "--fan-out"),
+            (self.no_cache, "--no-cache"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
     /// The flags as configuration overrides.
     pub fn overrides(&self) -> crate::config::LlmOverrides {
         use crate::config::LlmMode;
@@ -153,6 +189,53 @@ impl LlmArgs {
             mode,
         }
     }
+}
+
+/// `testsmith init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// How many answers are cached, and where.
+    Stats {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Forget every cached answer.
+    Clear,
+}
+
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    #[command(subcommand)]
+    pub action: Option<QueueAction>,
+
+    /// Output format of the listing.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueAction {
+    /// Make dead-lettered jobs pending again.
+    RetryDead,
+    /// Remove every job.
+    Clear,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    pub tuning: LlmTuning,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

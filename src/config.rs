@@ -91,7 +91,7 @@ impl Default for LlmConfig {
             api_key_env: DEFAULT_API_KEY_ENV.to_owned(),
             concurrency: 5,
             max_retries: 3,
-            timeout: None,
+            timeout: Some(Duration::from_secs(300)),
             temperature: 0.0,
             mode: LlmMode::Batch,
             max_wait: Duration::from_secs(120),

@@ -14,7 +14,7 @@ mod pipeline;
 mod store;
 mod walk;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
 use errors::{AppError, Outcome};
 use output::Printer;
@@ -26,7 +26,23 @@ fn main() -> ExitCode {
     let mut printer = Printer::new(cli.quiet, cli.verbose);
     let result = match &cli.command {
         Command::Analyze(args) => commands::analyze::run(args, &mut printer),
-        Command::Generate(args) => commands::generate::run(args, &mut printer),
+        Command::Generate(args) => {
+            if let (false, Some(flag)) = (args.llm.enabled, args.llm.tuning.first_given()) {
+                Cli::command()
+                    .error(
+                        clap::error::ErrorKind::MissingRequiredArgument,
+                        format!("{flag} tunes the model and needs --llm"),
+                    )
+                    .exit();
+            }
+            commands::generate::run(args, &mut printer)
+        }
+        Command::Resume(args) => commands::resume(args, &mut printer),
+        Command::Init(args) => commands::init::run(args.force, &mut printer),
+        Command::Cache { action } => commands::state::cache(action, &mut printer),
+        Command::Queue(args) => {
+            commands::state::queue(args.action.as_ref(), args.format, &mut printer)
+        }
     };
     match result {
         Ok(outcome) => outcome.into(),

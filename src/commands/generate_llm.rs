@@ -38,7 +38,7 @@ pub fn run(
     mut report: GenerateReport,
     printer: &mut Printer,
 ) -> Result<Outcome, AppError> {
-    let session = LlmSession::open(&args.llm, !args.llm.no_cache)?;
+    let session = LlmSession::open(&args.llm.tuning)?;
     let prepared = prepare_all(&packages, &session.ready_paths()?, &mut report, printer);
     let progress = Progress::for_files(printer, args.format, prepared.len());
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -172,9 +172,9 @@ impl std::fmt::Debug for LlmSession {
 impl LlmSession {
     /// Loads the configuration, opens the state database under the project root, takes the
     /// run lock and builds the client.
-    fn open(args: &crate::cli::LlmArgs, use_cache: bool) -> Result<LlmSession, AppError> {
+    fn open(tuning: &crate::cli::LlmTuning) -> Result<LlmSession, AppError> {
         let cwd = std::env::current_dir().map_err(AppError::CurrentDir)?;
-        let config = Config::load(&cwd, &args.overrides())?;
+        let config = Config::load(&cwd, &tuning.overrides())?;
         config.llm.require_model()?;
         let project_root = config.project_root().map(Path::to_owned).unwrap_or(cwd);
         let store = Arc::new(Store::open(&project_root)?);
@@ -184,7 +184,7 @@ impl LlmSession {
             std::fs::read_to_string(project_root.join(CONVENTIONS_FILE)).unwrap_or_default();
         let cancel = CancellationToken::new();
         let api_key = config.llm.api_key(&|var| std::env::var(var).ok());
-        let cache_store = use_cache.then(|| store.clone());
+        let cache_store = (!tuning.no_cache).then(|| store.clone());
         let client = LlmClient::from_config(&config.llm, api_key, cache_store, cancel.clone())?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -3,8 +3,12 @@
 pub mod analyze;
 pub mod generate;
 mod generate_llm;
+pub mod init;
+pub mod state;
 
-use crate::cli::Lang;
+use crate::cli::{GenerateArgs, InputArgs, Lang, LlmArgs, ResumeArgs};
+use crate::errors::{AppError, Outcome};
+use crate::output::Printer;
 use testsmith_driver::Driver;
 
 /// The drivers a run uses: all of them, or the one `--lang` names.
@@ -15,4 +19,25 @@ pub fn selected_drivers(lang: Option<Lang>) -> Vec<&'static dyn Driver> {
             .into_iter()
             .collect(),
     }
+}
+
+/// `testsmith resume`: `generate --llm` over the files whose jobs wait in the queue.
+pub fn resume(args: &ResumeArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
+    let (_, store) = state::open_project_store()?;
+    let paths = state::queued_paths(&store)?;
+    drop(store);
+    if paths.is_empty() {
+        printer.note("nothing waits in the queue");
+        return Ok(Outcome::Success);
+    }
+    let generate = GenerateArgs {
+        input: InputArgs { paths, lang: None },
+        dry_run: false,
+        format: args.format,
+        llm: LlmArgs {
+            enabled: true,
+            tuning: args.tuning.clone(),
+        },
+    };
+    generate::run(&generate, printer)
 }

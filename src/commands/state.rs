@@ -1,0 +1,162 @@
+//! `testsmith cache` and `testsmith queue`: look at and tidy the state database under
+//! `.testsmith/` — the answer cache and the durable job queue.
+
+use super::generate_llm::JobPayload;
+use crate::cli::{CacheAction, Format, QueueAction};
+use crate::config::{Config, LlmOverrides};
+use crate::errors::{AppError, Outcome};
+use crate::output::Printer;
+use crate::store::{Job, JobState, Store, now_ms};
+use std::path::PathBuf;
+
+/// The project root: the folder of `testsmith.toml`, else the current folder.
+pub fn project_root() -> Result<PathBuf, AppError> {
+    let cwd = std::env::current_dir().map_err(AppError::CurrentDir)?;
+    let config = Config::load(&cwd, &LlmOverrides::default())?;
+    Ok(config.project_root().map(PathBuf::from).unwrap_or(cwd))
+}
+
+fn open_store() -> Result<Store, AppError> {
+    Ok(Store::open(&project_root()?)?)
+}
+
+pub fn cache(action: &CacheAction, printer: &mut Printer) -> Result<Outcome, AppError> {
+    let store = open_store()?;
+    match action {
+        CacheAction::Stats { format } => {
+            let entries = store.cache_entries()?;
+            let text = match format {
+                Format::Json => format!(
+                    "{}\n",
+                    serde_json::json!({"entries": entries, "path": store.path()})
+                ),
+                Format::Text => format!("{entries} cached answers in {}\n", store.path().display()),
+            };
+            printer.out(&text)?;
+        }
+        CacheAction::Clear => {
+            let removed = store.cache_clear()?;
+            printer.out(&format!("removed {removed} cached answers\n"))?;
+        }
+    }
+    printer.flush()?;
+    Ok(Outcome::Success)
+}
+
+pub fn queue(
+    action: Option<&QueueAction>,
+    format: Format,
+    printer: &mut Printer,
+) -> Result<Outcome, AppError> {
+    let store = open_store()?;
+    let now = now_ms();
+    match action {
+        None => {
+            let mut jobs = store.jobs(Some(JobState::Pending))?;
+            jobs.extend(store.jobs(Some(JobState::Leased))?);
+            jobs.extend(store.jobs(Some(JobState::Dead))?);
+            let text = match format {
+                Format::Json => format!("{}\n", queue_json(&jobs, now)),
+                Format::Text => queue_text(&jobs, now),
+            };
+            printer.out(&text)?;
+        }
+        Some(QueueAction::RetryDead) => {
+            let revived = store.retry_dead_jobs(now)?;
+            printer.out(&format!(
+                "{revived} dead jobs are pending again; `testsmith resume` runs them\n"
+            ))?;
+        }
+        Some(QueueAction::Clear) => {
+            let removed = store.clear_queue()?;
+            printer.out(&format!("removed {removed} jobs\n"))?;
+        }
+    }
+    printer.flush()?;
+    Ok(Outcome::Success)
+}
+
+/// A job's state as the user sees it: pending jobs not yet due are "deferred".
+fn shown_state(job: &Job, now: i64) -> &'static str {
+    match job.state {
+        JobState::Pending if job.not_before_ms > now => "deferred",
+        state => state.as_str(),
+    }
+}
+
+fn queue_text(jobs: &[Job], now: i64) -> String {
+    if jobs.is_empty() {
+        return "the queue is empty\n".to_owned();
+    }
+    let mut out = String::new();
+    for job in jobs {
+        let payload = JobPayload::parse(&job.payload);
+        let what = payload
+            .as_ref()
+            .map(|p| format!("{}: {}", p.path.display(), p.member))
+            .unwrap_or_else(|| job.key.clone());
+        out.push_str(&format!("{:<9} {what}", shown_state(job, now)));
+        if job.state == JobState::Pending && job.not_before_ms > now {
+            out.push_str(&format!(
+                " (in {} s)",
+                (job.not_before_ms - now + 999) / 1000
+            ));
+        }
+        if job.attempts > 0 {
+            out.push_str(&format!(", {} attempts", job.attempts));
+        }
+        if let Some(error) = &job.last_error {
+            out.push_str(&format!(", last error: {error}"));
+        }
+        out.push('\n');
+    }
+    let count = |state: &str| jobs.iter().filter(|j| shown_state(j, now) == state).count();
+    out.push_str(&format!(
+        "{} pending, {} deferred, {} in progress, {} dead\n",
+        count("pending"),
+        count("deferred"),
+        count("leased"),
+        count("dead")
+    ));
+    out
+}
+
+fn queue_json(jobs: &[Job], now: i64) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = jobs
+        .iter()
+        .map(|job| {
+            let payload = JobPayload::parse(&job.payload);
+            serde_json::json!({
+                "state": shown_state(job, now),
+                "path": payload.as_ref().map(|p| p.path.clone()),
+                "member": payload.as_ref().map(|p| p.member.clone()),
+                "test_name": payload.as_ref().map(|p| p.test_name.clone()),
+                "attempts": job.attempts,
+                "not_before_ms": job.not_before_ms,
+                "last_error": job.last_error,
+            })
+        })
+        .collect();
+    serde_json::json!({ "jobs": items })
+}
+
+/// The source files with jobs waiting (pending, deferred or dead-lettered jobs aside), for
+/// `testsmith resume`.
+pub fn queued_paths(store: &Store) -> Result<Vec<PathBuf>, AppError> {
+    let mut paths: Vec<PathBuf> = store
+        .jobs(Some(JobState::Pending))?
+        .into_iter()
+        .chain(store.jobs(Some(JobState::Leased))?)
+        .filter_map(|job| JobPayload::parse(&job.payload).map(|payload| payload.path))
+        .filter(|path| path.exists())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    Ok(paths)
+}
+
+pub fn open_project_store() -> Result<(PathBuf, Store), AppError> {
+    let root = project_root()?;
+    let store = Store::open(&root)?;
+    Ok((root, store))
+}
