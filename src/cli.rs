@@ -12,7 +12,8 @@ use std::path::PathBuf;
 #[command(name = "testsmith", version, propagate_version = true)]
 #[command(
     after_help = "Exit codes: 0 ok, 1 some files failed, 2 usage or configuration error, \
-                        130 interrupted.\nLogs: -v, -vv or TESTSMITH_LOG=debug (stderr)."
+                  75 work deferred to the queue (`testsmith resume` finishes it), 130 interrupted.\n\
+                  Logs: -v, -vv or TESTSMITH_LOG=debug (stderr)."
 )]
 pub struct Cli {
     #[command(subcommand)]
