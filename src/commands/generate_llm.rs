@@ -6,6 +6,7 @@
 //! Ctrl-C cancels every request and backoff sleep at once; nothing more is written, and the
 //! unfinished jobs stay queued.
 
+use super::generate::{FileOutcome, Generator, Selection, generate_files};
 use crate::cli::GenerateArgs;
 use crate::config::Config;
 use crate::errors::{AppError, Outcome};
@@ -24,6 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 /// A job failing this many times (rejected answers, refused requests) is dead-lettered.
 const MAX_JOB_ATTEMPTS: u32 = 3;
@@ -39,41 +41,18 @@ pub fn run(
     printer: &mut Printer,
 ) -> Result<Outcome, AppError> {
     let session = LlmSession::open(&args.llm.tuning)?;
-    let prepared = prepare_all(&packages, &session.ready_paths()?, &mut report, printer);
-    let progress = Progress::for_files(printer, args.format, prepared.len());
-    let interrupted = Arc::new(AtomicBool::new(false));
-
-    let results = session.runtime.block_on(async {
-        let cancel = session.cancel.clone();
-        let flag = interrupted.clone();
-        tokio::spawn(async move {
-            if wait_for_interrupt().await {
-                flag.store(true, Ordering::SeqCst);
-                cancel.cancel();
-            }
-        });
-        // Files are started a few more than the request limit at a time: enough to keep every
-        // permit busy, few enough that a huge project's prompts are not all held at once.
-        let in_flight = session.concurrency * 2;
-        futures_util::stream::iter(prepared)
-            .map(|prepared| {
-                let session = &session;
-                let progress = &progress;
-                async move {
-                    progress.start(&prepared.file.path);
-                    let result = session.process(prepared, settings).await;
-                    progress.finish_one();
-                    result
-                }
-            })
-            .buffer_unordered(in_flight)
-            .collect::<Vec<_>>()
-            .await
-    });
-    progress.clear();
-
-    for (file, files_written) in results {
-        report.file(printer, file, files_written);
+    let interrupted = session.stop_on_interrupt();
+    let results = {
+        let printer = &*printer;
+        let progress = |files| Progress::for_files(printer, args.format, files);
+        let generator = Generator::Llm {
+            session: &session,
+            progress: &progress,
+        };
+        generate_files(&packages, &Selection::All, generator, settings)?
+    };
+    for file in results {
+        report.file(printer, file.report, file.files_written);
     }
     let queue = session.store.queue_counts(now_ms())?;
     report.set_llm(session.client.stats(), queue.waiting());
@@ -120,18 +99,20 @@ async fn wait_for_interrupt() -> bool {
     }
 }
 
-/// Plans every file, files with queued jobs first. Files that fail are reported at once.
+/// Plans every selected file, files with queued jobs first; the files that cannot be worked
+/// on come back finished.
 fn prepare_all<'p>(
     packages: &'p [Package],
+    selection: &Selection,
     ready: &HashSet<PathBuf>,
-    report: &mut GenerateReport,
-    printer: &mut Printer,
-) -> Vec<PreparedFile<'p>> {
+) -> (Vec<PreparedFile<'p>>, Vec<FileOutcome>) {
     let mut prepared = Vec::new();
+    let mut unprepared = Vec::new();
     for package in packages {
         let siblings = package.siblings();
         let mut texts = FileTexts::default();
-        for file in &package.files {
+        for file in package.files.iter().filter(|f| selection.admits(&f.path)) {
+            let started = Instant::now();
             match prepare_file(
                 package,
                 file,
@@ -140,25 +121,30 @@ fn prepare_all<'p>(
                 ScaffoldPolicy::ReplaceUnedited,
             ) {
                 Ok(file) => prepared.push(file),
-                Err(file_report) => report.file(printer, file_report, 0),
+                Err(report) => unprepared.push(FileOutcome {
+                    report,
+                    files_written: 0,
+                    elapsed: started.elapsed(),
+                }),
             }
         }
     }
     // A stable sort keeps path order within each group.
     prepared.sort_by_key(|file| !ready.contains(&file.file.path));
-    prepared
+    (prepared, unprepared)
 }
 
-/// Everything one `--llm` run shares across files.
-struct LlmSession {
+/// Everything `--llm` shares across files — and, in `watch`, across passes: one run lock,
+/// one cache and queue, one client whose statistics add up.
+pub(crate) struct LlmSession {
     runtime: tokio::runtime::Runtime,
-    client: LlmClient,
+    pub(super) client: LlmClient,
     ledger: JobLedger,
-    store: Arc<Store>,
+    pub(super) store: Arc<Store>,
     cancel: CancellationToken,
     conventions: String,
     concurrency: usize,
-    key_env: String,
+    pub(super) key_env: String,
     /// Held for the whole run; released when dropped (or when the process dies).
     _lock: RunLock,
 }
@@ -172,7 +158,7 @@ impl std::fmt::Debug for LlmSession {
 impl LlmSession {
     /// Loads the configuration, opens the state database under the project root, takes the
     /// run lock and builds the client.
-    fn open(tuning: &crate::cli::LlmTuning) -> Result<LlmSession, AppError> {
+    pub(super) fn open(tuning: &crate::cli::LlmTuning) -> Result<LlmSession, AppError> {
         let cwd = std::env::current_dir().map_err(AppError::CurrentDir)?;
         let config = Config::load(&cwd, &tuning.overrides())?;
         config.llm.require_model()?;
@@ -200,8 +186,67 @@ impl LlmSession {
             conventions,
             concurrency: config.llm.concurrency.max(1),
             key_env: config.llm.api_key_env.clone(),
+            queue_enabled: std::env::var_os("TESTSMITH_NO_QUEUE").is_none(),
             _lock: lock,
         })
+    }
+
+    /// Cancels every request and backoff sleep when the user asks the process to stop; the
+    /// flag says whether that happened.
+    fn stop_on_interrupt(&self) -> Arc<AtomicBool> {
+        let interrupted = Arc::new(AtomicBool::new(false));
+        let flag = interrupted.clone();
+        let cancel = self.cancel.clone();
+        self.runtime.spawn(async move {
+            if wait_for_interrupt().await {
+                flag.store(true, Ordering::SeqCst);
+                cancel.cancel();
+            }
+        });
+        interrupted
+    }
+
+    /// Stops every request and backoff sleep of this session, now and later.
+    pub(super) fn cancellation(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// One pass over the selected files of `packages`: plan, ask (queued files first), merge,
+    /// write. The `--llm` side of [`generate_files`].
+    pub(super) fn generate_files(
+        &self,
+        packages: &[Package],
+        selection: &Selection,
+        settings: &WriteSettings,
+        progress: &dyn Fn(usize) -> Progress,
+    ) -> Result<Vec<FileOutcome>, AppError> {
+        let (prepared, mut outcomes) = prepare_all(packages, selection, &self.ready_paths()?);
+        let progress = progress(prepared.len());
+        // Files are started a few more than the request limit at a time: enough to keep every
+        // permit busy, few enough that a huge project's prompts are not all held at once.
+        let in_flight = self.concurrency * 2;
+        let produced = self.runtime.block_on(
+            futures_util::stream::iter(prepared)
+                .map(|prepared| {
+                    let progress = &progress;
+                    async move {
+                        let started = Instant::now();
+                        progress.start(&prepared.file.path);
+                        let (report, files_written) = self.process(prepared, settings).await;
+                        progress.finish_one();
+                        FileOutcome {
+                            report,
+                            files_written,
+                            elapsed: started.elapsed(),
+                        }
+                    }
+                })
+                .buffer_unordered(in_flight)
+                .collect::<Vec<_>>(),
+        );
+        progress.clear();
+        outcomes.extend(produced);
+        Ok(outcomes)
     }
 
     /// Source files with jobs that are due in the queue, to be taken first.
@@ -315,7 +360,7 @@ impl LlmSession {
         key: &crate::llm::CacheKey,
         payload: &JobPayload,
     ) -> Result<Option<Produced>, crate::store::StoreError> {
-        if self.ledger.record(key, &payload.to_json())? {
+        if !self.queue_enabled || self.ledger.record(key, &payload.to_json())? {
             return Ok(None);
         }
         let Some(job) = self.store.job(key.as_str())? else {
@@ -342,6 +387,9 @@ impl LlmSession {
     /// Settles every job from its result. A file that could not be written keeps its jobs
     /// open: the answers are cached, the next run writes them.
     fn settle(&self, results: &[MemberResult], write_failed: bool) {
+        if !self.queue_enabled {
+            return;
+        }
         for result in results {
             let settled =
                 if write_failed && matches!(result.outcome, MemberOutcome::Generated { .. }) {
