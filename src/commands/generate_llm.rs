@@ -145,6 +145,9 @@ pub(crate) struct LlmSession {
     conventions: String,
     concurrency: usize,
     pub(super) key_env: String,
+    /// `false` only under `TESTSMITH_NO_QUEUE=1`, which the benchmarks use to measure what
+    /// the durable queue costs. Not for production use: a killed run then loses its jobs.
+    queue_enabled: bool,
     /// Held for the whole run; released when dropped (or when the process dies).
     _lock: RunLock,
 }
