@@ -1,5 +1,8 @@
 //! Integration tests of the `testsmith` binary: one test binary, a module per command.
 
 mod analyze;
+mod crash;
+mod fake_llm;
 mod generate;
+mod llm;
 mod util;
