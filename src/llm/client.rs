@@ -461,5 +461,7 @@ impl<B: ChatBackend> LlmClient<B> {
     }
 }
 
+mod repair;
+
 #[cfg(test)]
 pub(super) mod tests;

@@ -1,0 +1,179 @@
+//! Running a driver's verification command: found on `PATH`, in its own process group,
+//! output captured, stopped — with everything it started — when it runs out of time.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use testsmith_driver::{CommandOutput, VerifyCommand};
+
+/// Why a command could not be run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("`{program}` was not found on PATH")]
+    NotFound { program: String },
+    #[error("cannot run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The program's full path when `PATH` holds it (an executable file), else `None`.
+pub fn find_on_path(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return is_executable(Path::new(program)).then(|| PathBuf::from(program));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+/// Runs `command` to the end or until `timeout`; a command out of time is killed with its
+/// whole process group (`go test` and `cargo test` run the test binaries as children) and
+/// reported with no exit code and a note on stderr.
+pub fn run(command: &VerifyCommand, timeout: Duration) -> Result<CommandOutput, CommandError> {
+    let program = find_on_path(&command.program).ok_or_else(|| CommandError::NotFound {
+        program: command.program.clone(),
+    })?;
+    tracing::info!("verify: {} (in {})", command.display(), command.dir.display());
+    let mut child = Command::new(program)
+        .args(&command.args)
+        .current_dir(&command.dir)
+        .envs(command.env.iter().map(|(key, value)| (key, value)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|source| CommandError::Spawn {
+            command: command.display(),
+            source,
+        })?;
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let exit_code = wait(&mut child, timeout);
+    let stdout = stdout.join().unwrap_or_default();
+    let mut stderr = stderr.join().unwrap_or_default();
+    if exit_code.is_none() {
+        stderr.push_str(&format!(
+            "\ntestsmith: stopped `{}` after {} s\n",
+            command.display(),
+            timeout.as_secs()
+        ));
+    }
+    tracing::debug!("verify: exit {exit_code:?}");
+    Ok(CommandOutput {
+        exit_code,
+        stdout,
+        stderr,
+    })
+}
+
+/// Reads a pipe to its end on a thread of its own, so a chatty command never blocks on a
+/// full pipe while we wait for it.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// The exit code, or `None` when the child died of a signal or ran out of time (and was
+/// killed with its group).
+fn wait(child: &mut Child, timeout: Duration) -> Option<i32> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.code(),
+            Ok(None) if Instant::now() >= deadline => {
+                kill_group(child);
+                let _ = child.wait();
+                return None;
+            }
+            Ok(None) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(_) => return child.wait().ok().and_then(|status| status.code()),
+        }
+    }
+}
+
+/// Kills the child's process group — the child is its leader — so that the test binaries it
+/// started die with it and release the output pipes. `kill(1)` does it without `unsafe`.
+fn kill_group(child: &mut Child) {
+    let group = format!("-{}", child.id());
+    let killed = Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !killed {
+        let _ = child.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use testsmith_driver::VerifyStep;
+
+    fn shell(script: &str) -> VerifyCommand {
+        VerifyCommand {
+            step: VerifyStep::Run,
+            program: "sh".to_owned(),
+            args: vec!["-c".to_owned(), script.to_owned()],
+            dir: std::env::temp_dir(),
+            env: vec![("TESTSMITH_PROBE".to_owned(), "probe".to_owned())],
+        }
+    }
+
+    #[test]
+    fn output_exit_code_and_environment_are_captured() {
+        let output = run(
+            &shell("echo out; echo err >&2; echo $TESTSMITH_PROBE; exit 3"),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(output.exit_code, Some(3));
+        assert_eq!(output.stdout, "out\nprobe\n");
+        assert_eq!(output.stderr, "err\n");
+    }
+
+    #[test]
+    fn a_command_out_of_time_is_killed_with_its_children() {
+        let started = Instant::now();
+        // The grandchild holds stdout open: only killing the group lets the run return.
+        let output = run(&shell("sleep 30 & sleep 30; echo never"), Duration::from_millis(300))
+            .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(output.exit_code, None);
+        assert!(output.stderr.contains("testsmith: stopped"), "{}", output.stderr);
+        assert!(!output.stdout.contains("never"));
+    }
+
+    #[test]
+    fn a_program_missing_from_path_is_named() {
+        let mut command = shell("true");
+        command.program = "testsmith-no-such-program".to_owned();
+        let error = run(&command, Duration::from_secs(1)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`testsmith-no-such-program` was not found on PATH"
+        );
+    }
+}
