@@ -10,11 +10,20 @@
 //! Every `.go` file is analysed the same way: build constraints and cgo's `import "C"` change
 //! which files a build uses, not what a file declares.
 
+mod answer;
+mod assemble;
 mod callable;
 mod doc;
 mod extract;
+mod generics;
+mod imports;
 mod names;
+mod package_context;
+mod scaffold;
 mod source;
+mod stdlib;
+mod tests_file;
+mod types;
 mod verify;
 
 pub use callable::VARIADIC;
@@ -66,6 +75,62 @@ impl Driver for GoDriver {
     /// plain name for functions and types.
     fn display_name(&self, member: &Member) -> String {
         names::display_name(member)
+    }
+
+    // ---- writing tests (tests_file.rs, scaffold.rs, assemble.rs) -------------------------
+
+    fn test_file_for(&self, source: &Path) -> Option<std::path::PathBuf> {
+        tests_file::test_file_for(source)
+    }
+
+    fn test_scope(
+        &self,
+        source: &Path,
+        siblings: &[std::path::PathBuf],
+    ) -> Vec<std::path::PathBuf> {
+        tests_file::test_scope(source, siblings)
+    }
+
+    fn existing_tests(&self, _path: &Path, text: &str) -> Vec<testsmith_driver::ExistingTest> {
+        tests_file::existing_tests(text)
+    }
+
+    fn test_name(&self, _file: &FileMembers, member: &Member) -> String {
+        tests_file::test_name(member)
+    }
+
+    fn scaffold(
+        &self,
+        source: &testsmith_driver::SourceFile<'_>,
+        member: &Member,
+    ) -> Result<testsmith_driver::TestCode, String> {
+        scaffold::scaffold(source, member)
+    }
+
+    fn assemble(
+        &self,
+        source: &testsmith_driver::SourceFile<'_>,
+        test_path: &Path,
+        existing: Option<&str>,
+        changes: &[testsmith_driver::TestChange],
+    ) -> Result<String, String> {
+        assemble::assemble(source, test_path, existing, changes)
+    }
+
+    // ---- checking what a model wrote (answer.rs) -----------------------------------------
+
+    fn llm_instructions(&self) -> &'static str {
+        answer::INSTRUCTIONS
+    }
+
+    fn check_answer(
+        &self,
+        source: &testsmith_driver::SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+        code: &str,
+    ) -> Result<testsmith_driver::TestCode, String> {
+        answer::check_answer(source, member, test_name, code)
     }
 
     // ---- verifying written tests (verify.rs) ---------------------------------------------

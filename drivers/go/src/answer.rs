@@ -1,0 +1,575 @@
+//! Checking and fixing a Go test a model wrote, and what the model is told beforehand.
+//!
+//! Small models wrap code in prose and fences, write a package clause (often `p_test`) and
+//! imports — too many or too few — qualify the package's own names (`shapes.NewRect`),
+//! redeclare the function under test, or add a `main`. What can be fixed safely is fixed:
+//! fences and prose go, the package clause and imports go (imports are recomputed from what
+//! the code uses), self-qualification goes, a lone test with another name is renamed, and
+//! indentation becomes gofmt's tabs. Everything else is rejected with a reason the model can
+//! act on when asked again.
+//!
+//! The rule for top-level declarations: exactly one function, the test. Helper functions,
+//! types and variables are rejected even when harmless on their own: each test is checked
+//! alone, and two tests of one file each bringing a helper `ptr` would not compile together.
+//! Helpers belong inside the test, as closures.
+
+use crate::imports::{ImportSpec, guess_name};
+use crate::package_context::PackageContext;
+use crate::stdlib;
+use crate::tests_file::lead_comments;
+use std::collections::HashSet;
+use std::ops::Range;
+use testsmith_driver::{Member, SourceFile, TestCode, marker, syntax};
+use tree_sitter::Node;
+
+/// The longest test accepted, in characters.
+pub(crate) const MAX_TEST_CHARS: usize = 20_000;
+
+/// What a model is told about Go tests.
+pub(crate) const INSTRUCTIONS: &str = "\
+Go tests here are internal tests: they go into a `_test.go` file of the source's own package, \
+so the package's unexported functions, types and fields are visible and are used without a \
+package qualifier.
+- Write exactly one function, `func TestXxx(t *testing.T)`, with exactly the test name asked \
+for. Put helpers inside it as closures; put more cases in its table or in `t.Run` subtests.
+- Use only the standard library (`testing`, `reflect`, `errors`, `strings`, ...) and the \
+packages the source file already imports.
+- Send only the function: no package clause and no imports are needed (testsmith adds the \
+imports the code uses and drops the rest); a package clause or imports you send anyway are \
+replaced.
+- Never redeclare the function or the types under test, and write no `main` and no `init`.
+- Prefer table-driven tests: a slice of cases with `name`, inputs and wanted results, a \
+`t.Run(tt.name, ...)` per case, `t.Errorf` with got and want; compare with `!=` or \
+`reflect.DeepEqual`.
+- The test must compile and pass against the code exactly as it is.";
+
+/// Checks `answer`, a model's reply for `member`'s test `test_name`, and fixes what it safely
+/// can. `Err` says what is wrong in words the model can act on.
+pub(crate) fn check_answer(
+    source: &SourceFile<'_>,
+    _member: &Member,
+    test_name: &str,
+    answer: &str,
+) -> Result<TestCode, String> {
+    let code = extract_code(answer).replace("\r\n", "\n");
+    let code = dedent(&code);
+    if code.trim().is_empty() {
+        return Err(format!(
+            "the answer holds no Go code; send the test function `func {test_name}(t *testing.T)` \
+             as Go source"
+        ));
+    }
+    let length = code.chars().count();
+    if length > MAX_TEST_CHARS {
+        return Err(format!(
+            "the test is {length} characters long, more than the {MAX_TEST_CHARS} allowed; \
+             write a shorter test"
+        ));
+    }
+    let tree = syntax::parse(&crate::GO, &code)
+        .ok_or_else(|| "the Go grammar failed to load".to_owned())?;
+    let root = tree.root_node();
+    if root.has_error() {
+        let issue = syntax::syntax_issues(&tree, &code).into_iter().next();
+        let place = issue
+            .map(|issue| format!(" ({} at line {})", issue.message, issue.line))
+            .unwrap_or_default();
+        return Err(format!(
+            "the answer is not valid Go{place}; send only Go source, without prose around it"
+        ));
+    }
+    let package = PackageContext::new(source);
+    let top = TopLevel::read(root, &code, test_name, &package)?;
+    let function = top.function;
+    check_test_signature(function, &code, test_name)?;
+
+    let locals = locals_of(function, &code);
+    let own_package = package.package_name().unwrap_or_default().to_owned();
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    let name_node = function
+        .child_by_field_name("name")
+        .expect("a function declaration has a name");
+    // A lone test under another name is the test asked for.
+    if syntax::text(name_node, &code) != test_name {
+        edits.push((name_node.byte_range(), test_name.to_owned()));
+    }
+
+    let mut imports = Vec::new();
+    for use_ in package_uses(function, &code) {
+        if locals.contains(&use_.name) || package.declares(&use_.name) {
+            continue;
+        }
+        if let Some(spec) = resolve_import(&use_.name, &top.imports, &package, &own_package)? {
+            if !imports.contains(&spec) {
+                imports.push(spec);
+            }
+            continue;
+        }
+        if use_.name == own_package && !own_package.is_empty() {
+            // `shapes.NewRect` inside package shapes: the qualifier goes.
+            edits.push((use_.qualifier, String::new()));
+        }
+    }
+    if !imports.iter().any(|spec| spec.path == "testing") {
+        imports.push(ImportSpec::new("testing"));
+    }
+    imports.sort();
+
+    let mut text = String::new();
+    for comment in &top.doc {
+        let line = syntax::text(*comment, &code);
+        // A copied scaffold marker would make the test pass for an untouched scaffold.
+        if !marker::is_marker_line(line) {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    let mut body = code[function.start_byte()..function.end_byte()].to_owned();
+    edits.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
+    for (range, replacement) in edits {
+        let range = range.start - function.start_byte()..range.end - function.start_byte();
+        body.replace_range(range, &replacement);
+    }
+    text.push_str(&body);
+    Ok(TestCode {
+        name: test_name.to_owned(),
+        code: reindent(&text),
+        imports: imports.iter().map(ImportSpec::render).collect(),
+    })
+}
+
+/// The answer's top level, checked: one function, with its doc comment, and the imports it
+/// brought.
+struct TopLevel<'t> {
+    function: Node<'t>,
+    doc: Vec<Node<'t>>,
+    imports: Vec<ImportSpec>,
+}
+
+impl<'t> TopLevel<'t> {
+    fn read(
+        root: Node<'t>,
+        code: &str,
+        test_name: &str,
+        package: &PackageContext<'_>,
+    ) -> Result<TopLevel<'t>, String> {
+        let mut cursor = root.walk();
+        let children: Vec<Node<'t>> = root.named_children(&mut cursor).collect();
+        let mut functions = Vec::new();
+        let mut imports = Vec::new();
+        for (index, node) in children.iter().enumerate() {
+            match node.kind() {
+                "comment" | "package_clause" => {}
+                "import_declaration" => imports.extend(
+                    crate::imports::file_imports(root, code)
+                        .into_iter()
+                        .filter(|found| found.declaration == node.byte_range())
+                        .map(|found| found.spec),
+                ),
+                "function_declaration" => functions.push(index),
+                "method_declaration" => {
+                    return Err(format!(
+                        "the answer declares the method `{}`; send only the test function \
+                         `{test_name}` and build the values it needs inside it",
+                        first_line(syntax::text(*node, code))
+                    ));
+                }
+                "type_declaration" | "var_declaration" | "const_declaration" => {
+                    return Err(format!(
+                        "the answer declares `{}` outside the test; declare it inside \
+                         `{test_name}` instead, the answer must hold only the test function",
+                        first_line(syntax::text(*node, code))
+                    ));
+                }
+                _ => {
+                    return Err(format!(
+                        "the answer has code outside any function (`{}`); put everything \
+                         inside `func {test_name}(t *testing.T)`",
+                        first_line(syntax::text(*node, code))
+                    ));
+                }
+            }
+        }
+        let names: Vec<&str> = functions
+            .iter()
+            .filter_map(|&index| children[index].child_by_field_name("name"))
+            .map(|name| syntax::text(name, code))
+            .collect();
+        for name in &names {
+            match *name {
+                "main" => {
+                    return Err(format!(
+                        "the answer declares `func main`; write only the test function \
+                         `{test_name}`, `go test` runs it"
+                    ));
+                }
+                "init" => {
+                    return Err(format!(
+                        "the answer declares `func init`; do any setup inside `{test_name}`"
+                    ));
+                }
+                name if name != test_name && package.declares(name) => {
+                    return Err(format!(
+                        "the answer redeclares `{name}`, which the package already defines; \
+                         write only the test function"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let index = match functions.as_slice() {
+            [] => {
+                return Err(format!(
+                    "the answer holds no function; send `func {test_name}(t *testing.T) {{ ... }}`"
+                ));
+            }
+            [single] => *single,
+            _ => {
+                let listed: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+                return Err(format!(
+                    "the answer declares {} functions ({}); send exactly one, `{test_name}`, \
+                     with helpers as closures inside it and more cases as table rows or \
+                     `t.Run` subtests",
+                    functions.len(),
+                    listed.join(", ")
+                ));
+            }
+        };
+        let function = children[index];
+        Ok(TopLevel {
+            function,
+            doc: lead_comments(&children[..index], function),
+            imports,
+        })
+    }
+}
+
+/// A test takes `t *testing.T` and nothing else, returns nothing, has no type parameters.
+fn check_test_signature(function: Node<'_>, code: &str, test_name: &str) -> Result<(), String> {
+    let wanted = format!("`{test_name}` must be declared as `func {test_name}(t *testing.T)`");
+    if function.child_by_field_name("type_parameters").is_some()
+        || function.child_by_field_name("result").is_some()
+    {
+        return Err(wanted);
+    }
+    let params = function
+        .child_by_field_name("parameters")
+        .ok_or_else(|| wanted.clone())?;
+    let mut cursor = params.walk();
+    let declarations: Vec<Node<'_>> = params
+        .named_children(&mut cursor)
+        .filter(|child| child.kind() != "comment")
+        .collect();
+    let is_testing_t = |declaration: &Node<'_>| {
+        let mut cursor = declaration.walk();
+        let names = declaration
+            .children_by_field_name("name", &mut cursor)
+            .count();
+        declaration.kind() == "parameter_declaration"
+            && names <= 1
+            && declaration.child_by_field_name("type").is_some_and(|ty| {
+                let ty = syntax::collapse_whitespace(syntax::text(ty, code));
+                ty.starts_with('*') && ty.ends_with(".T")
+            })
+    };
+    match declarations.as_slice() {
+        [single] if is_testing_t(single) => Ok(()),
+        _ => Err(wanted),
+    }
+}
+
+/// A package name used in the code, and the `name.` qualifier's bytes.
+struct PackageUse {
+    name: String,
+    qualifier: Range<usize>,
+}
+
+/// Every `x.` in the function that may name a package: selector operands that are plain
+/// identifiers, and qualified types.
+fn package_uses(function: Node<'_>, code: &str) -> Vec<PackageUse> {
+    let mut uses = Vec::new();
+    let mut stack = vec![function];
+    while let Some(node) = stack.pop() {
+        let qualifier = match node.kind() {
+            "selector_expression" => node
+                .child_by_field_name("operand")
+                .filter(|operand| operand.kind() == "identifier")
+                .zip(node.child_by_field_name("field")),
+            "qualified_type" => node
+                .child_by_field_name("package")
+                .zip(node.child_by_field_name("name")),
+            _ => None,
+        };
+        if let Some((name, after)) = qualifier {
+            uses.push(PackageUse {
+                name: syntax::text(name, code).to_owned(),
+                qualifier: name.start_byte()..after.start_byte(),
+            });
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+    }
+    uses.sort_by_key(|use_| use_.qualifier.start);
+    uses
+}
+
+/// Every name the function declares for itself: parameters, variables, constants, range and
+/// type-switch variables, closures' parameters. A use of one of them is no package.
+fn locals_of(function: Node<'_>, code: &str) -> HashSet<String> {
+    let mut locals = HashSet::new();
+    let mut stack = vec![function];
+    while let Some(node) = stack.pop() {
+        let mut declared: Vec<Node<'_>> = Vec::new();
+        match node.kind() {
+            "parameter_declaration"
+            | "variadic_parameter_declaration"
+            | "var_spec"
+            | "const_spec" => {
+                let mut cursor = node.walk();
+                declared.extend(node.children_by_field_name("name", &mut cursor));
+            }
+            "short_var_declaration" | "range_clause" | "receive_statement" => {
+                if let Some(left) = node.child_by_field_name("left") {
+                    let mut cursor = left.walk();
+                    declared.extend(left.named_children(&mut cursor));
+                }
+            }
+            "type_switch_statement" => {
+                if let Some(alias) = node.child_by_field_name("alias") {
+                    let mut cursor = alias.walk();
+                    declared.extend(alias.named_children(&mut cursor));
+                }
+            }
+            _ => {}
+        }
+        for name in declared {
+            if name.kind() == "identifier" {
+                locals.insert(syntax::text(name, code).to_owned());
+            }
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    locals
+}
+
+/// The import for a package used as `name`: the answer's own import (unless it is the package
+/// under test), the source file's, or the standard library's. `None` when `name` is no
+/// package testsmith knows (a variable of another file of the package, or the package's own
+/// name used as a qualifier).
+fn resolve_import(
+    name: &str,
+    answer_imports: &[ImportSpec],
+    package: &PackageContext<'_>,
+    own_package: &str,
+) -> Result<Option<ImportSpec>, String> {
+    if name == "C" {
+        return Err(
+            "the answer uses cgo (`C.`), which Go test files cannot; test through the \
+                    package's Go functions"
+                .to_owned(),
+        );
+    }
+    let from_source = package.import_named(name);
+    if let Some(spec) = answer_imports
+        .iter()
+        .find(|spec| spec.name().as_deref() == Some(name))
+    {
+        let is_own_package = name == own_package && from_source.is_none();
+        if is_own_package {
+            return Ok(None);
+        }
+        let is_known = stdlib::is_standard(&spec.path)
+            || package
+                .file
+                .imports
+                .iter()
+                .any(|source| source.path == spec.path);
+        if !is_known {
+            return Err(format!(
+                "the answer imports {:?}; use only the standard library and the packages the \
+                 source file imports",
+                spec.path
+            ));
+        }
+        let mut spec = spec.clone();
+        if spec.alias.as_deref() == Some(guess_name(&spec.path).as_str()) {
+            spec.alias = None;
+        }
+        return Ok(Some(spec));
+    }
+    if let Some(spec) = from_source {
+        return Ok(Some(spec.clone()));
+    }
+    if name == own_package {
+        return Ok(None);
+    }
+    Ok(stdlib::path_for(name).map(ImportSpec::new))
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    match line.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
+    }
+}
+
+/// The Go code in a reply: the fenced blocks holding a function when there are fences (all
+/// fenced blocks when none does), else the reply from its first line that reads like Go to
+/// its last line closing a brace or parenthesis.
+pub(crate) fn extract_code(answer: &str) -> String {
+    let blocks = fenced_blocks(answer);
+    if !blocks.is_empty() {
+        let with_function: Vec<&String> = blocks
+            .iter()
+            .filter(|block| block.contains("func "))
+            .collect();
+        let chosen: Vec<&String> = if with_function.is_empty() {
+            blocks.iter().collect()
+        } else {
+            with_function
+        };
+        return chosen
+            .iter()
+            .map(|block| block.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n");
+    }
+    let lines: Vec<&str> = answer.lines().collect();
+    let starts_go = |line: &&str| {
+        let line = line.trim_start();
+        [
+            "package ", "import ", "import(", "func ", "func(", "//", "/*", "type ", "var ",
+            "const ",
+        ]
+        .iter()
+        .any(|start| line.starts_with(start))
+    };
+    let Some(first) = lines.iter().position(starts_go) else {
+        return String::new();
+    };
+    let last = lines
+        .iter()
+        .rposition(|line| {
+            let line = line.trim_end();
+            line.ends_with('}') || line.ends_with(')')
+        })
+        .filter(|&last| last >= first)
+        .unwrap_or(lines.len() - 1);
+    lines[first..=last].join("\n")
+}
+
+/// The contents of every ``` fenced block, in order; an unclosed last fence runs to the end.
+fn fenced_blocks(answer: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<Vec<&str>> = None;
+    for line in answer.lines() {
+        let is_fence = line.trim_start().starts_with("```");
+        match (&mut current, is_fence) {
+            (None, true) => current = Some(Vec::new()),
+            (Some(lines), true) => {
+                blocks.push(lines.join("\n"));
+                current = None;
+            }
+            (Some(lines), false) => lines.push(line),
+            (None, false) => {}
+        }
+    }
+    if let Some(lines) = current
+        && !lines.is_empty()
+    {
+        blocks.push(lines.join("\n"));
+    }
+    blocks
+}
+
+/// `code` without the indentation its first code line has, when every line shares it (a
+/// reply indented as a whole).
+fn dedent(code: &str) -> String {
+    let Some(first) = code.lines().find(|line| !line.trim().is_empty()) else {
+        return code.to_owned();
+    };
+    let indent = &first[..first.len() - first.trim_start().len()];
+    if indent.is_empty()
+        || !code
+            .lines()
+            .all(|line| line.trim().is_empty() || line.starts_with(indent))
+    {
+        return code.to_owned();
+    }
+    code.lines()
+        .map(|line| line.strip_prefix(indent).unwrap_or(line.trim()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `code` indented with tabs as gofmt indents: leading spaces become tabs (the smallest space
+/// indentation being one level), trailing spaces go. Lines inside a multi-line raw string or
+/// block comment are left as they are.
+pub(crate) fn reindent(code: &str) -> String {
+    let verbatim = verbatim_ranges(code);
+    let is_verbatim = |at: usize| {
+        verbatim
+            .iter()
+            .any(|range| range.start < at && at < range.end)
+    };
+    let unit = code
+        .lines()
+        .map(|line| line.len() - line.trim_start_matches(' ').len())
+        .filter(|&spaces| spaces > 0)
+        .min()
+        .unwrap_or(4);
+    let mut out = String::with_capacity(code.len());
+    let mut offset = 0;
+    for line in code.split('\n') {
+        let starts_inside = is_verbatim(offset);
+        let ends_inside = is_verbatim(offset + line.len());
+        offset += line.len() + 1;
+        let line_text = if ends_inside { line } else { line.trim_end() };
+        if starts_inside {
+            out.push_str(line_text);
+        } else {
+            let content = line_text.trim_start_matches([' ', '\t']);
+            let leading = &line_text[..line_text.len() - content.len()];
+            let mut tabs = 0;
+            let mut spaces = 0;
+            for c in leading.chars() {
+                if c == '\t' {
+                    tabs += 1 + spaces / unit;
+                    spaces = 0;
+                } else {
+                    spaces += 1;
+                }
+            }
+            tabs += spaces / unit;
+            if !content.is_empty() {
+                out.push_str(&"\t".repeat(tabs));
+                out.push_str(content);
+            }
+        }
+        out.push('\n');
+    }
+    out.pop();
+    out
+}
+
+/// Byte ranges of raw strings and block comments that span lines.
+fn verbatim_ranges(code: &str) -> Vec<Range<usize>> {
+    let Some(tree) = syntax::parse(&crate::GO, code) else {
+        return Vec::new();
+    };
+    let mut ranges = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        let is_verbatim = matches!(node.kind(), "raw_string_literal" | "comment")
+            && node.start_position().row != node.end_position().row;
+        if is_verbatim {
+            ranges.push(node.byte_range());
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+    }
+    ranges
+}

@@ -1,0 +1,242 @@
+//! Where Go tests live and what a test file holds: `foo.go` → `foo_test.go`, the package's
+//! `_test.go` files as the scope of "already tested", gotests' test names, and the test
+//! functions of a file with their scaffold markers.
+
+use std::path::{Path, PathBuf};
+use testsmith_driver::{ExistingTest, FileMembers, Member, marker, syntax};
+use tree_sitter::Node;
+
+/// The prefixes `go test` runs functions by; only `Test` names decide "already tested", the
+/// others are listed so that verification can map a diagnostic in them to a function.
+const TEST_PREFIXES: &[&str] = &["Test", "Benchmark", "Example", "Fuzz"];
+
+/// `foo.go` → `foo_test.go`, in the same folder. A name's `_linux`-style suffix stays before
+/// `_test`, so the test file is built for the same platforms as the source.
+pub(crate) fn test_file_for(source: &Path) -> Option<PathBuf> {
+    let stem = source.file_name()?.to_str()?.strip_suffix(".go")?;
+    if stem.is_empty() || stem.ends_with("_test") {
+        return None;
+    }
+    Some(source.with_file_name(format!("{stem}_test.go")))
+}
+
+/// Every `_test.go` file among `siblings` (whatever its package clause: tests of the
+/// external `p_test` package count too), and `source`'s own test file.
+pub(crate) fn test_scope(source: &Path, siblings: &[PathBuf]) -> Vec<PathBuf> {
+    let mut scope: Vec<PathBuf> = siblings
+        .iter()
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.ends_with("_test.go"))
+        })
+        .cloned()
+        .collect();
+    if let Some(own) = test_file_for(source)
+        && !scope.contains(&own)
+    {
+        scope.push(own);
+    }
+    scope
+}
+
+/// gotests' name: `TestFoo` for a function, `TestType_Method` for a method of `Type` (pointer
+/// or value receiver alike, type parameters stripped — `owner` has none).
+pub(crate) fn test_name(member: &Member) -> String {
+    match &member.owner {
+        Some(owner) => format!("Test{owner}_{}", member.name),
+        None => format!("Test{}", member.name),
+    }
+}
+
+/// Whether `go test` treats a function named `name` as one of its own: a prefix followed by
+/// nothing or by a character that is not a lower-case letter (`Testify` is no test).
+fn is_test_function_name(name: &str) -> bool {
+    TEST_PREFIXES.iter().any(|prefix| {
+        name.strip_prefix(prefix)
+            .is_some_and(|rest| rest.chars().next().is_none_or(|c| !c.is_lowercase()))
+    })
+}
+
+/// The test functions of `text`, a test file, each with its marker comment and doc comment.
+pub(crate) fn existing_tests(text: &str) -> Vec<ExistingTest> {
+    let Some(tree) = syntax::parse(&crate::GO, text) else {
+        return Vec::new();
+    };
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    let children: Vec<Node<'_>> = root.named_children(&mut cursor).collect();
+    let mut tests = Vec::new();
+    for (index, node) in children.iter().enumerate() {
+        if node.kind() != "function_declaration" {
+            continue;
+        }
+        let Some(name) = node.child_by_field_name("name") else {
+            continue;
+        };
+        let name = syntax::text(name, text);
+        if !is_test_function_name(name) {
+            continue;
+        }
+        let comments = lead_comments(&children[..index], *node);
+        let start = comments
+            .first()
+            .map_or(node.start_byte(), |c| c.start_byte());
+        let start = text[..start].rfind('\n').map_or(0, |at| at + 1);
+        let scaffold = comments.first().and_then(|first| {
+            let line = syntax::text(*first, text);
+            let below = text[first.end_byte()..node.end_byte()].trim_start_matches(['\r', '\n']);
+            marker::read_marker(line, below)
+        });
+        tests.push(ExistingTest {
+            name: name.to_owned(),
+            byte_range: start..node.end_byte(),
+            scaffold,
+        });
+    }
+    tests
+}
+
+/// The `//` comments on the lines right above `decl`, with no blank line between: its doc
+/// comment, a scaffold marker first when testsmith wrote it.
+pub(crate) fn lead_comments<'t>(before: &[Node<'t>], decl: Node<'t>) -> Vec<Node<'t>> {
+    let mut comments = Vec::new();
+    let mut next_row = decl.start_position().row;
+    for node in before.iter().rev() {
+        let is_line_comment = node.kind() == "comment" && node.start_position().column == 0;
+        if !is_line_comment || node.end_position().row + 1 != next_row {
+            break;
+        }
+        next_row = node.start_position().row;
+        comments.push(*node);
+    }
+    comments.reverse();
+    comments
+}
+
+/// The package clause's name in `text`.
+pub(crate) fn package_name(text: &str) -> Option<String> {
+    let tree = syntax::parse(&crate::GO, text)?;
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    let clause = root
+        .named_children(&mut cursor)
+        .find(|child| child.kind() == "package_clause")?;
+    let mut cursor = clause.walk();
+    let name = clause
+        .named_children(&mut cursor)
+        .find(|child| child.kind() == "package_identifier")?;
+    Some(syntax::text(name, text).to_owned())
+}
+
+/// The package a file's tests are written in: the source's own (an internal test).
+pub(crate) fn source_package(file: &FileMembers) -> Result<&str, String> {
+    file.package
+        .as_deref()
+        .ok_or_else(|| format!("{} has no package clause", file.path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use testsmith_driver::{MemberKind, marker};
+
+    fn member(name: &str, owner: Option<&str>) -> Member {
+        Member {
+            kind: if owner.is_some() {
+                MemberKind::Method
+            } else {
+                MemberKind::Function
+            },
+            name: name.to_owned(),
+            owner: owner.map(str::to_owned),
+            signature: String::new(),
+            start_line: 1,
+            end_line: 1,
+            doc: None,
+            module: None,
+            byte_range: 0..0,
+            callable: None,
+        }
+    }
+
+    #[test]
+    fn test_names_follow_gotests() {
+        assert_eq!(test_name(&member("NewRect", None)), "TestNewRect");
+        assert_eq!(test_name(&member("Push", Some("Stack"))), "TestStack_Push");
+        assert_eq!(test_name(&member("Ärger", None)), "TestÄrger");
+        assert_eq!(test_name(&member("Größe", Some("Maß"))), "TestMaß_Größe");
+    }
+
+    #[test]
+    fn the_test_file_sits_beside_the_source_with_the_platform_suffix_kept() {
+        assert_eq!(
+            test_file_for(Path::new("a/shapes.go")),
+            Some(PathBuf::from("a/shapes_test.go"))
+        );
+        assert_eq!(
+            test_file_for(Path::new("node_linux.go")),
+            Some(PathBuf::from("node_linux_test.go"))
+        );
+        assert_eq!(test_file_for(Path::new("a/shapes_test.go")), None);
+        assert_eq!(test_file_for(Path::new("a/README.md")), None);
+    }
+
+    #[test]
+    fn the_scope_is_every_test_file_of_the_folder_and_the_own_one() {
+        let siblings = [
+            PathBuf::from("p/a.go"),
+            PathBuf::from("p/b_test.go"),
+            PathBuf::from("p/x_test.go"),
+        ];
+        assert_eq!(
+            test_scope(Path::new("p/a.go"), &siblings),
+            [
+                PathBuf::from("p/b_test.go"),
+                PathBuf::from("p/x_test.go"),
+                PathBuf::from("p/a_test.go")
+            ]
+        );
+    }
+
+    #[test]
+    fn test_functions_are_found_with_their_doc_and_marker() {
+        let body = "func TestA(t *testing.T) {\n\tA()\n}";
+        let marker_line = marker::marker_line("1a2b3c4d", body);
+        let text = format!(
+            "package p\n\nimport \"testing\"\n\n{marker_line}\n{body}\n\n// TestB is mine.\n// Really.\nfunc TestB(t *testing.T) {{}}\n\nfunc helper() {{}}\n\nfunc Testify() {{}}\n\nfunc BenchmarkA(b *testing.B) {{}}\n"
+        );
+        let tests = existing_tests(&text);
+        let names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["TestA", "TestB", "BenchmarkA"]);
+        assert_eq!(
+            &text[tests[0].byte_range.clone()],
+            format!("{marker_line}\n{body}")
+        );
+        let mark = tests[0].scaffold.as_ref().expect("a marker");
+        assert_eq!(mark.signature_hash, "1a2b3c4d");
+        assert!(mark.is_unedited);
+        assert!(text[tests[1].byte_range.clone()].starts_with("// TestB is mine."));
+        assert_eq!(tests[1].scaffold, None);
+    }
+
+    #[test]
+    fn an_edited_scaffold_reads_as_edited_and_a_detached_comment_is_not_its_doc() {
+        let body = "func TestA(t *testing.T) {\n\tA()\n}";
+        let marker_line = marker::marker_line("1a2b3c4d", body);
+        let edited = body.replace("A()", "if A() != 1 {\n\t\tt.Fail()\n\t}");
+        let text = format!("package p\n\n// loose\n\n{marker_line}\n{edited}\n");
+        let tests = existing_tests(&text);
+        assert!(!tests[0].scaffold.as_ref().unwrap().is_unedited);
+        assert!(text[tests[0].byte_range.clone()].starts_with("// testsmith:scaffold"));
+    }
+
+    #[test]
+    fn the_package_clause_is_read() {
+        assert_eq!(
+            package_name("// x\npackage p_test\n").as_deref(),
+            Some("p_test")
+        );
+        assert_eq!(package_name("func A() {}\n"), None);
+    }
+}
