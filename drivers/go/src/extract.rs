@@ -21,14 +21,8 @@ pub(crate) struct Declarations {
     pub members: Vec<Member>,
 }
 
-/// The package name and public members of the file whose syntax tree is rooted at `root`.
-pub(crate) fn declarations(root: Node<'_>, source: &str) -> Declarations {
-    let mut found = Declarations::default();
-    collect(root, source, &mut found);
-    found
-}
-
-fn collect(parent: Node<'_>, source: &str, found: &mut Declarations) {
+/// Adds the package name and members found under `parent` (a file or a piece of one).
+pub(crate) fn collect(parent: Node<'_>, source: &str, found: &mut Declarations) {
     let mut cursor = parent.walk();
     let children: Vec<Node<'_>> = parent.children(&mut cursor).collect();
     for (index, &node) in children.iter().enumerate() {
@@ -175,7 +169,9 @@ mod tests {
 
     fn members(source: &str) -> Vec<Member> {
         let tree = syntax::parse(&crate::GO, source).expect("the Go grammar loads");
-        declarations(tree.root_node(), source).members
+        let mut found = Declarations::default();
+        collect(tree.root_node(), source, &mut found);
+        found.members
     }
 
     fn docs(source: &str) -> Vec<(String, Option<String>)> {

@@ -9,6 +9,16 @@
 //!
 //! Every `.go` file is analysed the same way: build constraints and cgo's `import "C"` change
 //! which files a build uses, not what a file declares.
+//!
+//! How a file is parsed, quickest first:
+//! 1. a lexical pass ([`skeleton`]) finds the top-level function bodies and composite
+//!    literals, and tree-sitter parses everything else — the declarations, their doc
+//!    comments and every type. A syntax error inside a skipped body is not seen: only
+//!    unclosed brackets, strings and comments are, by the lexical pass.
+//! 2. when that pass finds something unclosed, or the parse finds an error, each top-level
+//!    declaration is parsed on its own, in full: a broken one cannot swallow the rest (an
+//!    unclosed `{` makes tree-sitter's whole-file recovery lose everything after it), and
+//!    every syntax error is reported where it is.
 
 mod answer;
 mod assemble;
@@ -19,7 +29,9 @@ mod generics;
 mod imports;
 mod names;
 mod package_context;
+mod parse;
 mod scaffold;
+mod skeleton;
 mod source;
 mod stdlib;
 mod tests_file;
@@ -61,11 +73,22 @@ impl Driver for GoDriver {
 
     fn analyze(&self, path: &Path, source: &str) -> FileMembers {
         let mut file = FileMembers::new(path, self.name());
-        let Some(tree) = syntax::parse(&GO, source) else {
-            return file;
+        let skeleton = skeleton::scan(source);
+        let found = match quick_parse(source, &skeleton) {
+            Some(found) => found,
+            None => {
+                let mut found = extract::Declarations::default();
+                for piece in skeleton.pieces() {
+                    let Some(tree) = parse::parse_ranges(source, &[piece]) else {
+                        continue;
+                    };
+                    file.errors.extend(syntax::syntax_issues(&tree, source));
+                    extract::collect(tree.root_node(), source, &mut found);
+                }
+                file.errors.truncate(syntax::MAX_REPORTED_ISSUES);
+                found
+            }
         };
-        file.errors = syntax::syntax_issues(&tree, source);
-        let found = extract::declarations(tree.root_node(), source);
         file.package = found.package;
         file.members = found.members;
         file
@@ -177,6 +200,23 @@ impl Driver for GoDriver {
     fn tidy_imports(&self, _path: &Path, before: &str, after: &str) -> String {
         verify::tidy_imports(before, after)
     }
+}
+
+/// The declarations of a file parsed without its bodies, or `None` when the file is not
+/// sound enough for that: something unclosed, or a syntax error outside the bodies.
+fn quick_parse(source: &str, skeleton: &skeleton::Skeleton) -> Option<extract::Declarations> {
+    if !skeleton.is_balanced {
+        return None;
+    }
+    let mut found = extract::Declarations::default();
+    for segment in skeleton.quick_parse_segments() {
+        let tree = parse::parse_ranges(source, &segment)?;
+        if tree.root_node().has_error() {
+            return None;
+        }
+        extract::collect(tree.root_node(), source, &mut found);
+    }
+    Some(found)
 }
 
 #[cfg(test)]

@@ -123,6 +123,7 @@ fixture_snapshots! {
     exported_methods_of_unexported_types_are_not_members => "unexported_receivers.go",
     each_kind_of_type_declaration_gets_its_kind => "types.go",
     files_with_syntax_errors_keep_the_members_around_the_errors => "syntax_errors.go",
+    an_unclosed_brace_does_not_hide_the_declarations_after_it => "unclosed_brace.go",
 }
 
 #[test]

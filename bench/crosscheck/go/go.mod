@@ -1,0 +1,3 @@
+module testsmith.dev/bench/crosscheck/go
+
+go 1.19
