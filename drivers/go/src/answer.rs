@@ -573,3 +573,241 @@ fn verbatim_ranges(code: &str) -> Vec<Range<usize>> {
     }
     ranges
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::GoDriver;
+    use std::path::Path;
+    use testsmith_driver::{Driver, FileMembers};
+
+    const CALC: &str = "package calc\n\nimport \"gopkg.in/yaml.v3\"\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n\nfunc parse(n *yaml.Node) int { return 0 }\n";
+
+    fn check(answer: &str) -> Result<TestCode, String> {
+        check_in(CALC, "Add", "TestAdd", answer)
+    }
+
+    fn check_in(
+        source_text: &str,
+        member: &str,
+        test_name: &str,
+        answer: &str,
+    ) -> Result<TestCode, String> {
+        let file: FileMembers = GoDriver.analyze(Path::new("calc.go"), source_text);
+        let package = vec![file.clone()];
+        let source = SourceFile {
+            members: &file,
+            text: source_text,
+            package: &package,
+        };
+        let member = file
+            .members
+            .iter()
+            .find(|m| m.name == member)
+            .expect("the member");
+        check_answer(&source, member, test_name, answer)
+    }
+
+    const TEST: &str = "func TestAdd(t *testing.T) {\n\tif got := Add(1, 2); got != 3 {\n\t\tt.Errorf(\"Add() = %v\", got)\n\t}\n}";
+
+    #[test]
+    fn a_clean_test_is_kept_as_it_is() {
+        let test = check(TEST).unwrap();
+        assert_eq!(test.name, "TestAdd");
+        assert_eq!(test.code, TEST);
+        assert_eq!(test.imports, ["\"testing\""]);
+    }
+
+    #[test]
+    fn fences_and_prose_around_the_code_go() {
+        let answer = format!(
+            "Sure! Here is a test for `Add`:\n\n```go\n{TEST}\n```\n\nIt checks that 1 + 2 is 3."
+        );
+        assert_eq!(check(&answer).unwrap().code, TEST);
+        let unfenced = format!("Here you go:\n{TEST}\nHope this helps!");
+        assert_eq!(check(&unfenced).unwrap().code, TEST);
+    }
+
+    #[test]
+    fn package_clause_imports_and_self_qualification_go() {
+        let answer = "package calc_test\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n\n\t\"example.com/calc\"\n)\n\nfunc TestAdd(t *testing.T) {\n\tif calc.Add(1, 2) != 3 {\n\t\tt.Fail()\n\t}\n}\n";
+        let test = check(answer).unwrap();
+        assert_eq!(
+            test.code,
+            "func TestAdd(t *testing.T) {\n\tif Add(1, 2) != 3 {\n\t\tt.Fail()\n\t}\n}"
+        );
+        assert_eq!(test.imports, ["\"testing\""], "fmt is unused and goes");
+    }
+
+    #[test]
+    fn the_imports_the_code_uses_are_added_from_the_standard_library_and_the_source() {
+        let answer = "func TestAdd(t *testing.T) {\n\tif !errors.Is(nil, nil) || !reflect.DeepEqual(strings.Fields(\"a\"), []string{\"a\"}) {\n\t\tt.Fail()\n\t}\n\t_ = parse(&yaml.Node{})\n\t_ = rand.Intn(2)\n}";
+        assert_eq!(
+            check(answer).unwrap().imports,
+            [
+                "\"errors\"",
+                "\"gopkg.in/yaml.v3\"",
+                "\"math/rand\"",
+                "\"reflect\"",
+                "\"strings\"",
+                "\"testing\""
+            ]
+        );
+    }
+
+    #[test]
+    fn an_import_the_answer_chose_wins_over_the_default_for_its_name() {
+        let answer = "import \"crypto/rand\"\n\nfunc TestAdd(t *testing.T) {\n\tb := make([]byte, 4)\n\t_, _ = rand.Read(b)\n}";
+        assert_eq!(
+            check(answer).unwrap().imports,
+            ["\"crypto/rand\"", "\"testing\""]
+        );
+    }
+
+    #[test]
+    fn local_names_that_look_like_packages_get_no_import() {
+        let answer = "func TestAdd(t *testing.T) {\n\ttime := struct{ Now func() int }{}\n\tfor _, path := range []struct{ Base int }{} {\n\t\t_ = path.Base\n\t}\n\t_ = time.Now\n}";
+        assert_eq!(check(answer).unwrap().imports, ["\"testing\""]);
+    }
+
+    #[test]
+    fn a_lone_test_with_another_name_is_renamed() {
+        let answer = TEST.replace("TestAdd", "TestAddition");
+        let test = check(&answer).unwrap();
+        assert_eq!(test.code, TEST);
+    }
+
+    #[test]
+    fn indentation_with_spaces_becomes_tabs_and_raw_strings_stay() {
+        let answer = "func TestAdd(t *testing.T) {\n    want := `a\n    b`\n    if Add(1, 2) != 3 {\n        t.Error(want)   \n    }\n}";
+        assert_eq!(
+            check(answer).unwrap().code,
+            "func TestAdd(t *testing.T) {\n\twant := `a\n    b`\n\tif Add(1, 2) != 3 {\n\t\tt.Error(want)\n\t}\n}"
+        );
+        let indented: String = TEST.lines().map(|line| format!("  {line}\n")).collect();
+        assert_eq!(check(&indented).unwrap().code, TEST);
+    }
+
+    #[test]
+    fn checking_its_own_output_again_changes_nothing() {
+        let answer = "```go\npackage calc\n\nfunc TestSum(t *testing.T) {\n    if !strings.HasPrefix(\"ab\", \"a\") {\n        t.Fatal(Add(1, 2))\n    }\n}\n```";
+        let first = check(answer).unwrap();
+        let second = check(&first.code).unwrap();
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn a_copied_scaffold_marker_is_dropped() {
+        let answer = format!("// testsmith:scaffold sig=1 body=2\n// TestAdd checks Add.\n{TEST}");
+        assert_eq!(
+            check(&answer).unwrap().code,
+            format!("// TestAdd checks Add.\n{TEST}")
+        );
+    }
+
+    #[track_caller]
+    fn assert_rejected(answer: &str, expected: &str) {
+        let reason = check(answer).expect_err("the answer should be rejected");
+        assert!(reason.contains(expected), "{reason}");
+    }
+
+    #[test]
+    fn main_and_init_are_rejected() {
+        assert_rejected(
+            "func main() {\n\tprintln(Add(1, 2))\n}",
+            "the answer declares `func main`; write only the test function `TestAdd`",
+        );
+        assert_rejected(
+            &format!("func init() {{}}\n\n{TEST}"),
+            "the answer declares `func init`",
+        );
+    }
+
+    #[test]
+    fn redeclaring_the_function_under_test_is_rejected() {
+        assert_rejected(
+            &format!("func Add(a, b int) int {{ return a + b }}\n\n{TEST}"),
+            "the answer redeclares `Add`, which the package already defines; write only the \
+             test function",
+        );
+        assert_rejected(
+            "func parse(n int) int { return n }",
+            "the answer redeclares `parse`",
+        );
+    }
+
+    #[test]
+    fn helpers_and_declarations_outside_the_test_are_rejected() {
+        assert_rejected(
+            &format!("func helper() int {{ return 1 }}\n\n{TEST}"),
+            "the answer declares 2 functions (`helper`, `TestAdd`); send exactly one, `TestAdd`",
+        );
+        assert_rejected(
+            &format!("var cases = []int{{1}}\n\n{TEST}"),
+            "declare it inside `TestAdd` instead",
+        );
+        assert_rejected(
+            &format!("type fake struct{{}}\n\nfunc (fake) M() {{}}\n\n{TEST}"),
+            "outside the test",
+        );
+        assert_rejected(
+            &format!("{TEST}\nx := Add(1, 2)"),
+            "code outside any function (`x := Add(1, 2)`)",
+        );
+    }
+
+    #[test]
+    fn a_test_with_the_wrong_signature_is_rejected() {
+        assert_rejected(
+            "func TestAdd() {}",
+            "`TestAdd` must be declared as `func TestAdd(t *testing.T)`",
+        );
+        assert_rejected(
+            "func TestAdd(t *testing.T) error { return nil }",
+            "must be declared as",
+        );
+    }
+
+    #[test]
+    fn garbage_and_empty_answers_are_rejected() {
+        assert_rejected(
+            "Sure! Here are your tests: fn oops( {",
+            "the answer holds no Go code",
+        );
+        assert_rejected(
+            "func TestAdd(t *testing.T) {\n\tif Add(1, {\n}",
+            "the answer is not valid Go",
+        );
+        assert_rejected("I cannot help with that.", "holds no Go code");
+    }
+
+    #[test]
+    fn third_party_packages_the_source_does_not_import_are_rejected() {
+        assert_rejected(
+            "import \"github.com/stretchr/testify/assert\"\n\nfunc TestAdd(t *testing.T) {\n\tassert.Equal(t, 3, Add(1, 2))\n}",
+            "the answer imports \"github.com/stretchr/testify/assert\"; use only the standard library",
+        );
+    }
+
+    #[test]
+    fn oversized_answers_are_rejected() {
+        let body = "\t_ = Add(1, 2)\n".repeat(2_000);
+        assert_rejected(
+            &format!("func TestAdd(t *testing.T) {{\n{body}}}"),
+            "more than the 20000 allowed",
+        );
+    }
+
+    #[test]
+    fn the_example_answers_pass_with_their_imports() {
+        let shapes = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fixtures/example/go/shapes/shapes.go"),
+        )
+        .unwrap();
+        let new_rect = "func TestNewRect(t *testing.T) {\n\tr, err := NewRect(2, 3)\n\tif err != nil || r.W != 2 || r.H != 3 {\n\t\tt.Fatalf(\"NewRect(2, 3) = %v, %v\", r, err)\n\t}\n\tif _, err := NewRect(-1, 1); !errors.Is(err, ErrNegative) {\n\t\tt.Fatalf(\"NewRect(-1, 1) error = %v, want ErrNegative\", err)\n\t}\n}";
+        let test = check_in(&shapes, "NewRect", "TestNewRect", new_rect).unwrap();
+        assert_eq!(test.imports, ["\"errors\"", "\"testing\""]);
+        assert_eq!(test.code, new_rect);
+    }
+}

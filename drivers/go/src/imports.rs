@@ -187,9 +187,10 @@ pub(crate) fn render_declaration(specs: &[ImportSpec]) -> String {
 }
 
 /// `text`, a whole Go file, importing every spec of `needed` too. What is imported already
-/// (the same path by the same name) is left alone; new specs join the file's first
-/// parenthesised import declaration — the group of standard or of other packages, at their
-/// sorted place — and a lone `import "x"` becomes a block when it must hold more.
+/// (the same path by the same name) is left alone, and so is every line of the file: new
+/// specs join its first parenthesised import declaration — the group of standard or of
+/// other packages, at their sorted place — or, when it has only lone `import "x"` lines,
+/// a declaration of their own below them.
 ///
 /// `Err` when a needed name is taken by another import of the file: `rand` from
 /// `crypto/rand` cannot also be `math/rand`.
@@ -197,18 +198,58 @@ pub(crate) fn merge(text: &str, needed: &[ImportSpec]) -> Result<String, String>
     let mut needed = needed.to_vec();
     needed.sort();
     needed.dedup();
-    let mut text = text.to_owned();
-    for spec in &needed {
-        let tree = syntax::parse(&crate::GO, &text)
-            .ok_or_else(|| "the Go grammar failed to load".to_owned())?;
-        let root = tree.root_node();
-        let found = file_imports(root, &text);
-        if is_imported(spec, &found)? {
-            continue;
+    let tree = parse(text)?;
+    let root = tree.root_node();
+    let found = file_imports(root, text);
+    let mut missing = Vec::new();
+    for spec in needed {
+        if !is_imported(&spec, &found)? {
+            missing.push(spec);
         }
-        text = add_import(&text, root, &found, spec)?;
     }
-    Ok(text)
+    if missing.is_empty() {
+        return Ok(text.to_owned());
+    }
+    if first_block(root).is_some() {
+        let mut text = text.to_owned();
+        for spec in &missing {
+            text = add_to_block(&text, spec)?;
+        }
+        return Ok(text);
+    }
+    let mut out = text.to_owned();
+    if let Some(last) = found.last() {
+        let at = line_end(text, last.declaration.end);
+        let mut insertion = String::new();
+        if !text[..at].ends_with('\n') {
+            insertion.push('\n');
+        }
+        insertion.push('\n');
+        insertion.push_str(&render_declaration(&missing));
+        insertion.push('\n');
+        out.insert_str(at, &insertion);
+        return Ok(out);
+    }
+    // No import yet: after the package clause, a blank line either side.
+    let package = first_child_of_kind(root, "package_clause")
+        .ok_or_else(|| "the test file has no package clause".to_owned())?;
+    let at = line_end(text, package.end_byte());
+    let mut insertion = String::new();
+    if !text[..at].ends_with('\n') {
+        insertion.push('\n');
+    }
+    insertion.push('\n');
+    insertion.push_str(&render_declaration(&missing));
+    insertion.push('\n');
+    if at < text.len() && !text[at..].starts_with('\n') {
+        insertion.push('\n');
+    }
+    out.insert_str(at, &insertion);
+    Ok(out)
+}
+
+fn parse(text: &str) -> Result<tree_sitter::Tree, String> {
+    syntax::parse(&crate::GO, text).ok_or_else(|| "the Go grammar failed to load".to_owned())
 }
 
 /// Whether `spec` is imported already; `Err` if its name is bound to another path.
@@ -232,54 +273,27 @@ fn is_imported(spec: &ImportSpec, found: &[FoundImport]) -> Result<bool, String>
     Ok(false)
 }
 
-fn add_import(
-    text: &str,
-    root: Node<'_>,
-    found: &[FoundImport],
-    spec: &ImportSpec,
-) -> Result<String, String> {
+/// `text` with `spec` added to its first parenthesised import declaration.
+fn add_to_block(text: &str, spec: &ImportSpec) -> Result<String, String> {
+    let tree = parse(text)?;
+    let root = tree.root_node();
+    let block = first_block(root).ok_or_else(|| "the import block is gone".to_owned())?;
+    let found = file_imports(root, text);
+    let specs: Vec<&FoundImport> = found
+        .iter()
+        .filter(|import| import.declaration == block.byte_range())
+        .collect();
     let mut out = text.to_owned();
-    // Into the first block there is.
-    if let Some(block) = first_block(root) {
-        let specs: Vec<&FoundImport> = found
-            .iter()
-            .filter(|import| import.declaration == block.byte_range())
-            .collect();
-        if specs.is_empty() {
-            out.replace_range(
-                block.byte_range(),
-                &render_declaration(std::slice::from_ref(spec)),
-            );
-            return Ok(out);
-        }
-        let (at, insertion) = place_in_block(text, &specs, spec);
-        out.insert_str(at, &insertion);
+    if specs.is_empty() {
+        // `import ()`
+        out.replace_range(
+            block.byte_range(),
+            &render_declaration(std::slice::from_ref(spec)),
+        );
         return Ok(out);
     }
-    // A lone `import "x"` becomes a block holding both.
-    if let Some(single) = found.first() {
-        let mut both = vec![single.spec.clone(), spec.clone()];
-        both.sort();
-        out.replace_range(single.declaration.clone(), &render_declaration(&both));
-        return Ok(out);
-    }
-    // No import yet: after the package clause, a blank line either side.
-    let package = first_child_of_kind(root, "package_clause")
-        .ok_or_else(|| "the test file has no package clause".to_owned())?;
-    let line_end = text[package.end_byte()..]
-        .find('\n')
-        .map_or(text.len(), |at| package.end_byte() + at + 1);
-    let mut insertion = String::new();
-    if line_end == text.len() && !text.ends_with('\n') {
-        insertion.push('\n');
-    }
-    insertion.push('\n');
-    insertion.push_str(&render_declaration(std::slice::from_ref(spec)));
-    insertion.push('\n');
-    if !text[line_end..].starts_with('\n') && line_end < text.len() {
-        insertion.push('\n');
-    }
-    out.insert_str(line_end, &insertion);
+    let (at, insertion) = place_in_block(text, &specs, spec);
+    out.insert_str(at, &insertion);
     Ok(out)
 }
 
@@ -437,11 +451,11 @@ mod tests {
     }
 
     #[test]
-    fn a_lone_import_becomes_a_block_when_another_joins_it() {
+    fn a_lone_import_stays_as_written_and_new_ones_get_a_declaration_below_it() {
         let text = "package p\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {}\n";
         assert_eq!(
-            merge(text, &specs(&["\"reflect\"", "\"testing\""])).unwrap(),
-            "package p\n\nimport (\n\t\"reflect\"\n\t\"testing\"\n)\n\nfunc TestA(t *testing.T) {}\n"
+            merge(text, &specs(&["\"reflect\"", "\"testing\"", "\"io\""])).unwrap(),
+            "package p\n\nimport \"testing\"\n\nimport (\n\t\"io\"\n\t\"reflect\"\n)\n\nfunc TestA(t *testing.T) {}\n"
         );
     }
 
