@@ -5,6 +5,7 @@
 //! Every type is kept as written (comments dropped, whitespace collapsed), so a generator can
 //! paste it into Go code unchanged.
 
+use crate::fields;
 use crate::source::{code_text, non_comment_named_children};
 use testsmith_driver::{Param, Signature};
 use tree_sitter::Node;
@@ -23,18 +24,18 @@ pub const VARIADIC: &str = "variadic";
 ///   names are listed, without constraints (`T`), so a generator knows to instantiate the
 ///   receiver.
 pub(crate) fn signature(decl: Node<'_>, source: &str) -> Signature {
-    let receiver = decl
-        .child_by_field_name("receiver")
+    let receiver = fields::RECEIVER
+        .of(decl)
         .and_then(|list| receiver(list, source));
-    let type_params = match decl.child_by_field_name("type_parameters") {
+    let type_params = match fields::TYPE_PARAMETERS.of(decl) {
         Some(list) => type_params(list, source),
-        None => decl
-            .child_by_field_name("receiver")
+        None => fields::RECEIVER
+            .of(decl)
             .and_then(|list| receiver_type(list))
             .map(|ty| receiver_type_params(ty, source))
             .unwrap_or_default(),
     };
-    let params_node = decl.child_by_field_name("parameters");
+    let params_node = fields::PARAMETERS.of(decl);
     let params = params_node
         .map(|list| parameters(list, source))
         .unwrap_or_default();
@@ -43,7 +44,7 @@ pub(crate) fn signature(decl: Node<'_>, source: &str) -> Signature {
             .last()
             .is_some_and(|last| last.kind() == "variadic_parameter_declaration")
     });
-    let results = match decl.child_by_field_name("result") {
+    let results = match fields::RESULT.of(decl) {
         Some(list) if list.kind() == "parameter_list" => parameters(list, source)
             .into_iter()
             .map(|param| param.ty)
@@ -68,9 +69,9 @@ pub(crate) fn signature(decl: Node<'_>, source: &str) -> Signature {
 /// `None` when the receiver list does not hold exactly one receiver (a syntax error).
 pub(crate) fn receiver(list: Node<'_>, source: &str) -> Option<Param> {
     let declaration = single_receiver(list)?;
-    let ty = declaration.child_by_field_name("type")?;
-    let name = declaration
-        .child_by_field_name("name")
+    let ty = fields::TYPE.of(declaration)?;
+    let name = fields::NAME
+        .of(declaration)
         .map(|name| code_text(name, source))
         .unwrap_or_default();
     Some(Param {
@@ -81,7 +82,7 @@ pub(crate) fn receiver(list: Node<'_>, source: &str) -> Option<Param> {
 
 /// The type node of a method's one receiver.
 pub(crate) fn receiver_type(list: Node<'_>) -> Option<Node<'_>> {
-    single_receiver(list)?.child_by_field_name("type")
+    fields::TYPE.of(single_receiver(list)?)
 }
 
 fn single_receiver(list: Node<'_>) -> Option<Node<'_>> {
@@ -91,9 +92,7 @@ fn single_receiver(list: Node<'_>) -> Option<Node<'_>> {
         return None;
     }
     let mut cursor = declaration.walk();
-    let names = declaration
-        .children_by_field_name("name", &mut cursor)
-        .count();
+    let names = fields::NAME.all_of(declaration, &mut cursor).count();
     (names <= 1).then_some(declaration)
 }
 
@@ -101,7 +100,7 @@ fn single_receiver(list: Node<'_>) -> Option<Node<'_>> {
 fn parameters(list: Node<'_>, source: &str) -> Vec<Param> {
     let mut params = Vec::new();
     for declaration in non_comment_named_children(list) {
-        let Some(ty) = declaration.child_by_field_name("type") else {
+        let Some(ty) = fields::TYPE.of(declaration) else {
             continue;
         };
         let ty = match declaration.kind() {
@@ -109,8 +108,8 @@ fn parameters(list: Node<'_>, source: &str) -> Vec<Param> {
             _ => code_text(ty, source),
         };
         let mut cursor = declaration.walk();
-        let names: Vec<String> = declaration
-            .children_by_field_name("name", &mut cursor)
+        let names: Vec<String> = fields::NAME
+            .all_of(declaration, &mut cursor)
             .map(|name| code_text(name, source))
             .collect();
         if names.is_empty() {
@@ -132,12 +131,12 @@ fn parameters(list: Node<'_>, source: &str) -> Vec<Param> {
 fn type_params(list: Node<'_>, source: &str) -> Vec<String> {
     let mut params = Vec::new();
     for declaration in non_comment_named_children(list) {
-        let constraint = declaration
-            .child_by_field_name("type")
+        let constraint = fields::TYPE
+            .of(declaration)
             .map(|ty| code_text(ty, source))
             .unwrap_or_default();
         let mut cursor = declaration.walk();
-        for name in declaration.children_by_field_name("name", &mut cursor) {
+        for name in fields::NAME.all_of(declaration, &mut cursor) {
             params.push(format!("{} {constraint}", code_text(name, source)));
         }
     }
@@ -151,8 +150,8 @@ fn receiver_type_params(ty: Node<'_>, source: &str) -> Vec<String> {
             .next()
             .map(|inner| receiver_type_params(inner, source))
             .unwrap_or_default(),
-        "generic_type" => ty
-            .child_by_field_name("type_arguments")
+        "generic_type" => fields::TYPE_ARGUMENTS
+            .of(ty)
             .map(|arguments| {
                 non_comment_named_children(arguments)
                     .map(|argument| code_text(argument, source))

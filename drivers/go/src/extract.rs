@@ -7,6 +7,7 @@
 
 use crate::callable;
 use crate::doc;
+use crate::fields;
 use crate::names::{is_exported, receiver_base_type};
 use crate::source::code_text_between;
 use testsmith_driver::{Member, MemberKind, syntax};
@@ -50,13 +51,13 @@ pub(crate) fn collect(parent: Node<'_>, source: &str, found: &mut Declarations) 
 
 /// A function or method, if it is a member.
 fn callable_member(decl: Node<'_>, before: &[Node<'_>], source: &str) -> Option<Member> {
-    let name = syntax::text(decl.child_by_field_name("name")?, source);
+    let name = syntax::text(fields::NAME.of(decl)?, source);
     if !is_exported(name) {
         return None;
     }
     let (kind, owner) = match decl.kind() {
         "method_declaration" => {
-            let receiver = callable::receiver_type(decl.child_by_field_name("receiver")?)?;
+            let receiver = callable::receiver_type(fields::RECEIVER.of(decl)?)?;
             let owner = receiver_base_type(receiver, source)?;
             if !is_exported(owner) {
                 return None;
@@ -67,8 +68,8 @@ fn callable_member(decl: Node<'_>, before: &[Node<'_>], source: &str) -> Option<
     };
     // The signature is the declaration up to its body; a body-less declaration (implemented
     // in assembly) is all signature.
-    let head_end = decl
-        .child_by_field_name("body")
+    let head_end = fields::BODY
+        .of(decl)
         .map_or(decl.end_byte(), |body| body.start_byte());
     let (start_line, end_line) = syntax::line_span(decl);
     Some(Member {
@@ -97,14 +98,14 @@ fn type_members(decl: Node<'_>, before: &[Node<'_>], source: &str, members: &mut
         if !matches!(spec.kind(), "type_spec" | "type_alias") {
             continue;
         }
-        let Some(name) = spec.child_by_field_name("name") else {
+        let Some(name) = fields::NAME.of(spec) else {
             continue;
         };
         let name = syntax::text(name, source);
         if !is_exported(name) {
             continue;
         }
-        let ty = spec.child_by_field_name("type");
+        let ty = fields::TYPE.of(spec);
         let kind = match ty.map(|ty| ty.kind()) {
             Some("struct_type") if spec.kind() == "type_spec" => MemberKind::Struct,
             Some("interface_type") if spec.kind() == "type_spec" => MemberKind::Interface,

@@ -25,6 +25,7 @@ mod assemble;
 mod callable;
 mod doc;
 mod extract;
+mod fields;
 mod generics;
 mod imports;
 mod names;

@@ -1,6 +1,7 @@
 //! Go naming rules: what "exported" means, a method receiver's base type, and how a member is
 //! named for people (`(*Parser).Parse`).
 
+use crate::fields;
 use testsmith_driver::{Member, syntax};
 use tree_sitter::Node;
 
@@ -32,7 +33,7 @@ pub(crate) fn receiver_base_type<'s>(ty: Node<'_>, source: &'s str) -> Option<&'
                 .find(|child| child.kind() != "comment")?;
             receiver_base_type(inner, source)
         }
-        "generic_type" => receiver_base_type(ty.child_by_field_name("type")?, source),
+        "generic_type" => receiver_base_type(fields::TYPE.of(ty)?, source),
         "type_identifier" | "identifier" => Some(syntax::text(ty, source)),
         _ => None,
     }
