@@ -34,7 +34,8 @@ pub fn find_on_path(program: &str) -> Option<PathBuf> {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    std::fs::metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 /// Runs `command` to the end or until `timeout`; a command out of time is killed with its
@@ -44,7 +45,11 @@ pub fn run(command: &VerifyCommand, timeout: Duration) -> Result<CommandOutput, 
     let program = find_on_path(&command.program).ok_or_else(|| CommandError::NotFound {
         program: command.program.clone(),
     })?;
-    tracing::info!("verify: {} (in {})", command.display(), command.dir.display());
+    tracing::info!(
+        "verify: {} (in {})",
+        command.display(),
+        command.dir.display()
+    );
     let mut child = Command::new(program)
         .args(&command.args)
         .current_dir(&command.dir)
@@ -158,11 +163,18 @@ mod tests {
     fn a_command_out_of_time_is_killed_with_its_children() {
         let started = Instant::now();
         // The grandchild holds stdout open: only killing the group lets the run return.
-        let output = run(&shell("sleep 30 & sleep 30; echo never"), Duration::from_millis(300))
-            .unwrap();
+        let output = run(
+            &shell("sleep 30 & sleep 30; echo never"),
+            Duration::from_millis(300),
+        )
+        .unwrap();
         assert!(started.elapsed() < Duration::from_secs(10));
         assert_eq!(output.exit_code, None);
-        assert!(output.stderr.contains("testsmith: stopped"), "{}", output.stderr);
+        assert!(
+            output.stderr.contains("testsmith: stopped"),
+            "{}",
+            output.stderr
+        );
         assert!(!output.stdout.contains("never"));
     }
 

@@ -1,0 +1,136 @@
+//! `testsmith verify`: checks the tests already written with each language's toolchain —
+//! builds them, runs them, reports the funnel — and changes nothing.
+//!
+//! The tests checked are those testsmith writes: for every source file under the paths, the
+//! tests in its test file that carry a member's conventional name.
+
+use super::generate::FileOutcome;
+use crate::cli::{Format, GenerateArgs, VerifyArgs};
+use crate::errors::{AppError, Outcome};
+use crate::output::Printer;
+use crate::pipeline::WriteScope;
+use crate::verify::{Repair, VerifyOptions, VerifyReport, WrittenFile, verify_written};
+use crate::walk::{Found, walk};
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+use testsmith_driver::Driver;
+
+pub fn run(args: &VerifyArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
+    let drivers = super::selected_drivers(args.input.lang);
+    let roots = args.input.roots();
+    let found = walk(&roots, &drivers);
+    if found.is_empty() {
+        return Err(AppError::NothingToDo { paths: roots });
+    }
+    let mut written = Vec::new();
+    let mut has_failed_paths = false;
+    for item in found {
+        match item {
+            Found::File { path, driver } if !driver.is_test_file(&path) => {
+                written.extend(tests_of(&path, driver));
+            }
+            Found::File { .. } => {}
+            Found::Problem { path, message } => {
+                printer.file_error(&path, &message);
+                has_failed_paths = true;
+            }
+        }
+    }
+    let options = VerifyOptions {
+        reruns: args.run.reruns,
+        include_ignored: args.include_ignored,
+        test_timeout: Duration::from_secs(args.run.test_timeout),
+        ..VerifyOptions::check()
+    };
+    let report = verify_written(&written, &options, None);
+    print_report(&report, args.format, printer)?;
+    Ok(if has_failed_paths || report.has_problems() {
+        Outcome::SomeFilesFailed
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Prints `report` on its own: warnings for skipped projects on stderr, the report on
+/// stdout as text or as one JSON document.
+pub fn print_report(
+    report: &VerifyReport,
+    format: Format,
+    printer: &mut Printer,
+) -> Result<(), AppError> {
+    warn_skipped(report, printer);
+    match format {
+        Format::Json => {
+            let json = serde_json::to_string(report).expect("the report serialises");
+            printer.out(&json)?;
+            printer.out("\n")?;
+        }
+        Format::Text => {
+            let verbose = printer.is_verbose();
+            printer.out(&report.text(verbose))?;
+        }
+    }
+    printer.flush()
+}
+
+/// A warning per project whose toolchain is missing: the tests were written (or are
+/// there) but nothing checked them.
+pub fn warn_skipped(report: &VerifyReport, printer: &mut Printer) {
+    for skipped in &report.skipped {
+        printer.warning(&skipped.project, &skipped.reason);
+    }
+}
+
+/// The tests of `source` to check: those in its test file named as one of its members'
+/// tests.
+fn tests_of(source: &Path, driver: &'static dyn Driver) -> Option<WrittenFile> {
+    let test_file = driver.test_file_for(source)?;
+    let test_text = std::fs::read_to_string(&test_file).ok()?;
+    let source_text = std::fs::read_to_string(source).ok()?;
+    let members = driver.analyze(source, &source_text);
+    let existing: HashSet<String> = driver
+        .existing_tests(&test_file, &test_text)
+        .into_iter()
+        .map(|test| test.name)
+        .collect();
+    let mut seen = HashSet::new();
+    let tests: Vec<String> = members
+        .members
+        .iter()
+        .filter(|member| member.kind.is_callable())
+        .map(|member| driver.test_name(&members, member))
+        .filter(|name| existing.contains(name) && seen.insert(name.clone()))
+        .collect();
+    (!tests.is_empty()).then(|| WrittenFile {
+        driver,
+        source: source.to_owned(),
+        test_file,
+        tests,
+    })
+}
+
+/// `generate --verify`: verifies the tests a `generate` run just wrote, repairing with
+/// `repairer` (the model, under `--llm`). `None` without `--verify` or with `--dry-run`,
+/// which writes nothing to verify.
+pub fn after_generate(
+    args: &GenerateArgs,
+    outcomes: &[FileOutcome],
+    scope: &WriteScope,
+    repairer: Option<&dyn Repair>,
+) -> Option<VerifyReport> {
+    if !args.verify.verify || args.dry_run {
+        return None;
+    }
+    let written: Vec<WrittenFile> = outcomes
+        .iter()
+        .filter_map(|outcome| WrittenFile::from_report(&outcome.report))
+        .collect();
+    let options = VerifyOptions {
+        repair_rounds: args.verify.repair_rounds,
+        reruns: args.verify.run.reruns,
+        test_timeout: Duration::from_secs(args.verify.run.test_timeout),
+        ..VerifyOptions::fix(scope.clone())
+    };
+    Some(verify_written(&written, &options, repairer))
+}

@@ -1,0 +1,17 @@
+//! Proving what testsmith wrote with the language's own toolchain: build the tests, map the
+//! compiler's complaints back to the tests that caused them, repair (with `--llm`) or drop
+//! what does not compile, run the rest, quarantine what fails — and report the funnel.
+//!
+//! The drivers say what to run and how to read it; this module runs it. The one entry
+//! point is [`verify_written`].
+
+mod command;
+mod engine;
+mod project;
+mod repair;
+mod report;
+mod written;
+
+pub use repair::{LlmRepairer, Repair};
+pub use report::VerifyReport;
+pub use written::{VerifyMode, VerifyOptions, WrittenFile, verify_written};

@@ -1,0 +1,117 @@
+//! Repairing a test the toolchain rejected: the [`Repair`] seam verification calls, and
+//! [`LlmRepairer`], which asks the model through the LLM stack.
+
+use crate::llm::{FileRequest, LlmClient, MemberOutcome, MemberRequest};
+use testsmith_driver::{Driver, Member, SourceFile, TestCode};
+
+/// One test to repair, with everything a repair needs to know.
+#[derive(Debug, Clone, Copy)]
+pub struct RepairRequest<'a> {
+    pub driver: &'a dyn Driver,
+    /// The source file the test is for (its members and package, for the answer check).
+    pub source: SourceFile<'a>,
+    pub member: &'a Member,
+    pub test_name: &'a str,
+    /// The test as it stands in its file.
+    pub broken: &'a str,
+    /// What the toolchain said about it.
+    pub error: &'a str,
+}
+
+/// Something that can fix one broken test. Called from several threads at once.
+pub trait Repair: Sync {
+    /// The fixed test, checked by the driver, or why there is none.
+    fn repair(&self, request: &RepairRequest<'_>) -> Result<TestCode, String>;
+}
+
+/// Repairs through the model. Built once per run from the run's client; `runtime` is a
+/// handle to the runtime the client's requests run on. [`Repair::repair`] blocks on it, so
+/// verification must be called outside that runtime's async context (from plain code, or
+/// inside `spawn_blocking`).
+#[derive(Debug)]
+pub struct LlmRepairer<'a> {
+    client: &'a LlmClient,
+    runtime: tokio::runtime::Handle,
+    /// The project's TESTSMITH.md, as in generation prompts.
+    conventions: String,
+}
+
+impl<'a> LlmRepairer<'a> {
+    pub fn new(
+        client: &'a LlmClient,
+        runtime: tokio::runtime::Handle,
+        conventions: String,
+    ) -> Self {
+        LlmRepairer {
+            client,
+            runtime,
+            conventions,
+        }
+    }
+}
+
+impl Repair for LlmRepairer<'_> {
+    fn repair(&self, request: &RepairRequest<'_>) -> Result<TestCode, String> {
+        let driver = request.driver;
+        let file = request.source.members;
+        let file_request = FileRequest {
+            language: driver.name().to_owned(),
+            instructions: driver.llm_instructions().to_owned(),
+            conventions: self.conventions.clone(),
+            path: file.path.display().to_string(),
+            module: file
+                .package
+                .as_ref()
+                .map(|package| format!("package {package}"))
+                .or_else(|| file.module.clone()),
+            dependencies: Vec::new(),
+            style_example: None,
+        };
+        let member = MemberRequest {
+            id: driver.display_name(request.member),
+            test_name: request.test_name.to_owned(),
+            source: member_source(request.member, request.source.text),
+        };
+        let check = |code: &str| {
+            driver.check_answer(&request.source, request.member, request.test_name, code)
+        };
+        let validate = |_: &MemberRequest, code: &str| check(code).map(|test| test.code);
+        let outcome = self.runtime.block_on(self.client.repair(
+            &file_request,
+            &member,
+            request.broken,
+            request.error,
+            &validate,
+        ));
+        match outcome {
+            // The cached code passed the check once; checking it again recovers its imports.
+            MemberOutcome::Generated { code, .. } => check(&code),
+            MemberOutcome::Rejected { reason } => {
+                Err(format!("the model's fix was rejected: {reason}"))
+            }
+            MemberOutcome::Failed(error) => Err(format!("the repair request failed: {error}")),
+            MemberOutcome::Deferred { reason, .. } => {
+                Err(format!("the repair was deferred: {reason}"))
+            }
+            MemberOutcome::Cancelled => Err("cancelled".to_owned()),
+        }
+    }
+}
+
+/// The member as the model sees it: its doc comment, then its declaration.
+fn member_source(member: &Member, source_text: &str) -> String {
+    let mut source = String::new();
+    if let Some(doc) = &member.doc {
+        for line in doc.lines() {
+            source.push_str("// ");
+            source.push_str(line);
+            source.push('\n');
+        }
+    }
+    source.push_str(
+        source_text
+            .get(member.byte_range.clone())
+            .unwrap_or(&member.signature),
+    );
+    source
+}
