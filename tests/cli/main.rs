@@ -4,5 +4,6 @@ mod analyze;
 mod crash;
 mod fake_llm;
 mod generate;
+mod go_toolchain;
 mod llm;
 mod util;
