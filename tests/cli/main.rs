@@ -7,3 +7,4 @@ mod generate;
 mod go_toolchain;
 mod llm;
 mod util;
+mod verify;
