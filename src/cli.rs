@@ -34,6 +34,9 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Write the missing tests: a compiling scaffold per untested public function and method.
     Generate(GenerateArgs),
+    /// Check the tests already written: build and run them with the language's toolchain
+    /// (go vet and go test, cargo test) and report the funnel. Changes nothing.
+    Verify(VerifyArgs),
     /// Finish the jobs an earlier `generate --llm` left in the queue (quota, rate limits).
     Resume(ResumeArgs),
     /// Write a commented testsmith.toml and a TESTSMITH.md conventions file here.
@@ -96,6 +99,78 @@ pub struct GenerateArgs {
 
     #[command(flatten)]
     pub llm: LlmArgs,
+
+    #[command(flatten)]
+    pub verify: VerifyFlags,
+}
+
+/// `generate --verify` and the flags that tune it.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Verification")]
+pub struct VerifyFlags {
+    /// After writing, build and run the new tests with the language's toolchain (go vet and
+    /// go test, cargo test): with --llm a test that does not compile is repaired by the model
+    /// or dropped; a test that fails is kept but skipped ("testsmith: failed: <reason>").
+    #[arg(long = "verify", conflicts_with = "dry_run")]
+    pub verify: bool,
+
+    /// With --llm --verify: how many times a test that does not compile goes back to the
+    /// model with its error before it is dropped.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub repair_rounds: u32,
+
+    #[command(flatten)]
+    pub run: RunFlags,
+}
+
+impl Default for VerifyFlags {
+    fn default() -> Self {
+        VerifyFlags {
+            verify: false,
+            repair_rounds: 2,
+            run: RunFlags::default(),
+        }
+    }
+}
+
+/// How verification runs the tests; shared by `generate --verify` and `verify`.
+#[derive(Debug, Args, Clone)]
+pub struct RunFlags {
+    /// Run the tests N times; a test that fails only some of the runs is flaky (and, after
+    /// `generate`, quarantined like a failing one).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub reruns: u32,
+
+    /// Seconds the tests of one package or crate may run before they are stopped.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub test_timeout: u64,
+}
+
+impl Default for RunFlags {
+    fn default() -> Self {
+        RunFlags {
+            reruns: 1,
+            test_timeout: 300,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub run: RunFlags,
+
+    /// Run tests marked ignored too (Rust's `--include-ignored`; a Go `t.Skip` still skips).
+    #[arg(long)]
+    pub include_ignored: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// `--llm` and the flags that tune it. Each flag wins over its environment variable and

@@ -12,6 +12,7 @@ mod llm;
 mod output;
 mod pipeline;
 mod store;
+mod verify;
 mod walk;
 
 use clap::{CommandFactory, Parser};
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
             }
             commands::generate::run(args, &mut printer)
         }
+        Command::Verify(args) => commands::verify::run(args, &mut printer),
         Command::Resume(args) => commands::resume(args, &mut printer),
         Command::Init(args) => commands::init::run(args.force, &mut printer),
         Command::Cache { action } => commands::state::cache(action, &mut printer),

@@ -51,8 +51,22 @@ pub fn run(
         };
         generate_files(&packages, &Selection::All, generator, settings)?
     };
+    // An interrupted run writes nothing more, repairs included.
+    let verified = if interrupted.load(Ordering::SeqCst) {
+        None
+    } else {
+        let repairer = crate::verify::LlmRepairer::new(
+            &session.client,
+            session.runtime.handle().clone(),
+            session.conventions.clone(),
+        );
+        super::verify::after_generate(args, &results, &settings.scope, Some(&repairer))
+    };
     for file in results {
         report.file(printer, file.report, file.files_written);
+    }
+    if let Some(verified) = verified {
+        report.set_verify(verified);
     }
     let queue = session.store.queue_counts(now_ms())?;
     report.set_llm(session.client.stats(), queue.waiting());

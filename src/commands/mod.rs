@@ -5,8 +5,9 @@ pub mod generate;
 mod generate_llm;
 pub mod init;
 pub mod state;
+pub mod verify;
 
-use crate::cli::{GenerateArgs, InputArgs, Lang, LlmArgs, ResumeArgs};
+use crate::cli::{GenerateArgs, InputArgs, Lang, LlmArgs, ResumeArgs, VerifyFlags};
 use crate::errors::{AppError, Outcome};
 use crate::output::Printer;
 use testsmith_driver::Driver;
@@ -38,6 +39,7 @@ pub fn resume(args: &ResumeArgs, printer: &mut Printer) -> Result<Outcome, AppEr
             enabled: true,
             tuning: args.tuning.clone(),
         },
+        verify: VerifyFlags::default(),
     };
     generate::run(&generate, printer)
 }

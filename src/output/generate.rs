@@ -234,6 +234,8 @@ pub struct GenerateReport {
     files: Vec<FileReport>,
     summary: GenerateSummary,
     has_syntax_errors: bool,
+    /// `--verify`: what the toolchains said about the tests written.
+    verify: Option<crate::verify::VerifyReport>,
 }
 
 impl GenerateReport {
@@ -246,6 +248,7 @@ impl GenerateReport {
                 ..GenerateSummary::default()
             },
             has_syntax_errors: false,
+            verify: None,
         }
     }
 
@@ -288,20 +291,31 @@ impl GenerateReport {
         });
     }
 
+    /// Records what `--verify` found, printed after the summary (JSON: `verify`).
+    pub fn set_verify(&mut self, report: crate::verify::VerifyReport) {
+        self.verify = Some(report);
+    }
+
     /// Prints everything; the outcome is 1 when any file failed or had syntax errors.
     pub fn finish(mut self, printer: &mut Printer) -> Result<Outcome, AppError> {
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
         self.summary.failed.sort_by(|a, b| a.path.cmp(&b.path));
+        if let Some(verify) = &self.verify {
+            crate::commands::verify::warn_skipped(verify, printer);
+        }
         match self.format {
             Format::Json => {
                 #[derive(Serialize)]
                 struct Document<'a> {
                     files: &'a [FileReport],
                     summary: &'a GenerateSummary,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    verify: Option<&'a crate::verify::VerifyReport>,
                 }
                 let document = Document {
                     files: &self.files,
                     summary: &self.summary,
+                    verify: self.verify.as_ref(),
                 };
                 let json = serde_json::to_string(&document).expect("the report serialises");
                 printer.out(&json)?;
@@ -322,6 +336,9 @@ impl GenerateReport {
                 printer.out(&self.summary.text())?;
                 if verbose && let Some(line) = self.summary.cache_line() {
                     printer.out(&line)?;
+                }
+                if let Some(verify) = &self.verify {
+                    printer.out(&verify.text(verbose))?;
                 }
             }
         }

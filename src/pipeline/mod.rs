@@ -15,4 +15,4 @@ pub use package::{
 pub use plan::ScaffoldPolicy;
 pub use scan::{ScanOutcome, scan_file};
 pub use template::scaffold_all;
-pub use write::WriteScope;
+pub use write::{WriteScope, write_atomically};
