@@ -1,0 +1,214 @@
+//! A fake OpenAI-compatible server on 127.0.0.1 (wiremock) that answers like a competent
+//! model: for every test name a prompt asks for, a real test from
+//! `fixtures/llm/example_answers.json` (or an empty test for names it does not know). It
+//! records when each request arrived, so tests can check concurrency and waits server-side.
+
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// Arrival times and asked test names of every request, in order.
+#[derive(Clone, Default)]
+pub struct Log {
+    entries: Arc<Mutex<Vec<(Instant, Vec<String>)>>>,
+}
+
+impl Log {
+    pub fn count(&self) -> usize {
+        self.entries.lock().unwrap().len()
+    }
+
+    pub fn arrivals(&self) -> Vec<Instant> {
+        self.entries
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(at, _)| *at)
+            .collect()
+    }
+
+    /// The test names each request asked for.
+    pub fn asked(&self) -> Vec<Vec<String>> {
+        self.entries
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, names)| names.clone())
+            .collect()
+    }
+
+    fn record(&self, names: Vec<String>) {
+        self.entries.lock().unwrap().push((Instant::now(), names));
+    }
+}
+
+/// The test names a prompt asks for (`test name `X``).
+pub fn asked_names(request: &Request) -> Vec<String> {
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+    let mut names = Vec::new();
+    for message in body["messages"].as_array().into_iter().flatten() {
+        let text = message["content"].as_str().unwrap_or("");
+        for part in text.split("test name `").skip(1) {
+            if let Some(end) = part.find('`') {
+                names.push(part[..end].to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// The real tests the fake knows, by name.
+pub fn known_answers() -> HashMap<String, String> {
+    let path = crate::util::fixtures_dir().join("llm/example_answers.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A test for `name` in the language the prompt asks for.
+fn answer_for(name: &str, answers: &HashMap<String, String>) -> String {
+    if let Some(code) = answers.get(name) {
+        return code.clone();
+    }
+    if name.starts_with("Test") {
+        format!("func {name}(t *testing.T) {{\n\tt.Log(\"ok\")\n}}")
+    } else {
+        format!("#[test]\nfn {name}() {{\n    assert!(true);\n}}")
+    }
+}
+
+/// A chat-completions reply carrying `content`.
+pub fn completion(content: &str, finish_reason: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": content},
+            "finish_reason": finish_reason,
+        }],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
+    }))
+}
+
+/// The JSON envelope for `names`.
+pub fn envelope(names: &[String], answers: &HashMap<String, String>) -> String {
+    let tests: Vec<Value> = names
+        .iter()
+        .map(|name| json!({"name": name, "code": answer_for(name, answers)}))
+        .collect();
+    json!({ "tests": tests }).to_string()
+}
+
+/// Answers every request well, after `delay`.
+pub struct Competent {
+    pub log: Log,
+    pub answers: HashMap<String, String>,
+    pub delay: Duration,
+}
+
+impl Respond for Competent {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let names = asked_names(request);
+        self.log.record(names.clone());
+        completion(&envelope(&names, &self.answers), "stop").set_delay(self.delay)
+    }
+}
+
+/// Answers with `status` and `body` (and `headers`), logging arrivals.
+pub struct Failing {
+    pub log: Log,
+    pub status: u16,
+    pub body: Value,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Respond for Failing {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.log.record(asked_names(request));
+        let mut response = ResponseTemplate::new(self.status).set_body_json(self.body.clone());
+        for (name, value) in &self.headers {
+            response = response.insert_header(*name, value.as_str());
+        }
+        response
+    }
+}
+
+/// A running fake with its request log.
+pub struct FakeLlm {
+    pub server: MockServer,
+    pub log: Log,
+}
+
+impl FakeLlm {
+    /// A fake that answers every request well.
+    pub async fn competent(delay: Duration) -> FakeLlm {
+        let fake = FakeLlm::bare().await;
+        fake.answer_well(delay).await;
+        fake
+    }
+
+    /// A fake with nothing mounted yet.
+    pub async fn bare() -> FakeLlm {
+        FakeLlm {
+            server: MockServer::start().await,
+            log: Log::default(),
+        }
+    }
+
+    /// Mounts the competent answerer as the fallback for every request.
+    pub async fn answer_well(&self, delay: Duration) {
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(Competent {
+                log: self.log.clone(),
+                answers: known_answers(),
+                delay,
+            })
+            .with_priority(10)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Mounts a failure for the next `times` requests, taking precedence over the answerer.
+    pub async fn fail_next(
+        &self,
+        times: u64,
+        status: u16,
+        body: Value,
+        headers: Vec<(&'static str, String)>,
+    ) {
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(Failing {
+                log: self.log.clone(),
+                status,
+                body,
+                headers,
+            })
+            .up_to_n_times(times)
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("{}/v1", self.server.uri())
+    }
+}
+
+/// The most requests that were on the wire at once, given each took about `service_time`
+/// at the server (a fixed response delay).
+pub fn max_in_flight(arrivals: &[Instant], service_time: Duration) -> usize {
+    arrivals
+        .iter()
+        .map(|start| {
+            arrivals
+                .iter()
+                .filter(|other| **other >= *start && **other < *start + service_time)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
