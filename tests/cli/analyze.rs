@@ -30,11 +30,7 @@ fn json_output_is_one_document_with_files_members_and_summary() {
     let paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert_eq!(
         paths,
-        [
-            "go/shapes.go",
-            "rs/src/geometry/circle.rs",
-            "rs/src/lib.rs"
-        ]
+        ["go/shapes.go", "rs/src/geometry/circle.rs", "rs/src/lib.rs"]
     );
 
     let go = &files[0];
@@ -142,11 +138,7 @@ fn gitignored_hidden_vendor_testdata_and_target_folders_are_skipped() {
         .collect();
     assert_eq!(
         paths,
-        [
-            "go/shapes.go",
-            "rs/src/geometry/circle.rs",
-            "rs/src/lib.rs"
-        ]
+        ["go/shapes.go", "rs/src/geometry/circle.rs", "rs/src/lib.rs"]
     );
 }
 
@@ -228,10 +220,7 @@ fn binary_and_non_utf8_files_are_skipped_with_a_reason_and_the_rest_analysed() {
         reasons,
         [
             ("blob.go", "binary file"),
-            (
-                "latin1.rs",
-                "not valid UTF-8 (first bad byte at offset 10)"
-            )
+            ("latin1.rs", "not valid UTF-8 (first bad byte at offset 10)")
         ]
     );
     assert!(

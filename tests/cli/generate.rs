@@ -42,7 +42,11 @@ fn assert_keeps_every_line(before: &str, after: &str) {
 #[test]
 fn writes_a_test_for_every_untested_member_and_reports_the_tested_ones() {
     let project = example();
-    let doc = project.testsmith(&["generate", "--format", "json"]).run().success().json();
+    let doc = project
+        .testsmith(&["generate", "--format", "json"])
+        .run()
+        .success()
+        .json();
 
     let shapes = file_report(&doc, "go/shapes/shapes.go");
     assert_eq!(shapes["test_file"], "go/shapes/shapes_test.go");
@@ -59,7 +63,10 @@ fn writes_a_test_for_every_untested_member_and_reports_the_tested_ones() {
     );
     let stack = file_report(&doc, "go/shapes/stack.go");
     assert_eq!(names(&stack["already_tested"]), ["TestStack_Len"]);
-    assert_eq!(names(&stack["written"]), ["TestStack_Push", "TestStack_Pop", "TestMap"]);
+    assert_eq!(
+        names(&stack["written"]),
+        ["TestStack_Push", "TestStack_Pop", "TestMap"]
+    );
 
     let lib = file_report(&doc, "rust/src/lib.rs");
     assert_eq!(lib["test_file"], "rust/src/lib_tests.rs");
@@ -78,7 +85,11 @@ fn writes_a_test_for_every_untested_member_and_reports_the_tested_ones() {
 
     assert!(project.exists("go/shapes/shapes_test.go"));
     assert!(project.exists("rust/src/lib_tests.rs"));
-    assert!(project.read("rust/src/lib.rs").contains("#[path = \"lib_tests.rs\"]"));
+    assert!(
+        project
+            .read("rust/src/lib.rs")
+            .contains("#[path = \"lib_tests.rs\"]")
+    );
 }
 
 #[test]
@@ -104,7 +115,11 @@ fn a_second_run_changes_nothing_and_says_0_written() {
         "{}",
         run.stdout
     );
-    let doc = project.testsmith(&["generate", "--format", "json"]).run().success().json();
+    let doc = project
+        .testsmith(&["generate", "--format", "json"])
+        .run()
+        .success()
+        .json();
     assert_eq!(doc["summary"]["written"], 0);
     assert_eq!(doc["summary"]["already_tested"], 18);
     assert_eq!(doc["summary"]["files_written"], 0);
@@ -118,7 +133,10 @@ fn an_existing_test_file_keeps_every_byte_the_user_wrote() {
     let after = project.read("go/shapes/stack_test.go");
     assert_keeps_every_line(&before, &after);
     let user_test = &before[before.find("// A test written").unwrap()..];
-    assert!(after.contains(user_test), "the user's test changed:\n{after}");
+    assert!(
+        after.contains(user_test),
+        "the user's test changed:\n{after}"
+    );
     assert!(after.contains("func TestStack_Push(t *testing.T)"));
 }
 
@@ -127,12 +145,19 @@ fn the_source_file_gets_exactly_one_attach_declaration_and_nothing_else() {
     let project = example();
     let before = project.read("rust/src/lib.rs");
     project.testsmith(&["generate"]).run().success();
-    project.write("rust/src/lib.rs", format!("{}\npub fn added() {{}}\n", project.read("rust/src/lib.rs")));
+    project.write(
+        "rust/src/lib.rs",
+        format!("{}\npub fn added() {{}}\n", project.read("rust/src/lib.rs")),
+    );
     project.testsmith(&["generate"]).run().success();
     let after = project.read("rust/src/lib.rs");
     assert!(after.starts_with(&before), "the source's own text changed");
     assert_eq!(after.matches("mod lib_tests;").count(), 1, "{after}");
-    assert!(project.read("rust/src/lib_tests.rs").contains("fn test_added()"));
+    assert!(
+        project
+            .read("rust/src/lib_tests.rs")
+            .contains("fn test_added()")
+    );
 }
 
 #[test]
@@ -147,12 +172,19 @@ fn an_untouched_scaffold_is_regenerated_when_its_signature_changes() {
             "func (r *Rect) Scale(kx, ky float64) { r.W *= kx; r.H *= ky }",
         ),
     );
-    let doc = project.testsmith(&["generate", "--format", "json"]).run().success().json();
+    let doc = project
+        .testsmith(&["generate", "--format", "json"])
+        .run()
+        .success()
+        .json();
     let report = file_report(&doc, "go/shapes/shapes.go");
     assert_eq!(names(&report["regenerated"]), ["TestRect_Scale"]);
     assert_eq!(names(&report["written"]), Vec::<&str>::new());
     let test = project.read("go/shapes/shapes_test.go");
-    assert!(test.contains("kx"), "regenerated scaffold lacks the new parameter:\n{test}");
+    assert!(
+        test.contains("kx"),
+        "regenerated scaffold lacks the new parameter:\n{test}"
+    );
     assert_eq!(test.matches("func TestRect_Scale(").count(), 1);
 }
 
@@ -162,14 +194,24 @@ fn an_edited_scaffold_is_never_touched() {
     project.testsmith(&["generate"]).run().success();
     let test = project.read("go/shapes/shapes_test.go");
     let edited = test.replacen("// TODO: Add test cases.", "{name: \"unit\"},", 1);
-    assert_ne!(edited, test, "the scaffold has no TODO line to edit:\n{test}");
+    assert_ne!(
+        edited, test,
+        "the scaffold has no TODO line to edit:\n{test}"
+    );
     project.write("go/shapes/shapes_test.go", &edited);
     let shapes = project.read("go/shapes/shapes.go");
     project.write(
         "go/shapes/shapes.go",
-        shapes.replace("func NewRect(w, h float64)", "func NewRect(w, h, d float64)"),
+        shapes.replace(
+            "func NewRect(w, h float64)",
+            "func NewRect(w, h, d float64)",
+        ),
     );
-    let doc = project.testsmith(&["generate", "--format", "json"]).run().success().json();
+    let doc = project
+        .testsmith(&["generate", "--format", "json"])
+        .run()
+        .success()
+        .json();
     assert_eq!(doc["summary"]["regenerated"], 0);
     assert_eq!(project.read("go/shapes/shapes_test.go"), edited);
 }
@@ -177,9 +219,18 @@ fn an_edited_scaffold_is_never_touched() {
 #[test]
 fn dry_run_prints_a_unified_diff_and_writes_nothing() {
     let project = example();
-    let run = project.testsmith(&["generate", "--dry-run"]).run().success();
-    assert!(run.stdout.contains("--- /dev/null\n+++ b/go/shapes/shapes_test.go\n"));
-    assert!(run.stdout.contains("--- a/go/shapes/stack_test.go\n+++ b/go/shapes/stack_test.go\n"));
+    let run = project
+        .testsmith(&["generate", "--dry-run"])
+        .run()
+        .success();
+    assert!(
+        run.stdout
+            .contains("--- /dev/null\n+++ b/go/shapes/shapes_test.go\n")
+    );
+    assert!(
+        run.stdout
+            .contains("--- a/go/shapes/stack_test.go\n+++ b/go/shapes/stack_test.go\n")
+    );
     assert!(run.stdout.contains("+++ b/rust/src/lib.rs\n"));
     assert!(run.stdout.contains("16 would be written"), "{}", run.stdout);
     assert!(!project.exists("go/shapes/shapes_test.go"));
@@ -191,9 +242,18 @@ fn dry_run_prints_a_unified_diff_and_writes_nothing() {
 fn a_source_file_with_syntax_errors_gets_no_test_and_a_clear_reason() {
     let project = Project::new();
     project
-        .write("pkg/good.go", "package pkg\n\nfunc Good() int { return 1 }\n")
-        .write("pkg/bad.go", "package pkg\n\nfunc Bad( int {\n\treturn\n}\n");
-    let run = project.testsmith(&["generate", "--format", "json"]).run().code(1);
+        .write(
+            "pkg/good.go",
+            "package pkg\n\nfunc Good() int { return 1 }\n",
+        )
+        .write(
+            "pkg/bad.go",
+            "package pkg\n\nfunc Bad( int {\n\treturn\n}\n",
+        );
+    let run = project
+        .testsmith(&["generate", "--format", "json"])
+        .run()
+        .code(1);
     let doc = run.json();
     let bad = file_report(&doc, "pkg/bad.go");
     let reason = bad["skipped"][0]["reason"].as_str().unwrap();
@@ -210,20 +270,33 @@ fn a_read_only_folder_is_reported_and_the_other_folders_written() {
         .write("open/a.go", "package open\n\nfunc A() {}\n")
         .write("locked/b.go", "package locked\n\nfunc B() {}\n");
     open_to_everyone(project.root());
-    std::fs::set_permissions(project.path("locked"), std::fs::Permissions::from_mode(0o555))
-        .unwrap();
+    std::fs::set_permissions(
+        project.path("locked"),
+        std::fs::Permissions::from_mode(0o555),
+    )
+    .unwrap();
     let run = project
         .testsmith(&["generate", "--format", "json"])
         .as_unprivileged_user()
         .run()
         .code(1);
     let doc = run.json();
-    assert_eq!(file_report(&doc, "locked/b.go")["error"], "permission denied");
+    assert_eq!(
+        file_report(&doc, "locked/b.go")["error"],
+        "permission denied"
+    );
     assert!(project.exists("open/a_test.go"));
     assert!(!project.exists("locked/b_test.go"));
-    assert!(run.stderr.contains("error: locked/b.go: permission denied"), "{}", run.stderr);
-    std::fs::set_permissions(project.path("locked"), std::fs::Permissions::from_mode(0o755))
-        .unwrap();
+    assert!(
+        run.stderr.contains("error: locked/b.go: permission denied"),
+        "{}",
+        run.stderr
+    );
+    std::fs::set_permissions(
+        project.path("locked"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -233,10 +306,16 @@ fn nothing_outside_the_project_is_written_through_a_symlink() {
     let project = Project::new();
     project.write("own/a.go", "package own\n\nfunc A() {}\n");
     std::os::unix::fs::symlink(outside.path("lib"), project.path("linked")).unwrap();
-    let run = project.testsmith(&["generate", "--format", "json"]).run().code(1);
+    let run = project
+        .testsmith(&["generate", "--format", "json"])
+        .run()
+        .code(1);
     let doc = run.json();
     assert!(project.exists("own/a_test.go"));
-    assert!(!outside.exists("lib/c_test.go"), "wrote outside the project");
+    assert!(
+        !outside.exists("lib/c_test.go"),
+        "wrote outside the project"
+    );
     let error = file_report(&doc, "linked/c.go")["error"].as_str().unwrap();
     assert!(error.contains("outside the project"), "{error}");
 }
@@ -245,9 +324,18 @@ fn nothing_outside_the_project_is_written_through_a_symlink() {
 fn text_output_lists_each_changed_file_and_the_totals() {
     let project = Project::new();
     project
-        .write("calc/calc.go", "package calc\n\nfunc Add(a, b int) int { return a + b }\n")
-        .write("calc/calc_test.go", "package calc\n\nimport \"testing\"\n\nfunc TestAdd(t *testing.T) {}\n")
-        .write("calc/more.go", "package calc\n\nfunc Sub(a, b int) int { return a - b }\n");
+        .write(
+            "calc/calc.go",
+            "package calc\n\nfunc Add(a, b int) int { return a + b }\n",
+        )
+        .write(
+            "calc/calc_test.go",
+            "package calc\n\nimport \"testing\"\n\nfunc TestAdd(t *testing.T) {}\n",
+        )
+        .write(
+            "calc/more.go",
+            "package calc\n\nfunc Sub(a, b int) int { return a - b }\n",
+        );
     let run = project.testsmith(&["generate"]).run().success();
     insta::assert_snapshot!(run.stdout, @r"
     calc/more.go → calc/more_test.go: 1 written
