@@ -1,10 +1,14 @@
-//! Running a driver's verification command: found on `PATH`, in its own process group,
-//! output captured, stopped — with everything it started — when it runs out of time.
+//! Running a driver's verification command: found on `PATH`, output captured, stopped —
+//! with everything it started — when it runs out of time.
+//!
+//! The command stays in testsmith's process group, so a Ctrl-C at the terminal reaches
+//! `go` and `cargo` too; a command out of time is killed with all its descendants, found
+//! through `/proc`, since `go test` and `cargo test` run the test binaries as children.
 
 use std::io::Read;
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use testsmith_driver::{CommandOutput, VerifyCommand};
 
@@ -39,8 +43,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Runs `command` to the end or until `timeout`; a command out of time is killed with its
-/// whole process group (`go test` and `cargo test` run the test binaries as children) and
-/// reported with no exit code and a note on stderr.
+/// descendants and reported with no exit code and a note on stderr.
 pub fn run(command: &VerifyCommand, timeout: Duration) -> Result<CommandOutput, CommandError> {
     let program = find_on_path(&command.program).ok_or_else(|| CommandError::NotFound {
         program: command.program.clone(),
@@ -57,7 +60,6 @@ pub fn run(command: &VerifyCommand, timeout: Duration) -> Result<CommandOutput, 
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .spawn()
         .map_err(|source| CommandError::Spawn {
             command: command.display(),
@@ -66,8 +68,8 @@ pub fn run(command: &VerifyCommand, timeout: Duration) -> Result<CommandOutput, 
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let exit_code = wait(&mut child, timeout);
-    let stdout = stdout.join().unwrap_or_default();
-    let mut stderr = stderr.join().unwrap_or_default();
+    let stdout = collect(&stdout);
+    let mut stderr = collect(&stderr);
     if exit_code.is_none() {
         stderr.push_str(&format!(
             "\ntestsmith: stopped `{}` after {} s\n",
@@ -83,20 +85,30 @@ pub fn run(command: &VerifyCommand, timeout: Duration) -> Result<CommandOutput, 
     })
 }
 
+/// How long the output of a finished command may take to arrive: a descendant that
+/// escaped the kill could hold a pipe open for ever.
+const OUTPUT_GRACE: Duration = Duration::from_secs(5);
+
 /// Reads a pipe to its end on a thread of its own, so a chatty command never blocks on a
 /// full pipe while we wait for it.
-fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+fn drain(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         if let Some(mut pipe) = pipe {
             let _ = pipe.read_to_end(&mut bytes);
         }
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
+        let _ = sender.send(String::from_utf8_lossy(&bytes).into_owned());
+    });
+    receiver
+}
+
+fn collect(output: &mpsc::Receiver<String>) -> String {
+    output.recv_timeout(OUTPUT_GRACE).unwrap_or_default()
 }
 
 /// The exit code, or `None` when the child died of a signal or ran out of time (and was
-/// killed with its group).
+/// killed with its descendants).
 fn wait(child: &mut Child, timeout: Duration) -> Option<i32> {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(5);
@@ -104,7 +116,7 @@ fn wait(child: &mut Child, timeout: Duration) -> Option<i32> {
         match child.try_wait() {
             Ok(Some(status)) => return status.code(),
             Ok(None) if Instant::now() >= deadline => {
-                kill_group(child);
+                kill_tree(child);
                 let _ = child.wait();
                 return None;
             }
@@ -117,19 +129,54 @@ fn wait(child: &mut Child, timeout: Duration) -> Option<i32> {
     }
 }
 
-/// Kills the child's process group — the child is its leader — so that the test binaries it
-/// started die with it and release the output pipes. `kill(1)` does it without `unsafe`.
-fn kill_group(child: &mut Child) {
-    let group = format!("-{}", child.id());
+/// Kills the child and every process below it. The descendants are listed before anyone
+/// dies: once the child is gone, its children belong to init and can no longer be told
+/// from anyone else's. `kill(1)` does the killing, which needs no `unsafe`.
+fn kill_tree(child: &mut Child) {
+    let mut pids = vec![child.id()];
+    pids.extend(descendants(child.id()));
     let killed = Command::new("kill")
-        .args(["-KILL", "--", &group])
+        .arg("-KILL")
+        .arg("--")
+        .args(pids.iter().map(u32::to_string))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|status| status.success());
+        .is_ok();
     if !killed {
         let _ = child.kill();
     }
+}
+
+/// Every process below `root`, from `/proc` (empty where there is none).
+fn descendants(root: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parents: Vec<(u32, u32)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| Some((pid, parent_of(pid)?)))
+        .collect();
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for &(pid, ppid) in &parents {
+            if ppid == parent && !found.contains(&pid) {
+                found.push(pid);
+                frontier.push(pid);
+            }
+        }
+    }
+    found
+}
+
+/// The parent of `pid`: the fourth field of `/proc/<pid>/stat`, read after the command
+/// name's closing parenthesis (the name itself may hold spaces and parentheses).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(test)]
