@@ -48,6 +48,8 @@ pub enum Command {
     },
     /// List the jobs waiting in the queue (pending, deferred, dead), or manage them.
     Queue(QueueArgs),
+    /// Keep tests current while you edit: generate once, then again for every saved file.
+    Watch(WatchArgs),
 }
 
 /// What to look at: shared by every command that walks a project.
@@ -312,6 +314,20 @@ pub struct ResumeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Milliseconds to wait after a save for more saves before generating; 0 generates at
+    /// once.
+    #[arg(long, value_name = "MS", default_value_t = 300)]
+    pub debounce: u64,
+
+    #[command(flatten)]
+    pub llm: LlmArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -65,6 +65,13 @@ pub enum AppError {
     #[error("another testsmith run is working on {}", .0.display())]
     Busy(PathBuf),
 
+    #[error("cannot watch {}", .path.display())]
+    Watch {
+        path: PathBuf,
+        #[source]
+        source: notify::Error,
+    },
+
     #[error("cannot find the current folder")]
     CurrentDir(#[source] std::io::Error),
 
@@ -84,6 +91,10 @@ impl AppError {
             | AppError::Config(_)
             | AppError::Credentials(..)
             | AppError::Busy(_) => Outcome::UsageError,
+            AppError::Watch { source, .. } => match source.kind {
+                notify::ErrorKind::PathNotFound => Outcome::UsageError,
+                _ => Outcome::SomeFilesFailed,
+            },
             AppError::Stdout(_)
             | AppError::Store(_)
             | AppError::Client(_)
@@ -110,6 +121,14 @@ impl AppError {
                  process ends)"
                     .to_owned(),
             ),
+            AppError::Watch { source, .. } => match source.kind {
+                notify::ErrorKind::MaxFilesWatch => Some(
+                    "the system's limit of watched folders is reached: raise it (sysctl \
+                     fs.inotify.max_user_watches=524288) or watch a smaller folder"
+                        .to_owned(),
+                ),
+                _ => None,
+            },
             AppError::Stdout(_)
             | AppError::Store(_)
             | AppError::Client(_)

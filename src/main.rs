@@ -14,6 +14,7 @@ mod pipeline;
 mod store;
 mod verify;
 mod walk;
+mod watch;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
@@ -28,15 +29,12 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Analyze(args) => commands::analyze::run(args, &mut printer),
         Command::Generate(args) => {
-            if let (false, Some(flag)) = (args.llm.enabled, args.llm.tuning.first_given()) {
-                Cli::command()
-                    .error(
-                        clap::error::ErrorKind::MissingRequiredArgument,
-                        format!("{flag} tunes the model and needs --llm"),
-                    )
-                    .exit();
-            }
+            require_llm_for_tuning(&args.llm);
             commands::generate::run(args, &mut printer)
+        }
+        Command::Watch(args) => {
+            require_llm_for_tuning(&args.llm);
+            commands::watch::run(args, &mut printer)
         }
         Command::Verify(args) => commands::verify::run(args, &mut printer),
         Command::Resume(args) => commands::resume(args, &mut printer),
@@ -56,6 +54,18 @@ fn main() -> ExitCode {
             printer.fatal(&error);
             error.outcome().into()
         }
+    }
+}
+
+/// Exits with a usage error when a flag that tunes the model is given without `--llm`.
+fn require_llm_for_tuning(llm: &cli::LlmArgs) {
+    if let (false, Some(flag)) = (llm.enabled, llm.tuning.first_given()) {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                format!("{flag} tunes the model and needs --llm"),
+            )
+            .exit();
     }
 }
 

@@ -58,29 +58,7 @@ fn walk_root(root: &Path, drivers: &[&'static dyn Driver], found: &mut Vec<Found
         Ok(_) => {}
     }
 
-    let ignored_dirs: Vec<&'static str> = drivers
-        .iter()
-        .flat_map(|driver| driver.ignored_dirs().iter().copied())
-        .collect();
-    let walker = WalkBuilder::new(root)
-        .hidden(true)
-        .git_ignore(true)
-        .git_exclude(true)
-        .ignore(true)
-        .require_git(false)
-        .follow_links(true)
-        .filter_entry(move |entry| {
-            let is_dir = entry.file_type().is_some_and(|kind| kind.is_dir());
-            !(is_dir
-                && entry.depth() > 0
-                && entry
-                    .file_name()
-                    .to_str()
-                    .is_some_and(|name| ignored_dirs.contains(&name)))
-        })
-        .build();
-
-    for entry in walker {
+    for entry in walker(root, drivers) {
         match entry {
             Ok(entry) => {
                 if !entry.file_type().is_some_and(|kind| kind.is_file()) {
@@ -96,6 +74,42 @@ fn walk_root(root: &Path, drivers: &[&'static dyn Driver], found: &mut Vec<Found
             Err(error) => found.push(problem_from_walk_error(root, &error)),
         }
     }
+}
+
+/// The walker with testsmith's excludes: .gitignore (in and out of git repositories), hidden
+/// paths, and the folders drivers name.
+fn walker(root: &Path, drivers: &[&'static dyn Driver]) -> ignore::Walk {
+    let ignored_dirs: Vec<&'static str> = drivers
+        .iter()
+        .flat_map(|driver| driver.ignored_dirs().iter().copied())
+        .collect();
+    WalkBuilder::new(root)
+        .hidden(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .ignore(true)
+        .require_git(false)
+        .follow_links(true)
+        .filter_entry(move |entry| {
+            let is_dir = entry.file_type().is_some_and(|kind| kind.is_dir());
+            !(is_dir
+                && entry.depth() > 0
+                && entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|name| ignored_dirs.contains(&name)))
+        })
+        .build()
+}
+
+/// Every folder the walk of `root` enters, `root` included: the folders `watch` watches.
+/// Folders that cannot be read are left out (the walk of their files reports them).
+pub fn folders(root: &Path, drivers: &[&'static dyn Driver]) -> Vec<PathBuf> {
+    walker(root, drivers)
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_some_and(|kind| kind.is_dir()))
+        .map(ignore::DirEntry::into_path)
+        .collect()
 }
 
 /// Paths found below the current folder `.` are shown without the `./` prefix, as ripgrep

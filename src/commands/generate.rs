@@ -6,18 +6,19 @@
 //! package; with `--llm` the files go through the model concurrently (see
 //! [`crate::pipeline::llm`]).
 
+use super::generate_llm::LlmSession;
 use crate::cli::GenerateArgs;
 use crate::errors::{AppError, Outcome};
-use crate::output::{FileReport, GenerateReport, Printer};
+use crate::output::{FileReport, GenerateReport, Printer, Progress};
 use crate::pipeline::{
-    FileTexts, Package, ScaffoldPolicy, ScanOutcome, WriteScope, WriteSettings, finish_file,
-    folder_of, prepare_file, scaffold_all, scan_file,
+    FileTexts, Package, ScaffoldPolicy, ScanProblem, WriteJournal, WriteScope, WriteSettings,
+    finish_file, prepare_file, scaffold_all, scan_into_packages,
 };
 use crate::walk::{Found, walk};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use testsmith_driver::Driver;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 pub fn run(args: &GenerateArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
     let roots = args.input.roots();
@@ -26,18 +27,89 @@ pub fn run(args: &GenerateArgs, printer: &mut Printer) -> Result<Outcome, AppErr
     let settings = WriteSettings {
         scope: WriteScope::new(&roots),
         dry_run: args.dry_run,
+        journal: WriteJournal::default(),
     };
     if args.llm.enabled {
         return super::generate_llm::run(args, packages, &settings, report, printer);
     }
-    let results: Vec<(FileReport, usize)> = packages
-        .par_iter()
-        .flat_map_iter(|package| template_package(package, &settings))
-        .collect();
-    for (file, files_written) in results {
-        report.file(printer, file, files_written);
+    let results = generate_files(&packages, &Selection::All, Generator::Template, &settings)?;
+    let verified = super::verify::after_generate(args, &results, &settings.scope, None, None);
+    for file in results {
+        report.file(printer, file.report, file.files_written);
+    }
+    if let Some(verified) = verified {
+        report.set_verify(verified);
     }
     report.finish(printer)
+}
+
+/// Which files of the scanned packages a pass works on. The others are context: their
+/// members' signatures go into prompts, and the package's test files are read either way.
+#[derive(Debug)]
+pub enum Selection {
+    All,
+    Only(HashSet<PathBuf>),
+}
+
+impl Selection {
+    pub fn admits(&self, path: &Path) -> bool {
+        match self {
+            Selection::All => true,
+            Selection::Only(paths) => paths.contains(path),
+        }
+    }
+}
+
+/// What produces the tests of a pass.
+pub enum Generator<'a> {
+    /// The drivers' scaffolds, offline.
+    Template,
+    /// The model, through one session's cache, queue and client. `progress` makes the
+    /// progress display once the number of files to ask about is known.
+    Llm {
+        session: &'a LlmSession,
+        progress: &'a dyn Fn(usize) -> Progress,
+    },
+}
+
+impl std::fmt::Debug for Generator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Generator::Template => f.write_str("Template"),
+            Generator::Llm { .. } => f.write_str("Llm"),
+        }
+    }
+}
+
+/// What a pass did for one source file.
+#[derive(Debug)]
+pub struct FileOutcome {
+    pub report: FileReport,
+    /// Test files (and attached source files) written, or that would be with `--dry-run`.
+    pub files_written: usize,
+    /// From planning the file to writing it (with `--llm`, waits for the model included).
+    pub elapsed: Duration,
+}
+
+/// The one "generate these files" entry point, shared by `generate` and `watch`: plans the
+/// selected files of `packages`, produces their missing tests, merges and writes them. Every
+/// file gets an outcome; a file's failure is in its report, never an `Err` (that is kept for
+/// the state database failing before any work).
+pub fn generate_files(
+    packages: &[Package],
+    selection: &Selection,
+    generator: Generator<'_>,
+    settings: &WriteSettings,
+) -> Result<Vec<FileOutcome>, AppError> {
+    match generator {
+        Generator::Template => Ok(packages
+            .par_iter()
+            .flat_map_iter(|package| template_package(package, selection, settings))
+            .collect()),
+        Generator::Llm { session, progress } => {
+            session.generate_files(packages, selection, settings, progress)
+        }
+    }
 }
 
 /// Walks `roots` and scans every source file into its package; reports unreadable paths
@@ -65,48 +137,43 @@ pub fn scan_packages(
             Found::Problem { path, message } => report.failed(printer, path, message),
         }
     }
-    let scanned: Vec<(&'static dyn Driver, ScanOutcome)> = sources
-        .par_iter()
-        .map(|(path, driver)| (*driver, scan_file(path, *driver)))
-        .collect();
-    let mut packages: BTreeMap<(PathBuf, &'static str), Package> = BTreeMap::new();
-    for (driver, outcome) in scanned {
-        match outcome {
-            ScanOutcome::Analyzed(file) => {
-                let folder = folder_of(&file.path).to_owned();
-                packages
-                    .entry((folder.clone(), driver.name()))
-                    .or_insert_with(|| Package {
-                        folder,
-                        driver,
-                        files: Vec::new(),
-                    })
-                    .files
-                    .push(file);
-            }
-            ScanOutcome::TestFile => {}
-            ScanOutcome::Skipped { path, reason } => report.skipped_file(printer, path, reason),
-            ScanOutcome::Failed { path, error } => report.failed(printer, path, error),
+    let (packages, problems) = scan_into_packages(&sources);
+    for problem in problems {
+        match problem {
+            ScanProblem::Skipped { path, reason } => report.skipped_file(printer, path, reason),
+            ScanProblem::Failed { path, error } => report.failed(printer, path, error),
         }
     }
-    Ok(packages.into_values().collect())
+    Ok(packages)
 }
 
-/// Template mode for one package: plan, scaffold and write each file.
-fn template_package(package: &Package, settings: &WriteSettings) -> Vec<(FileReport, usize)> {
+/// Template mode for one package: plan, scaffold and write each selected file.
+fn template_package(
+    package: &Package,
+    selection: &Selection,
+    settings: &WriteSettings,
+) -> Vec<FileOutcome> {
     let siblings = package.siblings();
     let mut texts = FileTexts::default();
     package
         .files
         .iter()
+        .filter(|file| selection.admits(&file.path))
         .map(|file| {
+            let started = Instant::now();
             let policy = ScaffoldPolicy::RegenerateWhenSignatureChanges;
-            match prepare_file(package, file, &siblings, &mut texts, policy) {
-                Ok(prepared) => {
-                    let produced = scaffold_all(&prepared);
-                    finish_file(prepared, produced, settings)
-                }
-                Err(report) => (report, 0),
+            let (report, files_written) =
+                match prepare_file(package, file, &siblings, &mut texts, policy) {
+                    Ok(prepared) => {
+                        let produced = scaffold_all(&prepared);
+                        finish_file(prepared, produced, settings)
+                    }
+                    Err(report) => (report, 0),
+                };
+            FileOutcome {
+                report,
+                files_written,
+                elapsed: started.elapsed(),
             }
         })
         .collect()

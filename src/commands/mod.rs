@@ -6,6 +6,7 @@ mod generate_llm;
 pub mod init;
 pub mod state;
 pub mod verify;
+pub mod watch;
 
 use crate::cli::{GenerateArgs, InputArgs, Lang, LlmArgs, ResumeArgs, VerifyFlags};
 use crate::errors::{AppError, Outcome};

@@ -4,10 +4,12 @@
 mod analyze;
 pub mod generate;
 mod progress;
+mod watch;
 
 pub use analyze::AnalyzeReport;
 pub use generate::{FileReport, GenerateReport};
 pub use progress::Progress;
+pub use watch::WatchReport;
 
 use crate::errors::AppError;
 use serde::Serialize;

@@ -39,6 +39,11 @@ impl Progress {
         Progress { bar }
     }
 
+    /// No bar at all: for `watch`, whose passes print a status line per file instead.
+    pub fn hidden() -> Progress {
+        Progress { bar: None }
+    }
+
     pub fn start(&self, path: &Path) {
         if let Some(bar) = &self.bar {
             bar.set_message(path.display().to_string());

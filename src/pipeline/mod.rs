@@ -10,9 +10,9 @@ mod write;
 
 pub use diff::unified_diff;
 pub use package::{
-    FileTexts, Package, PreparedFile, Produced, WriteSettings, finish_file, folder_of, prepare_file,
+    FileTexts, Package, PreparedFile, Produced, WriteSettings, finish_file, prepare_file,
 };
 pub use plan::ScaffoldPolicy;
-pub use scan::{ScanOutcome, scan_file};
+pub use scan::{ScanOutcome, ScanProblem, scan_file, scan_into_packages};
 pub use template::scaffold_all;
-pub use write::{WriteScope, write_atomically};
+pub use write::{ContentHash, WriteJournal, WriteScope, content_hash, write_atomically};

@@ -5,7 +5,7 @@
 
 use super::plan::{Decision, ExistingTests, MemberPlan, ScaffoldPolicy, plan_file};
 use super::scan::decode_source;
-use super::write::{WriteError, WriteScope, write_atomically};
+use super::write::{WriteError, WriteJournal, WriteScope, write_atomically};
 use crate::output::FileReport;
 use crate::output::generate::SkippedMember;
 use std::collections::HashMap;
@@ -201,6 +201,8 @@ pub enum Produced {
 pub struct WriteSettings {
     pub scope: WriteScope,
     pub dry_run: bool,
+    /// What was written, so `watch` can tell its own writes from a person's save.
+    pub journal: WriteJournal,
 }
 
 /// Merges what was produced (keyed by plan index) into the test file, attaches it to the
@@ -326,6 +328,7 @@ fn apply(
     }
     for edit in edits {
         write_atomically(&settings.scope, edit.path, &edit.new, edit.old)?;
+        settings.journal.record(edit.path, &edit.new);
     }
     Ok(())
 }

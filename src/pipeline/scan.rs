@@ -1,5 +1,8 @@
 //! Reading one file and handing it to its driver: the unit of parallel work.
 
+use super::package::{Package, folder_of};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use testsmith_driver::{Driver, FileMembers};
 
@@ -38,6 +41,52 @@ pub fn scan_file(path: &Path, driver: &dyn Driver) -> ScanOutcome {
             reason,
         },
     }
+}
+
+/// A source file that was not scanned.
+#[derive(Debug)]
+pub enum ScanProblem {
+    /// Deliberately not analysed (binary, not UTF-8), with the reason.
+    Skipped { path: PathBuf, reason: String },
+    /// Could not be read.
+    Failed { path: PathBuf, error: String },
+}
+
+/// Scans `sources` (none of them test files) in parallel and groups them into packages, in
+/// folder order; the files that could not be scanned come back in path order.
+pub fn scan_into_packages(
+    sources: &[(PathBuf, &'static dyn Driver)],
+) -> (Vec<Package>, Vec<ScanProblem>) {
+    let scanned: Vec<(&'static dyn Driver, ScanOutcome)> = sources
+        .par_iter()
+        .map(|(path, driver)| (*driver, scan_file(path, *driver)))
+        .collect();
+    let mut packages: BTreeMap<(PathBuf, &'static str), Package> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (driver, outcome) in scanned {
+        match outcome {
+            ScanOutcome::Analyzed(file) => {
+                let folder = folder_of(&file.path).to_owned();
+                packages
+                    .entry((folder.clone(), driver.name()))
+                    .or_insert_with(|| Package {
+                        folder,
+                        driver,
+                        files: Vec::new(),
+                    })
+                    .files
+                    .push(file);
+            }
+            ScanOutcome::TestFile => {}
+            ScanOutcome::Skipped { path, reason } => {
+                problems.push(ScanProblem::Skipped { path, reason })
+            }
+            ScanOutcome::Failed { path, error } => {
+                problems.push(ScanProblem::Failed { path, error })
+            }
+        }
+    }
+    (packages.into_values().collect(), problems)
 }
 
 /// How far into a file to look for a NUL byte, the mark of a binary file (git's heuristic).

@@ -108,6 +108,42 @@ pub fn write_atomically(
     Ok(())
 }
 
+/// A SHA-256 digest of a file's contents. Content, not mtime: an editor that saves unchanged
+/// text, or a clock that jumps, must not look like an edit.
+pub type ContentHash = [u8; 32];
+
+pub fn content_hash(bytes: &[u8]) -> ContentHash {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// Every file a run wrote, with the hash of what it wrote: `watch` compares the files its
+/// notifications name against this, so its own writes never trigger another pass.
+#[derive(Debug, Default)]
+pub struct WriteJournal {
+    written: std::sync::Mutex<Vec<(PathBuf, ContentHash)>>,
+}
+
+impl WriteJournal {
+    pub fn record(&self, path: &Path, contents: &str) {
+        let hash = content_hash(contents.as_bytes());
+        self.lock().push((path.to_owned(), hash));
+    }
+
+    /// The writes recorded since the last call, oldest first.
+    pub fn take(&self) -> Vec<(PathBuf, ContentHash)> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(PathBuf, ContentHash)>> {
+        // A panic while holding the lock cannot leave the list half-updated: push and take
+        // are single operations.
+        self.written
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// New files get the usual `rw-r--r--`; the temporary file would otherwise keep its private
 /// `rw-------`.
 fn new_file_permissions() -> std::fs::Permissions {
@@ -163,6 +199,17 @@ mod tests {
             std::fs::read_to_string(&target).unwrap(),
             "edited by a person"
         );
+    }
+
+    #[test]
+    fn the_journal_hands_back_each_write_once() {
+        let journal = WriteJournal::default();
+        journal.record(Path::new("a_test.go"), "package a\n");
+        assert_eq!(
+            journal.take(),
+            [(PathBuf::from("a_test.go"), content_hash(b"package a\n"))]
+        );
+        assert!(journal.take().is_empty());
     }
 
     #[test]
