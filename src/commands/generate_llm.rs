@@ -60,7 +60,13 @@ pub fn run(
             session.runtime.handle().clone(),
             session.conventions.clone(),
         );
-        super::verify::after_generate(args, &results, &settings.scope, Some(&repairer))
+        super::verify::after_generate(
+            args,
+            &results,
+            &settings.scope,
+            Some(&repairer),
+            Some(interrupted.clone()),
+        )
     };
     for file in results {
         report.file(printer, file.report, file.files_written);

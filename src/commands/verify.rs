@@ -13,6 +13,8 @@ use crate::verify::{Repair, VerifyOptions, VerifyReport, WrittenFile, verify_wri
 use crate::walk::{Found, walk};
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use testsmith_driver::Driver;
 
@@ -111,13 +113,15 @@ fn tests_of(source: &Path, driver: &'static dyn Driver) -> Option<WrittenFile> {
 }
 
 /// `generate --verify`: verifies the tests a `generate` run just wrote, repairing with
-/// `repairer` (the model, under `--llm`). `None` without `--verify` or with `--dry-run`,
-/// which writes nothing to verify.
+/// `repairer` (the model, under `--llm`) and stopping when `interrupted` is set (under
+/// `--llm`, where Ctrl-C is caught). `None` without `--verify` or with `--dry-run`, which
+/// writes nothing to verify.
 pub fn after_generate(
     args: &GenerateArgs,
     outcomes: &[FileOutcome],
     scope: &WriteScope,
     repairer: Option<&dyn Repair>,
+    interrupted: Option<Arc<AtomicBool>>,
 ) -> Option<VerifyReport> {
     if !args.verify.verify || args.dry_run {
         return None;
@@ -130,6 +134,7 @@ pub fn after_generate(
         repair_rounds: args.verify.repair_rounds,
         reruns: args.verify.run.reruns,
         test_timeout: Duration::from_secs(args.verify.run.test_timeout),
+        interrupted,
         ..VerifyOptions::fix(scope.clone())
     };
     Some(verify_written(&written, &options, repairer))

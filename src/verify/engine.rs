@@ -21,6 +21,9 @@ use testsmith_driver::{
 /// How often a test that never showed up in a run's output is run again on its own.
 const MAX_UNRUN_RETRIES: u32 = 2;
 
+/// Why the tests left were not verified after Ctrl-C.
+const INTERRUPTED: &str = "interrupted before it was verified";
+
 /// Why a test cannot be repaired: the model needs the member it tests.
 const NO_MEMBER: &str = "no member of its source file has this test's name";
 
@@ -61,7 +64,7 @@ impl Project {
             ));
         }
         for command in commands.iter().filter(|c| c.step != VerifyStep::Run) {
-            let output = run(command, options.build_timeout)?;
+            let output = run(command, options.build_timeout, options)?;
             let diagnostics = self.driver.read_diagnostics(&request, command, &output);
             let (broken, elsewhere) = self.attribute(&diagnostics, &command.dir);
             if !broken.is_empty() {
@@ -212,6 +215,11 @@ impl Project {
             }
             _ => Vec::new(),
         };
+        // A repair cut short by Ctrl-C says nothing about the test: edit nothing.
+        if options.is_interrupted() {
+            self.settle_pending(TestStatus::NotVerified, INTERRUPTED);
+            return;
+        }
         let mut repair_failures: BTreeMap<usize, String> = BTreeMap::new();
         for (test, outcome) in repaired {
             match outcome.and_then(|fixed| self.replace_test(test, fixed)) {
@@ -405,7 +413,11 @@ impl Project {
         let mut last_output = None;
         for _ in 0..runs {
             for command in commands {
-                let output = run(command, options.test_timeout + options.build_timeout)?;
+                let output = run(
+                    command,
+                    options.test_timeout + options.build_timeout,
+                    options,
+                )?;
                 for result in self.driver.read_test_results(request, command, &output) {
                     let found = self.tests.iter().position(|test| {
                         test.is_pending()
@@ -532,12 +544,24 @@ struct Elsewhere {
     settled_test: Option<String>,
 }
 
-/// Runs one command; a missing program or a failed start ends the project's verification.
-fn run(command: &VerifyCommand, timeout: std::time::Duration) -> Result<CommandOutput, String> {
-    command::run(command, timeout).map_err(|error| match error {
+/// Runs one command; a missing program, a failed start or an interruption (before or
+/// during the command: its output cannot be trusted) ends the project's verification.
+fn run(
+    command: &VerifyCommand,
+    timeout: std::time::Duration,
+    options: &VerifyOptions,
+) -> Result<CommandOutput, String> {
+    if options.is_interrupted() {
+        return Err(INTERRUPTED.to_owned());
+    }
+    let output = command::run(command, timeout).map_err(|error| match error {
         CommandError::NotFound { .. } => error.to_string(),
         CommandError::Spawn { .. } => error.to_string(),
-    })
+    })?;
+    if options.is_interrupted() {
+        return Err(INTERRUPTED.to_owned());
+    }
+    Ok(output)
 }
 
 /// A diagnostic's file, made absolute: as printed, or relative to the command's folder or

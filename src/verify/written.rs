@@ -8,6 +8,8 @@ use super::report::{SkippedProject, TestStatus, VerifyReport};
 use crate::output::FileReport;
 use crate::pipeline::WriteScope;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use testsmith_driver::Driver;
 
@@ -70,6 +72,9 @@ pub struct VerifyOptions {
     pub test_timeout: Duration,
     /// Where edits may be written (`Fix` only).
     pub scope: Option<WriteScope>,
+    /// Set when the user interrupts the run (under `--llm`, where Ctrl-C is caught): no
+    /// command is started and no file edited after it; the tests left are not verified.
+    pub interrupted: Option<Arc<AtomicBool>>,
 }
 
 impl VerifyOptions {
@@ -92,7 +97,15 @@ impl VerifyOptions {
             build_timeout: Duration::from_secs(30 * 60),
             test_timeout: Duration::from_secs(5 * 60),
             scope: None,
+            interrupted: None,
         }
+    }
+
+    /// Whether the user asked the run to stop.
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::SeqCst))
     }
 }
 

@@ -404,12 +404,8 @@ async fn a_test_that_does_not_compile_is_repaired_once_and_then_passes() {
         !written.contains("\"fmt\""),
         "the repair left an unused import:\n{written}"
     );
-    toolchain(&project.root().to_owned(), "go", &["vet", "./..."]);
-    toolchain(
-        &project.root().to_owned(),
-        "go",
-        &["test", "-count=1", "./..."],
-    );
+    toolchain(project.root(), "go", &["vet", "./..."]);
+    toolchain(project.root(), "go", &["test", "-count=1", "./..."]);
 }
 
 const SUB: &str = "// Sub subtracts.\nfunc Sub(a, b int) int { return a - b }\n";
@@ -488,7 +484,7 @@ async fn a_test_the_model_never_fixes_is_dropped_and_the_rest_of_the_file_surviv
     };
     assert_eq!(project.read("calc/calc_test.go"), expected);
     assert!(expected.starts_with(person.trim_end_matches("}\n")));
-    toolchain(&project.root().to_owned(), "go", &["vet", "./..."]);
+    toolchain(project.root(), "go", &["vet", "./..."]);
 }
 
 const FAILING_ADD: &str = "func TestAdd(t *testing.T) {\n\tif got := Add(1, 2); got != 4 {\n\t\tt.Fatalf(\"Add(1, 2) = %d, want 4\", got)\n\t}\n}";
@@ -522,11 +518,7 @@ async fn a_test_that_compiles_but_fails_is_quarantined_not_deleted() {
         "{written}"
     );
     // The suite is green again, and the test says why it is skipped.
-    let output = toolchain(
-        &project.root().to_owned(),
-        "go",
-        &["test", "-count=1", "-v", "./..."],
-    );
+    let output = toolchain(project.root(), "go", &["test", "-count=1", "-v", "./..."]);
     assert!(output.contains("--- SKIP: TestAdd"), "{output}");
 }
 
