@@ -5,7 +5,7 @@
 //! quarantined, a flaky one caught by `--reruns` — and a missing toolchain.
 
 use crate::fake_llm::{asked_names, completion};
-use crate::util::{Finished, Project, TestRun, copy_dir};
+use crate::util::{Finished, Project, TestRun, copy_dir, fixtures_dir};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,14 +17,28 @@ use wiremock::{Mock, MockServer, Request, Respond};
 // ---- the toolchains ----------------------------------------------------------------------
 
 /// `testsmith ARGS` with the toolchains kept offline and quick: Go never reaches for a
-/// module proxy, and every Cargo build shares one target folder (the test crates have no
+/// module proxy and shares one build cache with every other test (the standard library is
+/// compiled once), and every Cargo build shares one target folder (the test crates have no
 /// dependencies, so sharing it costs nothing and spares recompiling per test).
 fn testsmith(project: &Project, args: &[&str]) -> TestRun {
-    project
-        .testsmith(args)
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "-mod=mod")
-        .env("CARGO_TARGET_DIR", shared_cargo_target().to_str().unwrap())
+    let mut run = project.testsmith(args);
+    for (key, value) in toolchain_env() {
+        run = run.env(key, value.to_str().unwrap());
+    }
+    run
+}
+
+fn toolchain_env() -> Vec<(&'static str, PathBuf)> {
+    let go_cache = std::env::temp_dir().join("testsmith-go-toolchain-cache");
+    vec![
+        ("GOCACHE", go_cache.clone()),
+        ("GOPATH", go_cache.join("gopath")),
+        ("GOPROXY", PathBuf::from("off")),
+        ("GOFLAGS", PathBuf::from("-mod=mod")),
+        ("GOWORK", PathBuf::from("off")),
+        ("GOTOOLCHAIN", PathBuf::from("local")),
+        ("CARGO_TARGET_DIR", shared_cargo_target()),
+    ]
 }
 
 fn shared_cargo_target() -> PathBuf {
@@ -37,9 +51,7 @@ fn toolchain(dir: &Path, program: &str, args: &[&str]) -> String {
     let output = std::process::Command::new(program)
         .args(args)
         .current_dir(dir)
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "-mod=mod")
-        .env("CARGO_TARGET_DIR", shared_cargo_target())
+        .envs(toolchain_env())
         .output()
         .unwrap_or_else(|error| panic!("{program} runs: {error}"));
     let text = format!(
@@ -109,6 +121,24 @@ fn template_output_of_the_bundled_example_verifies_fully() {
     assert_eq!(check["totals"]["failed"], 0, "{check}");
     assert_eq!(check["totals"]["not_verified"], 0, "{check}");
     assert_eq!(project.read("go/shapes/shapes_test.go"), before);
+}
+
+#[test]
+fn template_output_on_the_generation_fixtures_verifies_fully() {
+    let project = Project::new();
+    // As in go_toolchain.rs: the third-party fixture cannot build offline, and the cgo one
+    // needs a C compiler.
+    project.write(
+        "go.mod",
+        std::fs::read_to_string(fixtures_dir().join("generate/go/go.mod")).unwrap(),
+    );
+    project.copy_fixture("generate/go/kinds", "kinds");
+    project.copy_fixture("generate/go/merge", "merge");
+    let doc = testsmith(&project, &["generate", "--verify", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    assert_everything_compiled_and_nothing_failed(&doc);
 }
 
 /// google/uuid as Debian ships it (`golang-github-google-uuid-dev`), in a module of its own.
