@@ -8,3 +8,4 @@ mod go_toolchain;
 mod llm;
 mod util;
 mod verify;
+mod watch;
