@@ -655,43 +655,4 @@ fn output_tail(output: &CommandOutput) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failure_summary_skips_the_panic_header_and_joins_the_message() {
-        let output = "thread 'lib_tests::test_b' panicked at src/lib_tests.rs:9:5:\n\
-                      assertion `left == right` failed\n  left: 1\n right: 2";
-        assert_eq!(
-            failure_summary(output),
-            "assertion `left == right` failed; left: 1; right: 2"
-        );
-    }
-
-    #[test]
-    fn long_reasons_are_cut_to_one_line() {
-        let reason = clip_reason(&"word\n".repeat(100));
-        assert!(!reason.contains('\n'));
-        assert!(reason.chars().count() <= MAX_REASON_CHARS + 1);
-        assert!(reason.ends_with('…'));
-    }
-
-    #[test]
-    fn a_bare_message_gets_its_position_and_a_rendered_one_stays() {
-        let bare = Diagnostic {
-            file: PathBuf::from("/p/a/a_test.go"),
-            line: 9,
-            column: 7,
-            message: "undefined: x".to_owned(),
-        };
-        assert_eq!(
-            error_text(&bare, Path::new("/p")),
-            "a/a_test.go:9:7: undefined: x"
-        );
-        let rendered = Diagnostic {
-            message: "error[E0425]: nope\n --> src/a.rs:1:1\n".to_owned(),
-            ..bare
-        };
-        assert_eq!(error_text(&rendered, Path::new("/p")), rendered.message);
-    }
-}
+mod tests;
