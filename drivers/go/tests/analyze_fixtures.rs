@@ -205,3 +205,65 @@ fn a_json_round_trip_keeps_what_the_output_shows() {
     };
     assert_eq!(shown(&back), shown(&file));
 }
+
+fn analyze_text(source: &str) -> FileMembers {
+    GoDriver.analyze(Path::new("inline.go"), source)
+}
+
+fn member_names(file: &FileMembers) -> Vec<&str> {
+    file.members
+        .iter()
+        .map(|member| member.name.as_str())
+        .collect()
+}
+
+/// The quick parse skips function bodies, so a statement that does not parse inside one goes
+/// unseen: the price of analysing without parsing bodies. Lexical mistakes are still caught
+/// (the tests below).
+#[test]
+fn a_statement_error_inside_a_body_is_not_seen() {
+    let file = analyze_text("package p\n\nfunc F() {\n\tx := := 1\n}\n\nfunc G() {}\n");
+    assert!(file.errors.is_empty(), "{:?}", file.errors);
+    assert_eq!(member_names(&file), ["F", "G"]);
+}
+
+#[test]
+fn an_unterminated_string_inside_a_body_is_reported_and_the_rest_kept() {
+    let file = analyze_text("package p\n\nfunc F() {\n\ts := \"open\n}\n\nfunc G() {}\n");
+    assert_eq!(file.errors.first().map(|error| error.line), Some(4));
+    assert_eq!(member_names(&file), ["F", "G"]);
+}
+
+#[test]
+fn a_syntax_error_between_declarations_is_reported_and_the_rest_kept() {
+    let file = analyze_text("package p\n\nfunc F() {}\n\nfunc G( {}\n\n// H does.\nfunc H() {}\n");
+    assert_eq!(file.errors.first().map(|error| error.line), Some(5));
+    assert_eq!(member_names(&file), ["F", "G", "H"]);
+    assert_eq!(file.members[2].doc.as_deref(), Some("H does."));
+    assert_eq!(file.package.as_deref(), Some("p"));
+}
+
+/// A generated file with thousands of methods is parsed in segments; none may be lost at
+/// the cuts, and docs and lines must survive them.
+#[test]
+fn files_with_thousands_of_bodies_lose_nothing_at_segment_cuts() {
+    let count = 1000;
+    let mut source = String::from("package p\n\n// T is a type.\ntype T struct{}\n");
+    for n in 0..count {
+        source.push_str(&format!(
+            "\n// M{n} returns {n}.\nfunc (t *T) M{n}() int {{\n\treturn {n}\n}}\n"
+        ));
+    }
+    let file = analyze_text(&source);
+    assert!(file.errors.is_empty());
+    assert_eq!(file.members.len(), count + 1);
+    for (n, member) in file.members[1..].iter().enumerate() {
+        assert_eq!(member.name, format!("M{n}"));
+        assert_eq!(
+            member.doc.as_deref(),
+            Some(format!("M{n} returns {n}.").as_str())
+        );
+        assert_eq!(member.start_line, 7 + 5 * n);
+        assert_eq!(member.end_line, 9 + 5 * n);
+    }
+}
