@@ -319,6 +319,44 @@ fn its_own_writes_and_unchanged_members_start_no_work() {
 }
 
 #[test]
+#[ignore = "needs the Rust driver's test generation (issue 3), not in main yet"]
+fn the_rust_attach_edit_to_a_source_file_starts_no_work() {
+    let project = Project::new();
+    project.write(
+        "Cargo.toml",
+        "[package]\nname = \"calc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    project.write(
+        "src/lib.rs",
+        "/// Adds.\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n",
+    );
+    let mut watch = watch(&project, &["-v"]);
+    watch.wait_for_line_starting("src/lib.rs: 1 test written (test module attached) in ");
+    let attached = project.read("src/lib.rs");
+    assert!(attached.contains("mod lib_tests;"), "{attached}");
+
+    // testsmith rewrote src/lib.rs to attach its tests: that write is no edit.
+    assert_eq!(watch.stdout_within(NOTHING_FOR), Vec::<String>::new());
+
+    // A person's edit of the attached source is: the new member gets its test, and the
+    // module is not attached twice.
+    project.write(
+        "src/lib.rs",
+        format!(
+            "{attached}\n/// Subtracts.\npub fn sub(a: i32, b: i32) -> i32 {{\n    a - b\n}}\n"
+        ),
+    );
+    watch.wait_for_line_starting("src/lib.rs: 1 test written in ");
+    assert_eq!(
+        project.read("src/lib.rs").matches("mod lib_tests;").count(),
+        1
+    );
+    assert!(project.read("src/lib_tests.rs").contains("fn test_sub("));
+    assert_eq!(watch.stdout_within(NOTHING_FOR), Vec::<String>::new());
+    assert_eq!(watch.interrupt(), 130, "{}", watch.transcript());
+}
+
+#[test]
 fn editors_temporary_files_and_ignored_paths_start_no_work() {
     let project = Project::new();
     project.write(".gitignore", "generated/\n");
