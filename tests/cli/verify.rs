@@ -198,6 +198,7 @@ fn home_dir() -> PathBuf {
 }
 
 #[test]
+#[ignore = "waits for the Rust driver's test generation (test_file_for, scaffold, assemble)"]
 fn template_output_on_strsim_verifies_fully() {
     let project = strsim();
     let doc = testsmith(
