@@ -7,6 +7,7 @@ use super::*;
 use crate::pipeline::WriteScope;
 use crate::verify::repair::RepairRequest;
 use crate::verify::{Repair, VerifyReport, WrittenFile, verify_written};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use testsmith_driver::{
     Driver, ExistingTest, FileMembers, Member, MemberKind, SourceFile, TestResult,
@@ -532,4 +533,170 @@ fn a_bare_message_gets_its_position_and_a_rendered_one_stays() {
         ..bare
     };
     assert_eq!(error_text(&rendered, Path::new("/p")), rendered.message);
+}
+
+/// The Rust driver's verification with the test discovery it does not have yet: a test is a
+/// `fn` under `#[test]`, its range starting at its first attribute.
+#[derive(Debug)]
+struct RustVerifyOnly;
+
+static RUST_VERIFY_ONLY: RustVerifyOnly = RustVerifyOnly;
+
+impl Driver for RustVerifyOnly {
+    fn name(&self) -> &'static str {
+        "rust"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &["rs"]
+    }
+
+    fn analyze(&self, path: &Path, source: &str) -> FileMembers {
+        testsmith_driver_rust::RustDriver.analyze(path, source)
+    }
+
+    fn existing_tests(&self, _path: &Path, text: &str) -> Vec<ExistingTest> {
+        let mut tests = Vec::new();
+        let mut offset = 0;
+        let mut first_attribute: Option<usize> = None;
+        for line in text.split_inclusive('\n') {
+            let trimmed = line.trim();
+            if trimmed.starts_with("#[") {
+                first_attribute.get_or_insert(offset);
+            } else if let Some(rest) = trimmed.strip_prefix("fn ")
+                && let Some(start) = first_attribute.take()
+            {
+                let name = rest.split('(').next().unwrap_or_default().to_owned();
+                let end = offset + text[offset..].find("\n}\n").map_or(line.len(), |at| at + 2);
+                tests.push(ExistingTest {
+                    name,
+                    byte_range: start..end,
+                    scaffold: None,
+                });
+            } else {
+                first_attribute = None;
+            }
+            offset += line.len();
+        }
+        tests
+    }
+
+    fn project_marker(&self) -> Option<&'static str> {
+        testsmith_driver_rust::RustDriver.project_marker()
+    }
+
+    fn verify_commands(&self, request: &VerifyRequest) -> Vec<VerifyCommand> {
+        testsmith_driver_rust::RustDriver.verify_commands(request)
+    }
+
+    fn read_diagnostics(
+        &self,
+        request: &VerifyRequest,
+        command: &VerifyCommand,
+        output: &CommandOutput,
+    ) -> Vec<Diagnostic> {
+        testsmith_driver_rust::RustDriver.read_diagnostics(request, command, output)
+    }
+
+    fn read_test_results(
+        &self,
+        request: &VerifyRequest,
+        command: &VerifyCommand,
+        output: &CommandOutput,
+    ) -> Vec<TestResult> {
+        testsmith_driver_rust::RustDriver.read_test_results(request, command, output)
+    }
+
+    fn quarantine_test(
+        &self,
+        path: &Path,
+        text: &str,
+        test_name: &str,
+        reason: &str,
+    ) -> Result<String, String> {
+        testsmith_driver_rust::RustDriver.quarantine_test(path, text, test_name, reason)
+    }
+}
+
+#[test]
+fn with_cargo_a_rust_test_that_fails_is_ignored_and_one_that_does_not_compile_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("src/text")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"verified\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/lib.rs"),
+        "pub mod text;\n\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/text/mod.rs"),
+        "pub fn words(s: &str) -> usize {\n    s.split_whitespace().count()\n}\n\n\
+         #[cfg(test)]\n#[path = \"mod_tests.rs\"]\nmod mod_tests;\n",
+    )
+    .unwrap();
+    let tests = "use super::*;\n\n\
+                 #[test]\nfn test_words() {\n    assert_eq!(words(\"a b\"), 2);\n}\n\n\
+                 #[test]\nfn test_words_wrong() {\n    assert_eq!(words(\"a b c\"), 2);\n}\n\n\
+                 #[test]\nfn test_words_broken() {\n    let n: String = words(\"a\");\n    assert!(n.is_empty());\n}\n";
+    std::fs::write(root.join("src/text/mod_tests.rs"), tests).unwrap();
+
+    let files = vec![WrittenFile {
+        driver: &RUST_VERIFY_ONLY,
+        source: root.join("src/text/mod.rs"),
+        test_file: root.join("src/text/mod_tests.rs"),
+        tests: ["test_words", "test_words_wrong", "test_words_broken"]
+            .map(str::to_owned)
+            .to_vec(),
+    }];
+    let report = verify_written(&files, &fix(root), None);
+    let by_name: HashMap<&str, (TestStatus, Option<&str>)> = report
+        .tests
+        .iter()
+        .map(|test| (test.test.as_str(), (test.status, test.reason.as_deref())))
+        .collect();
+    assert_eq!(by_name["test_words"], (TestStatus::Passed, None));
+    let (status, reason) = by_name["test_words_broken"];
+    assert_eq!(status, TestStatus::Dropped);
+    assert!(
+        reason
+            .unwrap()
+            .starts_with("does not compile: error[E0308]: mismatched types"),
+        "{reason:?}"
+    );
+    let (status, reason) = by_name["test_words_wrong"];
+    assert_eq!(status, TestStatus::Quarantined);
+    let reason = reason.unwrap();
+    assert_eq!(
+        reason,
+        "assertion `left == right` failed; left: 3; right: 2"
+    );
+
+    let after = std::fs::read_to_string(root.join("src/text/mod_tests.rs")).unwrap();
+    assert_eq!(
+        after,
+        format!(
+            "use super::*;\n\n\
+             #[test]\nfn test_words() {{\n    assert_eq!(words(\"a b\"), 2);\n}}\n\n\
+             #[test]\n#[ignore = \"testsmith: failed: {}\"]\nfn test_words_wrong() {{\n    \
+             assert_eq!(words(\"a b c\"), 2);\n}}\n",
+            reason
+        )
+    );
+    // The suite is green again.
+    let status = std::process::Command::new("cargo")
+        .args(["test", "--quiet"])
+        .current_dir(root)
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
 }
