@@ -45,6 +45,20 @@ type member struct {
 	// Signature is a function's declaration up to its body as go/printer writes it; only
 	// without -quiet (the benchmark times what testsmith does, not go/printer).
 	Signature *string `json:"signature,omitempty"`
+	// Shape is a function's call shape, as testsmith's driver reports it to generators;
+	// only without -quiet.
+	Shape *shape `json:"shape,omitempty"`
+}
+
+// shape mirrors testsmith's Signature: one parameter per name ("" when unnamed), one result
+// per result, type parameters with their constraint (a method lists its receiver's type
+// parameter names), types as go/printer writes them.
+type shape struct {
+	Receiver   *[2]string  `json:"receiver"`
+	TypeParams []string    `json:"type_params"`
+	Params     [][2]string `json:"params"`
+	Results    []string    `json:"results"`
+	Variadic   bool        `json:"variadic"`
 }
 
 // withSignatures is set without -quiet.
@@ -243,6 +257,7 @@ func funcMember(fset *token.FileSet, path string, decl *ast.FuncDecl) (member, b
 			signature := text.String()
 			m.Signature = &signature
 		}
+		m.Shape = callShape(fset, decl)
 	}
 	if decl.Recv != nil {
 		if len(decl.Recv.List) != 1 {
@@ -331,4 +346,78 @@ func docText(group *ast.CommentGroup) *string {
 // comes from.
 func line(fset *token.FileSet, pos token.Pos) int {
 	return fset.PositionFor(pos, false).Line
+}
+
+// callShape is the call shape of a function declaration.
+func callShape(fset *token.FileSet, decl *ast.FuncDecl) *shape {
+	sh := &shape{TypeParams: []string{}, Params: [][2]string{}, Results: []string{}}
+	if decl.Recv != nil && len(decl.Recv.List) == 1 {
+		field := decl.Recv.List[0]
+		name := ""
+		if len(field.Names) == 1 {
+			name = field.Names[0].Name
+		}
+		sh.Receiver = &[2]string{name, render(fset, field.Type)}
+		sh.TypeParams = receiverTypeParams(fset, field.Type)
+	}
+	if decl.Type.TypeParams != nil {
+		for _, field := range decl.Type.TypeParams.List {
+			for _, name := range field.Names {
+				sh.TypeParams = append(sh.TypeParams, name.Name+" "+render(fset, field.Type))
+			}
+		}
+	}
+	for _, field := range decl.Type.Params.List {
+		ty := render(fset, field.Type)
+		if _, ok := field.Type.(*ast.Ellipsis); ok {
+			sh.Variadic = true
+		}
+		if len(field.Names) == 0 {
+			sh.Params = append(sh.Params, [2]string{"", ty})
+		}
+		for _, name := range field.Names {
+			sh.Params = append(sh.Params, [2]string{name.Name, ty})
+		}
+	}
+	if decl.Type.Results != nil {
+		for _, field := range decl.Type.Results.List {
+			ty := render(fset, field.Type)
+			for i := 0; i < len(field.Names) || i == 0; i++ {
+				sh.Results = append(sh.Results, ty)
+			}
+		}
+	}
+	return sh
+}
+
+// receiverTypeParams lists the type parameter names a receiver type declares: *Set[K, V] →
+// K, V.
+func receiverTypeParams(fset *token.FileSet, expr ast.Expr) []string {
+	names := []string{}
+	for {
+		switch e := expr.(type) {
+		case *ast.StarExpr:
+			expr = e.X
+		case *ast.ParenExpr:
+			expr = e.X
+		case *ast.IndexExpr:
+			return append(names, render(fset, e.Index))
+		case *ast.IndexListExpr:
+			for _, index := range e.Indices {
+				names = append(names, render(fset, index))
+			}
+			return names
+		default:
+			return names
+		}
+	}
+}
+
+// render is an expression as go/printer writes it.
+func render(fset *token.FileSet, expr ast.Expr) string {
+	var text strings.Builder
+	if err := printer.Fprint(&text, fset, expr); err != nil {
+		return "<" + err.Error() + ">"
+	}
+	return text.String()
 }

@@ -97,33 +97,69 @@ fn single_receiver(list: Node<'_>) -> Option<Node<'_>> {
 }
 
 /// One entry per name of a `parameter_list`, in order.
+///
+/// Go allows no mix of named and unnamed parameters, but the grammar does, and tree-sitter
+/// settles a long ambiguous list the wrong way: `(num, a1, ..., a9 uintptr)` comes back as an
+/// unnamed `num` followed by nine names. So when any declaration in the list is named, a
+/// bare identifier standing alone is a name sharing the next declaration's type, as
+/// go/parser reads it.
 fn parameters(list: Node<'_>, source: &str) -> Vec<Param> {
+    struct Declaration {
+        names: Vec<String>,
+        ty: String,
+        is_bare_identifier: bool,
+    }
+    let declarations: Vec<Declaration> = non_comment_named_children(list)
+        .filter_map(|declaration| {
+            let ty = fields::TYPE.of(declaration)?;
+            let mut cursor = declaration.walk();
+            let names = fields::NAME
+                .all_of(declaration, &mut cursor)
+                .map(|name| code_text(name, source))
+                .collect();
+            let is_variadic = declaration.kind() == "variadic_parameter_declaration";
+            Some(Declaration {
+                names,
+                ty: if is_variadic {
+                    format!("...{}", code_text(ty, source))
+                } else {
+                    code_text(ty, source)
+                },
+                is_bare_identifier: !is_variadic && ty.kind() == "type_identifier",
+            })
+        })
+        .collect();
+
+    let is_named_list = declarations
+        .iter()
+        .any(|declaration| !declaration.names.is_empty());
     let mut params = Vec::new();
-    for declaration in non_comment_named_children(list) {
-        let Some(ty) = fields::TYPE.of(declaration) else {
+    let mut pending_names: Vec<String> = Vec::new();
+    for declaration in declarations {
+        if is_named_list && declaration.names.is_empty() && declaration.is_bare_identifier {
+            pending_names.push(declaration.ty);
             continue;
-        };
-        let ty = match declaration.kind() {
-            "variadic_parameter_declaration" => format!("...{}", code_text(ty, source)),
-            _ => code_text(ty, source),
-        };
-        let mut cursor = declaration.walk();
-        let names: Vec<String> = fields::NAME
-            .all_of(declaration, &mut cursor)
-            .map(|name| code_text(name, source))
-            .collect();
-        if names.is_empty() {
+        }
+        let names = std::mem::take(&mut pending_names)
+            .into_iter()
+            .chain(declaration.names);
+        let before = params.len();
+        params.extend(names.map(|name| Param {
+            name,
+            ty: declaration.ty.clone(),
+        }));
+        if params.len() == before {
             params.push(Param {
                 name: String::new(),
-                ty,
+                ty: declaration.ty,
             });
-        } else {
-            params.extend(names.into_iter().map(|name| Param {
-                name,
-                ty: ty.clone(),
-            }));
         }
     }
+    // Bare identifiers after the last type: not valid Go; keep them as the types they parse as.
+    params.extend(pending_names.into_iter().map(|ty| Param {
+        name: String::new(),
+        ty,
+    }));
     params
 }
 
@@ -218,6 +254,29 @@ mod tests {
             [param("format", "string"), param("args", "...any")]
         );
         assert!(sig.has_qualifier(VARIADIC));
+    }
+
+    #[test]
+    fn long_name_lists_keep_every_name_though_tree_sitter_splits_them() {
+        let sig = signature_of(
+            "package p\nfunc F(num, a1, a2, a3, a4, a5, a6, a7, a8, a9 uintptr, s string) (r1, r2, r3, r4, r5, r6, r7, r8, r9, r10 int)",
+        );
+        let names: Vec<&str> = sig.params.iter().map(|param| param.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "num", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "s"
+            ]
+        );
+        assert!(sig.params[..10].iter().all(|param| param.ty == "uintptr"));
+        assert_eq!(sig.results, vec!["int"; 10]);
+    }
+
+    #[test]
+    fn unnamed_parameter_lists_stay_unnamed() {
+        let sig = signature_of("package p\nfunc F(a, b, c, d, e, f, g, h, i, j, k) {}");
+        assert_eq!(sig.params.len(), 11);
+        assert!(sig.params.iter().all(|param| param.name.is_empty()));
     }
 
     #[test]

@@ -267,3 +267,115 @@ fn files_with_thousands_of_bodies_lose_nothing_at_segment_cuts() {
         assert_eq!(member.end_line, 9 + 5 * n);
     }
 }
+
+/// The call shapes generators build on, checked against go/parser over a real tree. Run:
+///
+/// ```text
+/// go run ./bench/crosscheck/go /usr/share/go-1.19/src > /tmp/ref.jsonl
+/// TESTSMITH_GO_REFERENCE=/tmp/ref.jsonl cargo test --release -p testsmith-driver-go \
+///     --test analyze_fixtures -- --ignored call_shapes
+/// ```
+///
+/// Types are compared with white space removed: go/printer spaces them its own way.
+#[test]
+#[ignore = "needs a go/parser reference: TESTSMITH_GO_REFERENCE=ref.jsonl (see the doc comment)"]
+fn call_shapes_agree_with_go_parser() {
+    use serde_json::Value;
+    use std::collections::BTreeMap;
+
+    let reference = std::env::var("TESTSMITH_GO_REFERENCE")
+        .expect("TESTSMITH_GO_REFERENCE names the output of bench/crosscheck/go");
+    let text = std::fs::read_to_string(&reference).expect("the reference is readable");
+    let mut by_path: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut rejected = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let row: Value = serde_json::from_str(line).expect("one JSON object per line");
+        if row.get("error").is_some() {
+            // go/parser's own reading of a file it rejects is no reference.
+            rejected.insert(row["path"].as_str().expect("a path").to_owned());
+        } else if row.get("shape").is_some() {
+            let path = row["path"].as_str().expect("a path").to_owned();
+            by_path.entry(path).or_default().push(row);
+        }
+    }
+    let squeeze = |text: &str| -> String { text.split_whitespace().collect() };
+    let (mut compared, mut mismatches) = (0, Vec::new());
+    for (path, rows) in by_path.iter().filter(|(path, _)| !rejected.contains(*path)) {
+        let source = std::fs::read_to_string(path).expect("the reference's file is readable");
+        let file = GoDriver.analyze(Path::new(path), &source);
+        let mut members: Vec<&Member> = file.members.iter().collect();
+        for row in rows {
+            let position = members.iter().position(|member| {
+                member.kind.as_str() == row["kind"]
+                    && member.name == row["name"]
+                    && member.owner.as_deref() == row["owner"].as_str()
+            });
+            let Some(position) = position else {
+                mismatches.push(format!("{path}: {} missing", row["name"]));
+                continue;
+            };
+            let member = members.remove(position);
+            let ours = member
+                .callable
+                .as_ref()
+                .expect("a callable member has a shape");
+            let theirs = &row["shape"];
+            let pair = |value: &Value| -> (String, String) {
+                let name = value[0].as_str().unwrap_or_default().to_owned();
+                (name, squeeze(value[1].as_str().unwrap_or_default()))
+            };
+            let strings = |value: &Value| -> Vec<String> {
+                let items = value.as_array().expect("a list");
+                items
+                    .iter()
+                    .map(|item| squeeze(item.as_str().unwrap_or_default()))
+                    .collect()
+            };
+            let ours_receiver = ours
+                .receiver
+                .as_ref()
+                .map(|receiver| (receiver.name.clone(), squeeze(&receiver.ty)));
+            let theirs_receiver =
+                (!theirs["receiver"].is_null()).then(|| pair(&theirs["receiver"]));
+            let ours_params: Vec<(String, String)> = ours
+                .params
+                .iter()
+                .map(|param| (param.name.clone(), squeeze(&param.ty)))
+                .collect();
+            let theirs_params: Vec<(String, String)> = theirs["params"]
+                .as_array()
+                .expect("a list")
+                .iter()
+                .map(pair)
+                .collect();
+            let ours_type_params: Vec<String> = ours
+                .type_params
+                .iter()
+                .map(|param| squeeze(param))
+                .collect();
+            let ours_results: Vec<String> =
+                ours.results.iter().map(|result| squeeze(result)).collect();
+            let agree = ours_receiver == theirs_receiver
+                && ours_type_params == strings(&theirs["type_params"])
+                && ours_params == theirs_params
+                && ours_results == strings(&theirs["results"])
+                && ours.has_qualifier(testsmith_driver_go::VARIADIC) == theirs["variadic"];
+            compared += 1;
+            if !agree {
+                mismatches.push(format!(
+                    "{path}: {}\n  ours   {ours:?}\n  theirs {theirs}",
+                    member.signature
+                ));
+            }
+        }
+    }
+    println!(
+        "call shapes compared: {compared}, differing: {}",
+        mismatches.len()
+    );
+    for mismatch in mismatches.iter().take(20) {
+        println!("{mismatch}");
+    }
+    assert!(compared > 0, "the reference holds no call shapes");
+    assert!(mismatches.is_empty());
+}
