@@ -1,5 +1,7 @@
 //! Ctrl-C (and SIGTERM) for `watch`: a small thread that waits for the signal, cancels the
-//! model's requests and wakes the watch loop, which then stops between passes.
+//! model's requests and wakes the watch loop, which then stops between passes. A second
+//! Ctrl-C ends the process at once, for a pass that takes too long to finish: writes are
+//! atomic and the state database is transactional, so nothing is left half-done.
 
 use super::notifications::Wake;
 use crate::llm::CancellationToken;
@@ -26,16 +28,23 @@ pub fn listen_for_interrupt(
     std::thread::Builder::new()
         .name("testsmith-interrupt".to_owned())
         .spawn(move || {
-            runtime.block_on(async {
-                tokio::select! {
-                    _ = interrupt.recv() => {}
-                    _ = terminate.recv() => {}
-                }
-            });
+            runtime.block_on(next_signal(&mut interrupt, &mut terminate));
             if let Some(cancel) = cancel {
                 cancel.cancel();
             }
             let _ = waker.send(Wake::Interrupted);
+            runtime.block_on(next_signal(&mut interrupt, &mut terminate));
+            std::process::exit(crate::errors::Outcome::Interrupted.code().into());
         })?;
     Ok(())
+}
+
+async fn next_signal(
+    interrupt: &mut tokio::signal::unix::Signal,
+    terminate: &mut tokio::signal::unix::Signal,
+) {
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
 }

@@ -403,6 +403,25 @@ fn editors_temporary_files_and_ignored_paths_start_no_work() {
 }
 
 #[test]
+fn a_file_that_cannot_be_read_is_reported_and_the_watch_goes_on() {
+    let project = Project::new();
+    project.write("calc/calc.go", ADD);
+    let mut watch = watch(&project, &[]);
+    watch.wait_for_line_starting("calc/calc.go: 1 test written in ");
+
+    project.write("calc/bad.go", b"package calc\n\xff\xfe\n");
+    let warning = watch.wait_for(Stream::Err, |line| line.contains("calc/bad.go"));
+    assert!(warning.contains("not valid UTF-8"), "{warning}");
+
+    // The next save of the same file, fixed, is worked on like any other.
+    project.write("calc/bad.go", MUL.replace("package deep", "package calc"));
+    watch.wait_for_line_starting("calc/bad.go: 1 test written in ");
+    project.write("calc/calc.go", ADD_SUB);
+    watch.wait_for_line_starting("calc/calc.go: 1 test written in ");
+    assert_eq!(watch.interrupt(), 130, "{}", watch.transcript());
+}
+
+#[test]
 fn a_moved_folder_is_watched_at_its_new_place() {
     let project = Project::new();
     project.write("calc/deep/mul.go", MUL);
