@@ -25,6 +25,83 @@ pub fn parse(language: &Language, source: &str) -> Option<Tree> {
     })
 }
 
+thread_local! {
+    // Included ranges are parser state: a parser of its own keeps them from cutting up the
+    // next whole-file parse on this thread.
+    static RANGED_PARSER: RefCell<Parser> = RefCell::new(Parser::new());
+}
+
+/// Parses only `ranges` of `source` with `language` (the whole file when `ranges` is empty),
+/// as [`ranges_excluding`] makes them. Node positions stay those of the whole file; the text
+/// between ranges is skipped as if it were not there.
+///
+/// Returns `None` only if tree-sitter refuses the language or the ranges (a bug).
+pub fn parse_ranges(
+    language: &Language,
+    source: &str,
+    ranges: &[tree_sitter::Range],
+) -> Option<Tree> {
+    RANGED_PARSER.with(|parser| {
+        let mut parser = parser.borrow_mut();
+        parser.set_language(language).ok()?;
+        parser.set_included_ranges(ranges).ok()?;
+        parser.parse(source, None)
+    })
+}
+
+/// The ranges of `source` left when the byte ranges `excluded` (in order, not overlapping)
+/// are cut out, with the row and column points tree-sitter wants. Empty when nothing is
+/// excluded, which [`parse_ranges`] reads as "the whole file".
+pub fn ranges_excluding(
+    source: &str,
+    excluded: &[std::ops::Range<usize>],
+) -> Vec<tree_sitter::Range> {
+    if excluded.is_empty() {
+        return Vec::new();
+    }
+    let mut points = PointTracker::default();
+    let mut ranges = Vec::with_capacity(excluded.len() + 1);
+    let mut start = (0, tree_sitter::Point::new(0, 0));
+    for cut in excluded {
+        let end = points.at(source, cut.start);
+        ranges.push(tree_sitter::Range {
+            start_byte: start.0,
+            end_byte: cut.start,
+            start_point: start.1,
+            end_point: end,
+        });
+        start = (cut.end, points.at(source, cut.end));
+    }
+    ranges.push(tree_sitter::Range {
+        start_byte: start.0,
+        end_byte: source.len(),
+        start_point: start.1,
+        end_point: points.at(source, source.len()),
+    });
+    ranges
+}
+
+/// Row and column (in bytes) of offsets asked for in increasing order, counted in one pass.
+#[derive(Default)]
+struct PointTracker {
+    offset: usize,
+    row: usize,
+    line_start: usize,
+}
+
+impl PointTracker {
+    fn at(&mut self, source: &str, offset: usize) -> tree_sitter::Point {
+        for (index, byte) in source.as_bytes()[self.offset..offset].iter().enumerate() {
+            if *byte == b'\n' {
+                self.row += 1;
+                self.line_start = self.offset + index + 1;
+            }
+        }
+        self.offset = offset;
+        tree_sitter::Point::new(self.row, offset - self.line_start)
+    }
+}
+
 /// The syntax errors tree-sitter recovered from, in source order, at most
 /// [`MAX_REPORTED_ISSUES`].
 pub fn syntax_issues(tree: &Tree, source: &str) -> Vec<SyntaxIssue> {
@@ -118,6 +195,32 @@ mod tests {
             collapse_whitespace("fn  a(\n    x: u8,\n) "),
             "fn a( x: u8, )"
         );
+    }
+
+    #[test]
+    fn ranges_excluding_cuts_the_excluded_bytes_and_counts_rows_and_columns() {
+        let source = "ab\ncd{xx\nyy}ef\n";
+        let ranges = ranges_excluding(source, &[6..11, 12..13]);
+        let spans: Vec<_> = ranges
+            .iter()
+            .map(|r| {
+                let (start, end) = (r.start_point, r.end_point);
+                (
+                    r.start_byte..r.end_byte,
+                    (start.row, start.column),
+                    (end.row, end.column),
+                )
+            })
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                (0..6, (0, 0), (1, 3)),
+                (11..12, (2, 2), (2, 3)),
+                (13..15, (2, 4), (3, 0))
+            ]
+        );
+        assert!(ranges_excluding(source, &[]).is_empty());
     }
 
     #[test]

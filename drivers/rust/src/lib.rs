@@ -14,13 +14,16 @@
 
 mod attributes;
 mod extract;
+mod lexer;
+mod parse;
 mod paths;
 mod signature;
+mod skeleton;
 mod verify;
 
 use std::path::Path;
 use std::sync::LazyLock;
-use testsmith_driver::{Driver, FileMembers, Member, MemberKind, syntax};
+use testsmith_driver::{Driver, FileMembers, Member, MemberKind};
 use tree_sitter::Language;
 
 static RUST: LazyLock<Language> = LazyLock::new(|| tree_sitter_rust::LANGUAGE.into());
@@ -50,9 +53,9 @@ impl Driver for RustDriver {
     fn analyze(&self, path: &Path, source: &str) -> FileMembers {
         let mut file = FileMembers::new(path, self.name());
         let module = paths::module_path(path);
-        if let Some(tree) = syntax::parse(&RUST, source) {
-            file.errors = syntax::syntax_issues(&tree, source);
-            file.members = extract::public_members(tree.root_node(), source, &module);
+        if let Some(parsed) = parse::parse(source) {
+            file.errors = parsed.errors;
+            file.members = extract::public_members(parsed.tree.root_node(), source, &module);
         }
         file.module = Some(module);
         file
