@@ -122,6 +122,9 @@ impl AppError {
                     .to_owned(),
             ),
             AppError::Watch { source, .. } => match source.kind {
+                notify::ErrorKind::PathNotFound => {
+                    Some("name a file or folder that exists".to_owned())
+                }
                 notify::ErrorKind::MaxFilesWatch => Some(
                     "the system's limit of watched folders is reached: raise it (sysctl \
                      fs.inotify.max_user_watches=524288) or watch a smaller folder"

@@ -34,9 +34,10 @@ pub fn run(args: &WatchArgs, printer: &mut Printer) -> Result<Outcome, AppError>
         watch_roots.push(watch_root);
     }
     let debounce = Duration::from_millis(args.debounce);
-    let session = match args.llm.enabled {
-        true => Some(LlmSession::open(&args.llm.tuning)?),
-        false => None,
+    let session = if args.llm.enabled {
+        Some(LlmSession::open(&args.llm.tuning)?)
+    } else {
+        None
     };
     let watcher = FolderWatcher::start(debounce).map_err(|source| AppError::Watch {
         path: roots[0].clone(),
