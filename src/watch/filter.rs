@@ -194,21 +194,17 @@ impl PathFilter {
         if root.is_file {
             return Some(SourcePath { shown, driver });
         }
-        let root = root.canonical.clone();
         let name = absolute.file_name().unwrap_or_default();
         let admitted = !driver.is_test_file(absolute)
             && !is_temporary_file(name)
-            && !self.is_excluded(&root, absolute, false);
+            && !self.is_excluded(absolute, false);
         admitted.then_some(SourcePath { shown, driver })
     }
 
     /// Whether the walk would descend into the folder `absolute`.
     pub fn admits_folder(&mut self, absolute: &Path) -> bool {
         match self.shown_path(absolute) {
-            Some((root, _)) if !root.is_file => {
-                let root = root.canonical.clone();
-                !self.is_excluded(&root, absolute, true)
-            }
+            Some((root, _)) if !root.is_file => !self.is_excluded(absolute, true),
             _ => false,
         }
     }
@@ -245,14 +241,17 @@ impl PathFilter {
     /// [`is_excluded_by_name`](Self::is_excluded_by_name), or ignored by the ignore files —
     /// the path itself or any folder between it and `root` (the walker never enters an
     /// ignored folder, so nothing below one counts, whatever a deeper rule says).
-    fn is_excluded(&mut self, root: &Path, absolute: &Path, is_dir: bool) -> bool {
-        let Some((watch_root, _)) = self.shown_path(absolute) else {
+    fn is_excluded(&mut self, absolute: &Path, is_dir: bool) -> bool {
+        let Some((root, _)) = self.shown_path(absolute) else {
             return true;
         };
-        if self.is_excluded_by_name(&watch_root.clone(), absolute) {
+        if self.is_excluded_by_name(root, absolute) {
             return true;
         }
-        // A folder named last by the name check still counts as one here.
+        let root = root.canonical.clone();
+        let root = root.as_path();
+        // The name check cannot tell a folder from a file by its last component; here it is
+        // known to be a folder, so its own name may be an ignored folder's (`vendor`).
         if is_dir
             && absolute
                 .file_name()
