@@ -2,13 +2,14 @@
 
 use crate::cli::AnalyzeArgs;
 use crate::errors::{AppError, Outcome};
-use crate::output::{AnalyzeReport, Printer};
+use crate::output::{AnalyzeReport, Printer, RenderedFile, render};
 use crate::pipeline::{ScanOutcome, scan_file};
 use crate::walk::{Found, walk};
 use rayon::prelude::*;
 
-/// Files are scanned in parallel in chunks of this many and printed in path order after each
-/// chunk: output stays deterministic and memory stays flat on any tree size.
+/// Files are scanned and rendered in parallel in chunks of this many, and printed in path
+/// order while the next chunk is being scanned: output stays deterministic, both cores stay
+/// busy, and memory stays flat on any tree size.
 const CHUNK: usize = 512;
 
 pub fn run(args: &AnalyzeArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
@@ -19,23 +20,42 @@ pub fn run(args: &AnalyzeArgs, printer: &mut Printer) -> Result<Outcome, AppErro
         return Err(AppError::NothingToDo { paths: roots });
     }
 
-    let mut report = AnalyzeReport::new(args.format, printer);
-    report.begin()?;
-    for chunk in found.chunks(CHUNK) {
-        let outcomes: Vec<ScanOutcome> = chunk
+    let format = args.format;
+    let scan_chunk = |chunk: &[Found]| -> Vec<RenderedFile> {
+        chunk
             .par_iter()
-            .map(|found| match found {
-                Found::File { path, driver, .. } => scan_file(path, *driver),
-                Found::Problem { path, message } => ScanOutcome::Failed {
-                    path: path.clone(),
-                    error: message.clone(),
-                },
+            .map(|found| {
+                let outcome = match found {
+                    Found::File { path, driver } => scan_file(path, *driver),
+                    Found::Problem { path, message } => ScanOutcome::Failed {
+                        path: path.clone(),
+                        error: message.clone(),
+                    },
+                };
+                render(outcome, format)
             })
-            .collect();
-        for outcome in outcomes {
-            report.file(outcome)?;
-        }
+            .collect()
+    };
+
+    let mut report = AnalyzeReport::new(format, printer);
+    report.begin()?;
+    let mut ready: Vec<RenderedFile> = Vec::new();
+    for chunk in found.chunks(CHUNK) {
+        let (next, printed) = rayon::join(
+            || scan_chunk(chunk),
+            || print_all(&mut report, std::mem::take(&mut ready)),
+        );
+        printed?;
+        ready = next;
     }
+    print_all(&mut report, ready)?;
     let summary = report.finish()?;
     Ok(summary.outcome())
+}
+
+fn print_all(report: &mut AnalyzeReport<'_>, files: Vec<RenderedFile>) -> Result<(), AppError> {
+    for file in files {
+        report.file(file)?;
+    }
+    Ok(())
 }

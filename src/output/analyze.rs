@@ -103,14 +103,15 @@ impl<'p> AnalyzeReport<'p> {
         }
     }
 
-    pub fn file(&mut self, outcome: ScanOutcome) -> Result<(), AppError> {
-        match outcome {
+    /// Prints one file's result, rendered beforehand (on a worker thread) by [`render`].
+    pub fn file(&mut self, rendered: RenderedFile) -> Result<(), AppError> {
+        match rendered.outcome {
             ScanOutcome::Analyzed(file) => {
                 self.summary.count(&file);
                 for issue in &file.errors {
                     self.printer.syntax_issue(&file.path, issue);
                 }
-                self.write_file(&file)?;
+                self.write_rendered(&rendered.text)?;
             }
             ScanOutcome::TestFile => self.summary.test_files += 1,
             ScanOutcome::Skipped { path, reason } => {
@@ -128,19 +129,11 @@ impl<'p> AnalyzeReport<'p> {
         Ok(())
     }
 
-    fn write_file(&mut self, file: &FileMembers) -> Result<(), AppError> {
-        match self.format {
-            Format::Json => {
-                let separator = if self.files_written == 0 { "" } else { "," };
-                let json = serde_json::to_string(file).expect("the member model serialises");
-                self.printer.out(separator)?;
-                self.printer.out(&json)?;
-            }
-            Format::Text => {
-                let text = render_file_text(file);
-                self.printer.out(&text)?;
-            }
+    fn write_rendered(&mut self, text: &str) -> Result<(), AppError> {
+        if self.format == Format::Json && self.files_written > 0 {
+            self.printer.out(",")?;
         }
+        self.printer.out(text)?;
         self.files_written += 1;
         Ok(())
     }
@@ -159,6 +152,26 @@ impl<'p> AnalyzeReport<'p> {
         self.printer.flush()?;
         Ok(self.summary)
     }
+}
+
+/// A file's scan with its output already rendered, so the costly part of printing runs in
+/// parallel and the printing thread only copies bytes.
+#[derive(Debug)]
+pub struct RenderedFile {
+    outcome: ScanOutcome,
+    text: String,
+}
+
+/// Renders `outcome` in `format`: a JSON object or a text tree for an analysed file.
+pub fn render(outcome: ScanOutcome, format: Format) -> RenderedFile {
+    let text = match (&outcome, format) {
+        (ScanOutcome::Analyzed(file), Format::Json) => {
+            serde_json::to_string(file).expect("the member model serialises")
+        }
+        (ScanOutcome::Analyzed(file), Format::Text) => render_file_text(file),
+        _ => String::new(),
+    };
+    RenderedFile { outcome, text }
 }
 
 /// One file as a readable tree: the path, then one indented line per member.

@@ -6,7 +6,7 @@ pub mod generate;
 mod progress;
 mod watch;
 
-pub use analyze::AnalyzeReport;
+pub use analyze::{AnalyzeReport, RenderedFile, render};
 pub use generate::{FileReport, GenerateReport};
 pub use progress::Progress;
 pub use watch::WatchReport;
