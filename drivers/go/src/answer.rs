@@ -381,8 +381,7 @@ fn resolve_import(
         }
         let is_known = stdlib::is_standard(&spec.path)
             || package
-                .file
-                .imports
+                .imports()
                 .iter()
                 .any(|source| source.path == spec.path);
         if !is_known {

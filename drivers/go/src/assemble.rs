@@ -120,8 +120,15 @@ fn merge_into(
         }
     }
     let merged = imports::merge(&out, needed)?;
-    // A replaced scaffold may leave an import only it used.
-    Ok(crate::verify::tidy_imports(text, &merged))
+    // A replaced scaffold may leave an import only it used; appending never does.
+    let replaces = changes
+        .iter()
+        .any(|change| matches!(change, TestChange::Replace { .. }));
+    Ok(if replaces {
+        crate::verify::tidy_imports(text, &merged)
+    } else {
+        merged
+    })
 }
 
 /// The `//go:build` and `// +build` lines above the package clause of `source_text`, which

@@ -138,6 +138,34 @@ pub(crate) fn file_imports(root: Node<'_>, text: &str) -> Vec<FoundImport> {
     found
 }
 
+/// How long the header of `text`, a Go file, is: the build constraints, package clause and
+/// imports before its first other top-level declaration. Imports are read from the header
+/// alone, which spares parsing every function body of a large file.
+fn header_len(text: &str) -> usize {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let starts_declaration = ["func", "type", "var", "const"].iter().any(|keyword| {
+            line.strip_prefix(keyword)
+                .is_some_and(|rest| rest.starts_with([' ', '(', '\t']))
+        });
+        if starts_declaration {
+            return offset;
+        }
+        offset += line.len();
+    }
+    text.len()
+}
+
+/// A syntax tree holding at least the package clause and imports of `text`, a whole Go file:
+/// of its header when that parses cleanly, else of all of it. Positions are those of `text`.
+pub(crate) fn parse_header(text: &str) -> Option<tree_sitter::Tree> {
+    let header = &text[..header_len(text)];
+    match syntax::parse(&crate::GO, header) {
+        Some(tree) if !tree.root_node().has_error() => Some(tree),
+        _ => syntax::parse(&crate::GO, text),
+    }
+}
+
 fn collect_specs<'t>(node: Node<'t>, specs: &mut Vec<Node<'t>>) {
     let mut cursor = node.walk();
     for child in node.named_children(&mut cursor) {
@@ -249,7 +277,7 @@ pub(crate) fn merge(text: &str, needed: &[ImportSpec]) -> Result<String, String>
 }
 
 fn parse(text: &str) -> Result<tree_sitter::Tree, String> {
-    syntax::parse(&crate::GO, text).ok_or_else(|| "the Go grammar failed to load".to_owned())
+    parse_header(text).ok_or_else(|| "the Go grammar failed to load".to_owned())
 }
 
 /// Whether `spec` is imported already; `Err` if its name is bound to another path.
@@ -407,6 +435,27 @@ mod tests {
             .iter()
             .map(|text| ImportSpec::parse(text).expect("a spec"))
             .collect()
+    }
+
+    #[test]
+    fn the_header_ends_where_the_first_other_declaration_begins() {
+        let text =
+            "//go:build x\n\npackage p\n\nimport (\n\t\"fmt\"\n)\n\n// F does.\nfunc F() {}\n";
+        assert_eq!(
+            &text[..header_len(text)],
+            "//go:build x\n\npackage p\n\nimport (\n\t\"fmt\"\n)\n\n// F does.\n"
+        );
+        assert_eq!(header_len("package p\n"), 10);
+        let tree = parse_header("package p\n/*\nfunc x\n*/\nimport \"a\"\nvar v = 1\n").unwrap();
+        assert!(!tree.root_node().has_error());
+        assert_eq!(
+            file_imports(
+                tree.root_node(),
+                "package p\n/*\nfunc x\n*/\nimport \"a\"\nvar v = 1\n"
+            )
+            .len(),
+            1
+        );
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod fields;
 mod generics;
 mod imports;
 mod names;
+mod outline;
 mod package_context;
 mod parse;
 mod scaffold;

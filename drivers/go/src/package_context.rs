@@ -7,10 +7,10 @@
 
 use crate::imports::{ImportSpec, file_imports};
 use crate::source::non_comment_named_children;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
-use testsmith_driver::{MemberKind, SourceFile, syntax};
+use testsmith_driver::{FileMembers, Member, MemberKind, SourceFile, syntax};
 use tree_sitter::Node;
 
 /// A type declaration of the package.
@@ -27,49 +27,66 @@ pub(crate) struct TypeDecl {
     pub is_complete: bool,
 }
 
-/// What one source file declares and imports.
-#[derive(Debug, Default)]
+/// What one source file imports and declares. The imports are read at once from the file's
+/// header; the declarations only when asked for, as most members need none of them.
+#[derive(Debug)]
 pub(crate) struct FileContext {
     pub imports: Vec<ImportSpec>,
-    pub types: HashMap<String, TypeDecl>,
+    text: String,
+    declarations: OnceCell<Declarations>,
+}
+
+/// The types and top-level names of a file.
+#[derive(Debug, Default)]
+struct Declarations {
+    types: HashMap<String, TypeDecl>,
     /// Every top-level name: functions, types, variables and constants (methods excluded).
-    pub names: HashSet<String>,
+    names: HashSet<String>,
+}
+
+impl FileContext {
+    fn declarations(&self) -> &Declarations {
+        self.declarations.get_or_init(|| {
+            let mut declarations = Declarations::default();
+            for tree in crate::outline::top_level_trees(&self.text) {
+                collect_declarations(tree.root_node(), &self.text, &mut declarations, true);
+            }
+            declarations
+        })
+    }
 }
 
 thread_local! {
-    static LAST: RefCell<Option<(String, Rc<FileContext>)>> = const { RefCell::new(None) };
+    static LAST: RefCell<Option<Rc<FileContext>>> = const { RefCell::new(None) };
 }
 
 /// The context of `text`, a whole Go source file.
 pub(crate) fn file_context(text: &str) -> Rc<FileContext> {
     LAST.with_borrow_mut(|last| {
-        if let Some((cached, context)) = last.as_ref()
-            && cached == text
+        if let Some(context) = last.as_ref()
+            && context.text == text
         {
             return Rc::clone(context);
         }
-        let context = Rc::new(read_file(text));
-        *last = Some((text.to_owned(), Rc::clone(&context)));
+        let imports = match crate::imports::parse_header(text) {
+            Some(tree) => file_imports(tree.root_node(), text)
+                .into_iter()
+                .map(|found| found.spec)
+                .collect(),
+            None => Vec::new(),
+        };
+        let context = Rc::new(FileContext {
+            imports,
+            text: text.to_owned(),
+            declarations: OnceCell::new(),
+        });
+        *last = Some(Rc::clone(&context));
         context
     })
 }
 
-fn read_file(text: &str) -> FileContext {
-    let mut context = FileContext::default();
-    let Some(tree) = syntax::parse(&crate::GO, text) else {
-        return context;
-    };
-    let root = tree.root_node();
-    context.imports = file_imports(root, text)
-        .into_iter()
-        .map(|found| found.spec)
-        .collect();
-    collect_declarations(root, text, &mut context, true);
-    context
-}
-
 /// Adds the types and names declared under `parent`.
-fn collect_declarations(parent: Node<'_>, text: &str, context: &mut FileContext, complete: bool) {
+fn collect_declarations(parent: Node<'_>, text: &str, context: &mut Declarations, complete: bool) {
     let mut cursor = parent.walk();
     for node in parent.named_children(&mut cursor) {
         match node.kind() {
@@ -96,7 +113,7 @@ fn collect_declarations(parent: Node<'_>, text: &str, context: &mut FileContext,
     }
 }
 
-fn collect_value_names(node: Node<'_>, text: &str, context: &mut FileContext) {
+fn collect_value_names(node: Node<'_>, text: &str, context: &mut Declarations) {
     let mut stack = vec![node];
     while let Some(node) = stack.pop() {
         match node.kind() {
@@ -141,7 +158,7 @@ fn type_decl(spec: Node<'_>, text: &str, complete: bool) -> Option<TypeDecl> {
 /// The package around one source file: its own context, and the other files' members.
 #[derive(Debug)]
 pub(crate) struct PackageContext<'a> {
-    pub file: Rc<FileContext>,
+    file: Rc<FileContext>,
     source: &'a SourceFile<'a>,
 }
 
@@ -156,35 +173,46 @@ impl<'a> PackageContext<'a> {
     /// The declaration of the type `name`: from the source file itself, else from another
     /// file's member (by its signature, so a struct or interface there has no body).
     pub(crate) fn type_decl(&self, name: &str) -> Option<TypeDecl> {
-        if let Some(decl) = self.file.types.get(name) {
-            return Some(decl.clone());
-        }
-        let member = self
-            .source
-            .package
-            .iter()
-            .flat_map(|file| &file.members)
-            .find(|member| member.name == name && !member.kind.is_callable())?;
+        let found = self.source.package.iter().find_map(|file| {
+            file.members
+                .iter()
+                .find(|member| member.name == name && !member.kind.is_callable())
+                .map(|member| (file, member))
+        });
+        // An exported type's signature holds all but a struct's or interface's body, and only
+        // an interface's body is ever needed (a named constraint): the file is parsed whole
+        // only for that, or for an unexported type.
+        let is_interface_here = |(file, member): &(&FileMembers, &Member)| {
+            member.kind == MemberKind::Interface && file.path == self.source.members.path
+        };
+        let Some((_, member)) = found.filter(|found| !is_interface_here(found)) else {
+            return self.file.declarations().types.get(name).cloned();
+        };
         let declaration = match member.kind {
             MemberKind::Struct | MemberKind::Interface => format!("{}{{}}", member.signature),
             _ => member.signature.clone(),
         };
         let text = format!("package p\n{declaration}\n");
         let tree = syntax::parse(&crate::GO, &text)?;
-        let mut context = FileContext::default();
-        collect_declarations(tree.root_node(), &text, &mut context, false);
-        context.types.remove(name)
+        let mut declarations = Declarations::default();
+        collect_declarations(tree.root_node(), &text, &mut declarations, false);
+        declarations.types.remove(name)
     }
 
     /// Whether `name` is declared at the package's top level, as far as testsmith can see: any
     /// name of the source file, and the exported members of the package's other files.
     pub(crate) fn declares(&self, name: &str) -> bool {
-        self.file.names.contains(name)
+        self.file.declarations().names.contains(name)
             || self.source.package.iter().any(|file| {
                 file.members
                     .iter()
                     .any(|member| member.owner.is_none() && member.name == name)
             })
+    }
+
+    /// The source file's imports.
+    pub(crate) fn imports(&self) -> &[ImportSpec] {
+        &self.file.imports
     }
 
     /// The source file's import that binds `name`.
@@ -221,10 +249,11 @@ mod tests {
                 }
             ]
         );
-        let mut names: Vec<&str> = context.names.iter().map(String::as_str).collect();
+        let declarations = context.declarations();
+        let mut names: Vec<&str> = declarations.names.iter().map(String::as_str).collect();
         names.sort();
         assert_eq!(names, ["Err", "New", "Number", "Stack", "c", "x"]);
-        let stack = &context.types["Stack"];
+        let stack = &declarations.types["Stack"];
         assert_eq!(
             stack.params,
             [
@@ -232,8 +261,8 @@ mod tests {
                 ("N".to_owned(), "Number".to_owned())
             ]
         );
-        assert_eq!(context.types["Number"].kind, "interface_type");
-        assert!(context.types["Number"].is_complete);
+        assert_eq!(declarations.types["Number"].kind, "interface_type");
+        assert!(declarations.types["Number"].is_complete);
     }
 
     #[test]

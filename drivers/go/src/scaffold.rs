@@ -422,6 +422,13 @@ fn is_go_keyword(name: &str) -> bool {
 /// `ty` with type arguments put in, checked to read back as one Go type.
 fn concrete(ty: &str, type_args: &HashMap<String, String>) -> Result<String, String> {
     let tidy = tidy_type(ty);
+    // Most types are plain names; parsing them for nothing would cost as much as the rest of
+    // the scaffold.
+    if types::is_simple(&tidy)
+        && !types::simple_names(&tidy).any(|name| type_args.contains_key(name))
+    {
+        return Ok(tidy);
+    }
     let parsed = ParsedType::parse(&tidy).ok_or_else(|| {
         format!("its signature has a type testsmith cannot copy ({ty}); write this test by hand")
     })?;
@@ -456,12 +463,21 @@ fn tidy_type(ty: &str) -> String {
 /// Whether a result of type `ty` is a function: written as one, or a type of the package
 /// declared as one.
 fn is_function_type(ty: &str, package: &PackageContext<'_>) -> bool {
+    if types::is_simple(ty) {
+        let is_name = !ty.contains(['*', '[']);
+        return is_name
+            && !types::is_predeclared(ty)
+            && package
+                .type_decl(ty)
+                .is_some_and(|decl| decl.kind == "function_type");
+    }
     let Some(parsed) = ParsedType::parse(ty) else {
         return false;
     };
     parsed.is_function()
         || parsed
             .plain_name()
+            .filter(|name| !types::is_predeclared(name))
             .and_then(|name| package.type_decl(name))
             .is_some_and(|decl| decl.kind == "function_type")
 }
@@ -472,7 +488,8 @@ fn imports_for(
     package: &PackageContext<'_>,
 ) -> Result<Vec<ImportSpec>, String> {
     let mut imports = Vec::new();
-    for ty in used_types {
+    // Only a qualified name can name a package.
+    for ty in used_types.iter().filter(|ty| ty.contains('.')) {
         let Some(parsed) = ParsedType::parse(ty) else {
             continue;
         };

@@ -36,6 +36,28 @@ pub(crate) fn is_comparable_basic(ty: &str) -> bool {
     COMPARABLE_BASIC.contains(&ty.trim())
 }
 
+/// Whether `name` is a predeclared type (`int`, `error`, `any`, ...), which no package
+/// declares.
+pub(crate) fn is_predeclared(name: &str) -> bool {
+    is_comparable_basic(name) || matches!(name, "error" | "any" | "comparable")
+}
+
+/// Whether `ty` is built of local names, pointers, slices, arrays and maps only (`int`,
+/// `*Rect`, `[][4]byte`, `map[string]T`), which no reader here needs to parse: it names no
+/// package and is no function.
+pub(crate) fn is_simple(ty: &str) -> bool {
+    !ty.is_empty()
+        && ty
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'*' | b'[' | b']'))
+}
+
+/// The names in a [simple](is_simple) type: `[]*Rect` → `Rect`.
+pub(crate) fn simple_names(ty: &str) -> impl Iterator<Item = &str> {
+    ty.split(['*', '[', ']'])
+        .filter(|word| word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'))
+}
+
 /// A type parsed on its own.
 pub(crate) struct ParsedType {
     tree: Tree,
@@ -235,6 +257,16 @@ mod tests {
         assert!(ParsedType::parse("struct{ A int }").is_some());
         assert!(ParsedType::parse("map[").is_none());
         assert!(ParsedType::parse("int // x").is_none());
+    }
+
+    #[test]
+    fn simple_types_are_names_pointers_slices_and_arrays() {
+        assert!(is_simple("[][4]*Rect"));
+        assert!(!is_simple("io.Reader"));
+        assert!(!is_simple("func()"));
+        assert!(is_simple("map[string]int"));
+        assert!(!is_simple("chan int"));
+        assert_eq!(simple_names("[][4]*Rect").collect::<Vec<_>>(), ["Rect"]);
     }
 
     #[test]
