@@ -243,6 +243,69 @@ fn wrapped_if_and(expr: &Expr) -> String {
 mod tests {
     use super::*;
 
+    use testsmith_driver::{FileMembers, TestCode};
+
+    fn test(name: &str, code: &str, imports: &[&str]) -> TestCode {
+        TestCode {
+            name: name.to_owned(),
+            code: code.to_owned(),
+            imports: imports.iter().map(|import| (*import).to_owned()).collect(),
+        }
+    }
+
+    fn assemble_in(existing: Option<&str>, changes: &[TestChange]) -> Result<String, String> {
+        let mut members = FileMembers::new("p/a.go", "go");
+        members.package = Some("p".to_owned());
+        let source = SourceFile {
+            members: &members,
+            text: "package p\n",
+            package: &[],
+        };
+        assemble(&source, Path::new("p/a_test.go"), existing, changes)
+    }
+
+    #[test]
+    fn a_replaced_scaffold_takes_the_imports_only_it_used_along() {
+        let old = "func TestA(t *testing.T) {\n\t_ = reflect.DeepEqual(1, 1)\n}";
+        let existing = format!(
+            "package p\n\nimport (\n\t\"reflect\"\n\t\"testing\"\n)\n\n{old}\n\nfunc TestB(t *testing.T) {{}}\n"
+        );
+        let start = existing.find("func TestA").unwrap();
+        let change = TestChange::Replace {
+            range: start..start + old.len(),
+            test: test(
+                "TestA",
+                "func TestA(t *testing.T) {\n\tA()\n}",
+                &["\"testing\""],
+            ),
+        };
+        assert_eq!(
+            assemble_in(Some(&existing), &[change]).unwrap(),
+            "package p\n\nimport (\n\t\"testing\"\n)\n\nfunc TestA(t *testing.T) {\n\tA()\n}\n\nfunc TestB(t *testing.T) {}\n"
+        );
+    }
+
+    #[test]
+    fn appended_tests_are_separated_by_one_blank_line_however_the_file_ends() {
+        let add = TestChange::Add(test(
+            "TestA",
+            "func TestA(t *testing.T) {}",
+            &["\"testing\""],
+        ));
+        let expected = "package p\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {}\n";
+        for existing in ["package p\n", "package p", "package p\n\n"] {
+            assert_eq!(
+                assemble_in(Some(existing), std::slice::from_ref(&add)).unwrap(),
+                expected
+            );
+        }
+        assert_eq!(
+            assemble_in(Some(""), std::slice::from_ref(&add)).unwrap(),
+            expected
+        );
+        assert_eq!(assemble_in(None, &[add]).unwrap(), expected);
+    }
+
     #[test]
     fn go_build_lines_are_copied_with_their_plus_build_companions() {
         let source = "// Copyright.\n\n//go:build linux && !cgo\n// +build linux,!cgo\n\n// Package p.\npackage p\n";
