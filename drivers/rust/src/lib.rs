@@ -11,19 +11,30 @@
 //!   blocks, and everything under `#[cfg(test)]` ([`extract`] says why for each);
 //! - the file's module path and whether it is a test file are read off its path alone
 //!   ([`paths`]).
+//!
+//! Tests go to a sibling `b_tests.rs` attached to `b.rs` by a `#[path]` module declaration
+//! ([`naming`], [`assemble`]); offline they are ignored scaffolds ([`scaffold`]), with
+//! `--llm` a model's answers, checked and tidied first ([`answer`]).
 
+mod answer;
+mod assemble;
 mod attributes;
+mod existing;
 mod extract;
 mod lexer;
+mod naming;
 mod parse;
 mod paths;
+mod scaffold;
 mod signature;
 mod skeleton;
 mod verify;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
-use testsmith_driver::{Driver, FileMembers, Member, MemberKind};
+use testsmith_driver::{
+    Driver, ExistingTest, FileMembers, Member, MemberKind, SourceFile, TestChange, TestCode,
+};
 use tree_sitter::Language;
 
 static RUST: LazyLock<Language> = LazyLock::new(|| tree_sitter_rust::LANGUAGE.into());
@@ -85,6 +96,68 @@ impl Driver for RustDriver {
             Some(below_file) => qualified_name(Some(below_file), member),
             None => self.display_name(member),
         }
+    }
+
+    // ---- writing tests --------------------------------------------------------------------
+
+    /// `src/a/b.rs` → `src/a/b_tests.rs` (see [`naming`] for binaries and examples).
+    fn test_file_for(&self, source: &Path) -> Option<PathBuf> {
+        naming::test_file_for(source)
+    }
+
+    /// The test file and the source itself, whose inline `mod tests` counts too.
+    fn test_scope(&self, source: &Path, siblings: &[PathBuf]) -> Vec<PathBuf> {
+        let _ = siblings;
+        self.test_file_for(source)
+            .into_iter()
+            .chain(std::iter::once(source.to_owned()))
+            .collect()
+    }
+
+    fn existing_tests(&self, path: &Path, text: &str) -> Vec<ExistingTest> {
+        let _ = path;
+        existing::existing_tests(text)
+    }
+
+    /// `test_largest`, `test_point_new`, `test_wrap_wrap` for `wrap::wrap`.
+    fn test_name(&self, file: &FileMembers, member: &Member) -> String {
+        naming::test_name(file, member)
+    }
+
+    fn scaffold(&self, source: &SourceFile<'_>, member: &Member) -> Result<TestCode, String> {
+        scaffold::scaffold(source, member)
+    }
+
+    fn assemble(
+        &self,
+        source: &SourceFile<'_>,
+        test_path: &Path,
+        existing: Option<&str>,
+        changes: &[TestChange],
+    ) -> Result<String, String> {
+        let _ = test_path;
+        assemble::assemble(source, existing, changes)
+    }
+
+    fn attach(&self, source_path: &Path, source_text: &str, test_path: &Path) -> Option<String> {
+        assemble::attach(source_path, source_text, test_path)
+    }
+
+    // ---- checking what a model wrote -----------------------------------------------------
+
+    fn llm_instructions(&self) -> &'static str {
+        answer::LLM_INSTRUCTIONS
+    }
+
+    fn check_answer(
+        &self,
+        source: &SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+        code: &str,
+    ) -> Result<TestCode, String> {
+        let _ = source;
+        answer::check_answer(member, test_name, code)
     }
 
     // ---- verifying written tests (verify.rs) ---------------------------------------------
