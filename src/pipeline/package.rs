@@ -10,7 +10,7 @@ use crate::output::FileReport;
 use crate::output::generate::SkippedMember;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use testsmith_driver::{Driver, FileMembers, SourceFile, TestChange, TestCode};
+use testsmith_driver::{Driver, ExistingTest, FileMembers, SourceFile, TestChange, TestCode};
 
 /// The source files of one folder in one language.
 #[derive(Debug)]
@@ -51,11 +51,13 @@ pub fn folder_of(path: &Path) -> &Path {
     }
 }
 
-/// The files of a package's folder, read at most once each during a run. `Ok(None)` means the
-/// file does not exist.
+/// The files of a package's folder, read (and their tests listed) at most once each during a
+/// run: a package's test files are shared by all its source files. `Ok(None)` means the file
+/// does not exist.
 #[derive(Debug, Default)]
 pub struct FileTexts {
     texts: HashMap<PathBuf, Result<Option<String>, String>>,
+    tests: HashMap<PathBuf, Vec<ExistingTest>>,
 }
 
 impl FileTexts {
@@ -64,6 +66,18 @@ impl FileTexts {
             .entry(path.to_owned())
             .or_insert_with(|| read_text(path))
             .clone()
+    }
+
+    /// The tests `driver` finds in the file at `path` (none when it does not exist).
+    fn tests(&mut self, driver: &dyn Driver, path: &Path) -> Result<&[ExistingTest], String> {
+        if !self.tests.contains_key(path) {
+            let tests = match self.get(path)? {
+                Some(text) => driver.existing_tests(path, &text),
+                None => Vec::new(),
+            };
+            self.tests.insert(path.to_owned(), tests);
+        }
+        Ok(&self.tests[path])
     }
 }
 
@@ -129,7 +143,8 @@ pub fn prepare_file<'p>(
 ) -> Result<PreparedFile<'p>, FileReport> {
     let driver = package.driver;
     let mut report = FileReport::new(file.path.clone());
-    let Some(test_path) = driver.test_file_for(&file.path) else {
+    let candidates = driver.test_file_candidates(&file.path);
+    if candidates.is_empty() {
         for member in file.members.iter().filter(|m| m.kind.is_callable()) {
             report.skipped.push(SkippedMember {
                 member: driver.display_name_in(file, member),
@@ -137,6 +152,10 @@ pub fn prepare_file<'p>(
             });
         }
         return Err(report);
+    }
+    let test_path = match choose_test_file(driver, file, candidates, texts) {
+        Ok(path) => path,
+        Err(error) => return Err(FileReport::failed(file.path.clone(), error)),
     };
     report.test_file = Some(test_path.clone());
     report.has_syntax_errors = file.has_syntax_errors();
@@ -144,21 +163,23 @@ pub fn prepare_file<'p>(
     let mut existing = ExistingTests::default();
     let mut style_example = None;
     for path in driver.test_scope(&file.path, siblings) {
-        match texts.get(&path) {
-            Ok(Some(text)) => {
-                let tests = driver.existing_tests(&path, &text);
-                if style_example.is_none() {
-                    style_example = tests
-                        .iter()
-                        .find(|test| test.scaffold.is_none())
-                        .and_then(|test| text.get(test.byte_range.clone()))
-                        .map(str::to_owned);
-                }
-                existing.add(&path, tests);
-            }
-            Ok(None) => {}
+        let text = match texts.get(&path) {
+            Ok(Some(text)) => text,
+            Ok(None) => continue,
             Err(error) => return Err(FileReport::failed(file.path.clone(), error)),
+        };
+        let tests = match texts.tests(driver, &path) {
+            Ok(tests) => tests.to_vec(),
+            Err(error) => return Err(FileReport::failed(file.path.clone(), error)),
+        };
+        if style_example.is_none() {
+            style_example = tests
+                .iter()
+                .find(|test| test.scaffold.is_none())
+                .and_then(|test| text.get(test.byte_range.clone()))
+                .map(str::to_owned);
         }
+        existing.add(&path, tests);
     }
     let plans = plan_file(driver, file, &test_path, &existing, policy);
     let source_text = match texts.get(&file.path) {
@@ -183,6 +204,27 @@ pub fn prepare_file<'p>(
         style_example,
         report,
     })
+}
+
+/// The first candidate test file that is free or can take `file`'s tests.
+fn choose_test_file(
+    driver: &dyn Driver,
+    file: &FileMembers,
+    candidates: Vec<PathBuf>,
+    texts: &mut FileTexts,
+) -> Result<PathBuf, String> {
+    let mut refused = Vec::new();
+    for candidate in candidates {
+        match texts.get(&candidate)? {
+            None => return Ok(candidate),
+            Some(text) if driver.can_hold_tests(file, &candidate, &text) => return Ok(candidate),
+            Some(_) => refused.push(candidate.display().to_string()),
+        }
+    }
+    Err(format!(
+        "no test file can take its tests: {} belong to another package",
+        refused.join(" and ")
+    ))
 }
 
 /// What a generator made of one wanted member.

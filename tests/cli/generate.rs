@@ -342,3 +342,37 @@ fn text_output_lists_each_changed_file_and_the_totals() {
     2 files, 2 members: 1 written, 1 already tested, 0 skipped
     ");
 }
+
+#[test]
+fn tests_go_to_foo_internal_test_go_when_foo_test_go_is_an_external_test_package() {
+    let project = Project::new();
+    let external = "package calc_test\n\nimport (\n\t\"testing\"\n\n\t\"example.com/calc\"\n)\n\nfunc TestAdd(t *testing.T) {\n\tif calc.Add(1, 2) != 3 {\n\t\tt.Fatal()\n\t}\n}\n";
+    project
+        .write("calc/go.mod", "module example.com/calc\n\ngo 1.19\n")
+        .write(
+            "calc/calc.go",
+            "package calc\n\nfunc Add(a, b int) int { return a + b }\n\nfunc Sub(a, b int) int { return a - b }\n",
+        )
+        .write("calc/calc_test.go", external);
+    let doc = project
+        .testsmith(&["generate", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let report = file_report(&doc, "calc/calc.go");
+    assert_eq!(report["test_file"], "calc/calc_internal_test.go");
+    assert_eq!(names(&report["written"]), ["TestSub"]);
+    assert_eq!(names(&report["already_tested"]), ["TestAdd"]);
+    assert_eq!(project.read("calc/calc_test.go"), external);
+    assert!(
+        project
+            .read("calc/calc_internal_test.go")
+            .starts_with("package calc\n")
+    );
+    let again = project
+        .testsmith(&["generate", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(again["summary"]["written"], 0);
+}

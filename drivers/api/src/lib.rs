@@ -16,8 +16,8 @@ pub mod verify;
 pub use generate::{ExistingTest, SourceFile, TestChange, TestCode};
 pub use model::{FileMembers, Member, MemberKind, Param, Signature, SyntaxIssue};
 pub use verify::{
-    CommandOutput, Diagnostic, FileToVerify, TestOutcome, TestResult, VerifyCommand,
-    VerifyRequest, VerifyStep,
+    CommandOutput, Diagnostic, FileToVerify, TestOutcome, TestResult, VerifyCommand, VerifyRequest,
+    VerifyStep,
 };
 
 use std::path::{Path, PathBuf};
@@ -89,6 +89,21 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     fn test_file_for(&self, source: &Path) -> Option<PathBuf> {
         let _ = source;
         None
+    }
+
+    /// Test files that may take `source`'s generated tests, most preferred first. The pipeline
+    /// writes to the first that does not exist yet or whose text
+    /// [`can_hold_tests`](Driver::can_hold_tests). Defaults to `test_file_for` alone.
+    fn test_file_candidates(&self, source: &Path) -> Vec<PathBuf> {
+        self.test_file_for(source).into_iter().collect()
+    }
+
+    /// Whether the existing test file `test_path`, holding `text`, can take the generated
+    /// tests of `file` (a Go test file of the external `p_test` package cannot: the scaffolds
+    /// call unexported names unqualified).
+    fn can_hold_tests(&self, file: &FileMembers, test_path: &Path, text: &str) -> bool {
+        let _ = (file, test_path, text);
+        true
     }
 
     /// Every file whose tests count when deciding whether a member of `source` is tested:
@@ -219,7 +234,10 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         reason: &str,
     ) -> Result<String, String> {
         let _ = (path, text, test_name, reason);
-        Err(format!("testsmith cannot quarantine {} tests yet", self.name()))
+        Err(format!(
+            "testsmith cannot quarantine {} tests yet",
+            self.name()
+        ))
     }
 
     /// `text`, the test file at `path`, without the test `test_name` (its whole

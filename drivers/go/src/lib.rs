@@ -108,6 +108,14 @@ impl Driver for GoDriver {
         tests_file::test_file_for(source)
     }
 
+    fn test_file_candidates(&self, source: &Path) -> Vec<std::path::PathBuf> {
+        tests_file::test_file_candidates(source)
+    }
+
+    fn can_hold_tests(&self, file: &FileMembers, _test_path: &Path, text: &str) -> bool {
+        tests_file::can_hold_tests(file, text)
+    }
+
     fn test_scope(
         &self,
         source: &Path,

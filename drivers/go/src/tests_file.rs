@@ -2,9 +2,6 @@
 //! `_test.go` files as the scope of "already tested", gotests' test names, and the test
 //! functions of a file with their scaffold markers.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use testsmith_driver::{ExistingTest, FileMembers, Member, marker, syntax};
 use tree_sitter::Node;
@@ -21,6 +18,32 @@ pub(crate) fn test_file_for(source: &Path) -> Option<PathBuf> {
         return None;
     }
     Some(source.with_file_name(format!("{stem}_test.go")))
+}
+
+/// `foo_test.go`, then `foo_internal_test.go` for when `foo_test.go` belongs to the external
+/// `p_test` package (the standard library has 128 such files), where scaffolds calling
+/// unexported names unqualified cannot go.
+pub(crate) fn test_file_candidates(source: &Path) -> Vec<PathBuf> {
+    let Some(primary) = test_file_for(source) else {
+        return Vec::new();
+    };
+    let internal = primary.with_file_name(
+        primary
+            .file_name()
+            .and_then(|name| name.to_str())
+            .and_then(|name| name.strip_suffix("_test.go"))
+            .map(|stem| format!("{stem}_internal_test.go"))
+            .unwrap_or_default(),
+    );
+    vec![primary, internal]
+}
+
+/// Whether a test file is in `file`'s own package (or has no package clause yet).
+pub(crate) fn can_hold_tests(file: &FileMembers, text: &str) -> bool {
+    match (package_name(text), file.package.as_deref()) {
+        (Some(existing), Some(own)) => existing == own,
+        _ => true,
+    }
 }
 
 /// Every `_test.go` file among `siblings` (whatever its package clause: tests of the
@@ -61,37 +84,8 @@ fn is_test_function_name(name: &str) -> bool {
     })
 }
 
-/// How many test files' tests each thread remembers.
-const REMEMBERED_FILES: usize = 512;
-
-thread_local! {
-    // The pipeline asks for every test file of a package once per source file of it: a
-    // package of 400 sources and 100 test files would parse 40,000 test files. Remembered by
-    // a hash of the text, a test file is parsed once per thread.
-    static FOUND: RefCell<HashMap<u64, Vec<ExistingTest>>> = RefCell::new(HashMap::new());
-}
-
 /// The test functions of `text`, a test file, each with its marker comment and doc comment.
 pub(crate) fn existing_tests(text: &str) -> Vec<ExistingTest> {
-    let key = {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        text.hash(&mut hasher);
-        hasher.finish()
-    };
-    if let Some(found) = FOUND.with_borrow(|found| found.get(&key).cloned()) {
-        return found;
-    }
-    let tests = read_tests(text);
-    FOUND.with_borrow_mut(|found| {
-        if found.len() >= REMEMBERED_FILES {
-            found.clear();
-        }
-        found.insert(key, tests.clone());
-    });
-    tests
-}
-
-fn read_tests(text: &str) -> Vec<ExistingTest> {
     let trees = crate::outline::top_level_trees(text);
     let children = crate::outline::top_level_nodes(&trees);
     let mut tests = Vec::new();
