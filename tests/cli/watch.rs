@@ -319,7 +319,6 @@ fn its_own_writes_and_unchanged_members_start_no_work() {
 }
 
 #[test]
-#[ignore = "needs the Rust driver's test generation (issue 3), not in main yet"]
 fn the_rust_attach_edit_to_a_source_file_starts_no_work() {
     let project = Project::new();
     project.write(
