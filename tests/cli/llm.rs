@@ -165,7 +165,9 @@ async fn refused_credentials_take_one_request_and_end_with_a_clear_error() {
     let echo = json!({"error": {"message": format!("Incorrect API key provided: {KEY}"), "code": "invalid_api_key"}});
     fake.fail_next(100, 401, echo, vec![]).await;
     let project = example();
-    let finished = run(llm(&project, &fake, &[])).await.code(2);
+    let finished = run(llm(&project, &fake, &["--concurrency", "1"]))
+        .await
+        .code(2);
     assert_eq!(fake.log.count(), 1);
     assert!(
         finished
@@ -183,6 +185,19 @@ async fn refused_credentials_take_one_request_and_end_with_a_clear_error() {
     for text in [&finished.stdout, &finished.stderr] {
         assert!(!text.contains(KEY), "the key leaked:\n{text}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_stop_the_run_after_the_first_wave_of_requests() {
+    // Members go out five at a time; once a 401 is back nothing more is sent, not even the
+    // retries the requests in flight would otherwise get.
+    let fake = FakeLlm::bare().await;
+    let refused = json!({"error": {"message": "bad key", "code": "invalid_api_key"}});
+    fake.fail_next(100, 401, refused, vec![]).await;
+    let project = example();
+    run(llm(&project, &fake, &["--fan-out"])).await.code(2);
+    let sent = fake.log.count();
+    assert!((1..=5).contains(&sent), "{sent} requests after a 401");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -294,7 +309,7 @@ async fn ctrl_c_during_a_backoff_sleep_stops_at_once_sends_nothing_more_and_exit
         .await;
     let project = one_go_function();
     let mut command = llm(&project, &fake, &[]);
-    let mut child = command
+    let child = command
         .command()
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -365,9 +380,15 @@ async fn an_exhausted_quota_defers_the_rest_and_a_healthy_rerun_finishes_it_once
     let quota = json!({"error": {"message": "You exceeded your current quota", "type": "insufficient_quota", "code": "insufficient_quota"}});
     fake.fail_next(1000, 429, quota, vec![]).await;
     let project = example();
-    let first = run(llm(&project, &fake, &["--format", "json"]))
-        .await
-        .code(75);
+    // One request at a time, so "the first run sends one request" is exact; with a higher
+    // limit the first wave is at most the limit (see the credentials tests).
+    let first = run(llm(
+        &project,
+        &fake,
+        &["--format", "json", "--concurrency", "1"],
+    ))
+    .await
+    .code(75);
     assert_eq!(fake.log.count(), 1, "kept sending after the quota was gone");
     let doc = first.json();
     assert_eq!(doc["summary"]["written"], 0);
