@@ -198,7 +198,6 @@ fn home_dir() -> PathBuf {
 }
 
 #[test]
-#[ignore = "waits for the Rust driver's test generation (test_file_for, scaffold, assemble)"]
 fn template_output_on_strsim_verifies_fully() {
     let project = strsim();
     let doc = testsmith(
@@ -581,4 +580,56 @@ async fn with_reruns_a_test_that_fails_only_sometimes_is_quarantined_as_flaky() 
             .read("calc/calc_test.go")
             .contains("t.Skip(\"testsmith: failed: flaky")
     );
+}
+
+fn one_crate() -> Project {
+    let project = Project::new();
+    project
+        .write(
+            "Cargo.toml",
+            "[package]\nname = \"calc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        )
+        .write(
+            "src/lib.rs",
+            "/// Adds.\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n",
+        );
+    project
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_test_that_does_not_compile_is_repaired_with_cargos_error() {
+    let broken = "#[test]\nfn test_add() {\n    let sum: String = add(1, 2);\n    assert_eq!(sum, \"3\");\n}";
+    let good = "#[test]\nfn test_add() {\n    assert_eq!(add(1, 2), 3);\n}";
+    let fake = Scripted::default()
+        .writes("test_add", broken)
+        .repairs_with("test_add", &[good]);
+    let server = fake.serve().await;
+    let project = one_crate();
+    let doc = run(llm_verify(&project, &server, &[]))
+        .await
+        .success()
+        .json();
+
+    let entry = test_entry(&doc, "test_add");
+    assert_eq!(entry["status"], "passed", "{doc}");
+    assert_eq!(entry["repairs"], 1);
+    let repairs = fake.repair_requests();
+    assert_eq!(repairs.len(), 1);
+    // rustc's rendered error, pointing into the test file, went to the model.
+    assert!(
+        repairs[0].1.contains("error[E0308]: mismatched types"),
+        "{}",
+        repairs[0].1
+    );
+    assert!(
+        repairs[0].1.contains("src/lib_tests.rs"),
+        "{}",
+        repairs[0].1
+    );
+    assert!(
+        project
+            .read("src/lib_tests.rs")
+            .contains("assert_eq!(add(1, 2), 3);")
+    );
+    toolchain(project.root(), "cargo", &["test", "--quiet"]);
 }
