@@ -535,89 +535,6 @@ fn a_bare_message_gets_its_position_and_a_rendered_one_stays() {
     assert_eq!(error_text(&rendered, Path::new("/p")), rendered.message);
 }
 
-/// The Rust driver's verification with the test discovery it does not have yet: a test is a
-/// `fn` under `#[test]`, its range starting at its first attribute.
-#[derive(Debug)]
-struct RustVerifyOnly;
-
-static RUST_VERIFY_ONLY: RustVerifyOnly = RustVerifyOnly;
-
-impl Driver for RustVerifyOnly {
-    fn name(&self) -> &'static str {
-        "rust"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["rs"]
-    }
-
-    fn analyze(&self, path: &Path, source: &str) -> FileMembers {
-        testsmith_driver_rust::RustDriver.analyze(path, source)
-    }
-
-    fn existing_tests(&self, _path: &Path, text: &str) -> Vec<ExistingTest> {
-        let mut tests = Vec::new();
-        let mut offset = 0;
-        let mut first_attribute: Option<usize> = None;
-        for line in text.split_inclusive('\n') {
-            let trimmed = line.trim();
-            if trimmed.starts_with("#[") {
-                first_attribute.get_or_insert(offset);
-            } else if let Some(rest) = trimmed.strip_prefix("fn ")
-                && let Some(start) = first_attribute.take()
-            {
-                let name = rest.split('(').next().unwrap_or_default().to_owned();
-                let end = offset + text[offset..].find("\n}\n").map_or(line.len(), |at| at + 2);
-                tests.push(ExistingTest {
-                    name,
-                    byte_range: start..end,
-                    scaffold: None,
-                });
-            } else {
-                first_attribute = None;
-            }
-            offset += line.len();
-        }
-        tests
-    }
-
-    fn project_marker(&self) -> Option<&'static str> {
-        testsmith_driver_rust::RustDriver.project_marker()
-    }
-
-    fn verify_commands(&self, request: &VerifyRequest) -> Vec<VerifyCommand> {
-        testsmith_driver_rust::RustDriver.verify_commands(request)
-    }
-
-    fn read_diagnostics(
-        &self,
-        request: &VerifyRequest,
-        command: &VerifyCommand,
-        output: &CommandOutput,
-    ) -> Vec<Diagnostic> {
-        testsmith_driver_rust::RustDriver.read_diagnostics(request, command, output)
-    }
-
-    fn read_test_results(
-        &self,
-        request: &VerifyRequest,
-        command: &VerifyCommand,
-        output: &CommandOutput,
-    ) -> Vec<TestResult> {
-        testsmith_driver_rust::RustDriver.read_test_results(request, command, output)
-    }
-
-    fn quarantine_test(
-        &self,
-        path: &Path,
-        text: &str,
-        test_name: &str,
-        reason: &str,
-    ) -> Result<String, String> {
-        testsmith_driver_rust::RustDriver.quarantine_test(path, text, test_name, reason)
-    }
-}
-
 #[test]
 fn with_cargo_a_rust_test_that_fails_is_ignored_and_one_that_does_not_compile_removed() {
     let dir = tempfile::tempdir().unwrap();
@@ -646,7 +563,7 @@ fn with_cargo_a_rust_test_that_fails_is_ignored_and_one_that_does_not_compile_re
     std::fs::write(root.join("src/text/mod_tests.rs"), tests).unwrap();
 
     let files = vec![WrittenFile {
-        driver: &RUST_VERIFY_ONLY,
+        driver: &testsmith_driver_rust::RustDriver,
         source: root.join("src/text/mod.rs"),
         test_file: root.join("src/text/mod_tests.rs"),
         tests: ["test_words", "test_words_wrong", "test_words_broken"]
