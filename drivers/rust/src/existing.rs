@@ -7,6 +7,7 @@
 //! marker when the line right above them is one, so that replacing an untouched scaffold
 //! replaces all of it.
 
+use crate::lexer::{Lexer, Token, TokenKind};
 use crate::parse;
 use testsmith_driver::marker;
 use testsmith_driver::{ExistingTest, syntax};
@@ -14,6 +15,11 @@ use tree_sitter::Node;
 
 /// The tests in `text`, in source order.
 pub(crate) fn existing_tests(text: &str) -> Vec<ExistingTest> {
+    // Most source files hold no test: a lexical look spares them a second parse (`generate`
+    // asks about every source file it has just analysed).
+    if !has_test_attribute_token(text) {
+        return Vec::new();
+    }
     let Some(parsed) = parse::parse(text) else {
         return Vec::new();
     };
@@ -66,6 +72,32 @@ pub(crate) fn has_test_attribute(leading: &[Node<'_>], text: &str) -> bool {
 /// `test`, `tokio::test`, `async_std::test`, `::tokio::test`.
 fn is_test_attribute_path(path: &str) -> bool {
     path == "test" || path.ends_with("::test")
+}
+
+/// Whether `text` has an attribute whose path ends in `test` (`#[test]`, `#[tokio::test(..)]`)
+/// outside comments and strings.
+fn has_test_attribute_token(text: &str) -> bool {
+    // Cheaper still: no `test` right before a `]` or `(` means no test attribute at all.
+    let may_have_one = text
+        .match_indices("test")
+        .any(|(at, _)| text[at + 4..].trim_start().starts_with([']', '(']));
+    if !may_have_one {
+        return false;
+    }
+    let tokens: Vec<Token> = Lexer::new(text)
+        .filter(|token| !token.kind.is_comment())
+        .collect();
+    tokens.windows(2).enumerate().any(|(index, pair)| {
+        if !(pair[0].is_punct(b'#') && pair[1].is_punct(b'[')) {
+            return false;
+        }
+        let path: Vec<&Token> = tokens[index + 2..]
+            .iter()
+            .take_while(|token| token.kind == TokenKind::Ident || token.is_punct(b':'))
+            .collect();
+        path.last()
+            .is_some_and(|last| last.kind == TokenKind::Ident && last.text(text) == "test")
+    })
 }
 
 fn existing_test(function: Node<'_>, leading: &[Node<'_>], text: &str) -> Option<ExistingTest> {
@@ -206,6 +238,19 @@ mod tests {
                 .unwrap()
                 .is_unedited
         );
+    }
+
+    #[test]
+    fn a_test_attribute_is_told_from_mentions_in_comments_strings_and_cfgs() {
+        assert!(has_test_attribute_token("#[test] fn a() {}"));
+        assert!(has_test_attribute_token(
+            "#[ tokio :: test (flavor = \"x\")] async fn a() {}"
+        ));
+        assert!(!has_test_attribute_token(
+            "// #[test]\nconst S: &str = \"#[test]\";"
+        ));
+        assert!(!has_test_attribute_token("#[cfg(test)] mod tests;"));
+        assert!(!has_test_attribute_token("#[testing] fn a() {}"));
     }
 
     #[test]
