@@ -17,7 +17,9 @@ fn package() -> Project {
     for f in 0..FILES {
         let mut source = String::from("package calc\n");
         for n in 0..FUNCTIONS {
-            source.push_str(&format!("\n// F{f}x{n} adds {n}.\nfunc F{f}x{n}(x int) int {{ return x + {n} }}\n"));
+            source.push_str(&format!(
+                "\n// F{f}x{n} adds {n}.\nfunc F{f}x{n}(x int) int {{ return x + {n} }}\n"
+            ));
         }
         project.write(&format!("calc/f{f}.go"), source);
     }
@@ -27,8 +29,16 @@ fn package() -> Project {
 fn generate(project: &Project, fake: &FakeLlm) -> Command {
     let base_url = fake.base_url();
     let mut run = project.testsmith(&[
-        "generate", "--llm", "--fan-out", "--concurrency", "3", "--base-url", &base_url,
-        "--model", "m", "-q",
+        "generate",
+        "--llm",
+        "--fan-out",
+        "--concurrency",
+        "3",
+        "--base-url",
+        &base_url,
+        "--model",
+        "m",
+        "-q",
     ]);
     std::mem::replace(run.command(), Command::new("true"))
 }
@@ -43,7 +53,11 @@ fn assert_tests_whole_and_unique(project: &Project, expect_all: bool) {
             assert!(!expect_all, "{} is missing", path.display());
             continue;
         };
-        let gofmt = Command::new("gofmt").arg("-e").arg(&path).output().expect("gofmt runs");
+        let gofmt = Command::new("gofmt")
+            .arg("-e")
+            .arg(&path)
+            .output()
+            .expect("gofmt runs");
         assert!(
             gofmt.status.success(),
             "{} does not parse: {}\n{text}",
@@ -52,23 +66,34 @@ fn assert_tests_whole_and_unique(project: &Project, expect_all: bool) {
         );
         for n in 0..FUNCTIONS {
             let name = format!("TestF{f}x{n}");
-            *seen.entry(name.clone()).or_default() += text.matches(&format!("func {name}(")).count();
+            *seen.entry(name.clone()).or_default() +=
+                text.matches(&format!("func {name}(")).count();
         }
     }
     for (name, count) in &seen {
         assert!(*count <= 1, "{name} written {count} times");
     }
     if expect_all {
-        assert_eq!(seen.values().filter(|c| **c == 1).count(), FILES * FUNCTIONS, "{seen:?}");
+        assert_eq!(
+            seen.values().filter(|c| **c == 1).count(),
+            FILES * FUNCTIONS,
+            "{seen:?}"
+        );
     }
 }
 
 fn assert_database_intact(project: &Project) {
     let db = rusqlite::Connection::open(project.path(".testsmith/state.db")).unwrap();
-    let verdict: String = db.query_row("PRAGMA integrity_check", [], |row| row.get(0)).unwrap();
+    let verdict: String = db
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
     assert_eq!(verdict, "ok");
     let unfinished: i64 = db
-        .query_row("SELECT count(*) FROM jobs WHERE state <> 'done'", [], |row| row.get(0))
+        .query_row(
+            "SELECT count(*) FROM jobs WHERE state <> 'done'",
+            [],
+            |row| row.get(0),
+        )
         .unwrap();
     assert_eq!(unfinished, 0, "jobs left behind after the rerun");
 }
@@ -105,7 +130,10 @@ async fn a_run_killed_at_any_point_loses_nothing_and_duplicates_nothing() {
         })
         .await
         .unwrap();
-        assert!(status.success(), "the rerun after a kill at {kill_at} failed: {status}");
+        assert!(
+            status.success(),
+            "the rerun after a kill at {kill_at} failed: {status}"
+        );
         assert_tests_whole_and_unique(&project, true);
         assert_database_intact(&project);
         let asked_again = fake.log.count() - sent_before_rerun;

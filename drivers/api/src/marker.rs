@@ -62,7 +62,10 @@ fn body_hash(body: &str) -> String {
 
 fn short_hash(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
-    digest[..4].iter().map(|byte| format!("{byte:02x}")).collect()
+    digest[..4]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -95,8 +98,14 @@ mod tests {
 
     #[test]
     fn signature_hash_ignores_whitespace_but_not_types() {
-        assert_eq!(signature_hash("func A(x int)"), signature_hash("func  A(x\n\tint)"));
-        assert_ne!(signature_hash("func A(x int)"), signature_hash("func A(x int64)"));
+        assert_eq!(
+            signature_hash("func A(x int)"),
+            signature_hash("func  A(x\n\tint)")
+        );
+        assert_ne!(
+            signature_hash("func A(x int)"),
+            signature_hash("func A(x int64)")
+        );
         assert_eq!(signature_hash("func A()").len(), 8);
     }
 
