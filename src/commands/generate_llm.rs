@@ -168,6 +168,9 @@ pub(crate) struct LlmSession {
     /// `false` only under `TESTSMITH_NO_QUEUE=1`, which the benchmarks use to measure what
     /// the durable queue costs. Not for production use: a killed run then loses its jobs.
     queue_enabled: bool,
+    /// Job keys this pass recorded or found while asking, to tell queued jobs that no longer
+    /// have work (their member got a test another way, or is gone) from the rest.
+    touched: std::sync::Mutex<HashSet<String>>,
     /// Held for the whole run; released when dropped (or when the process dies).
     _lock: RunLock,
 }
@@ -210,6 +213,7 @@ impl LlmSession {
             concurrency: config.llm.concurrency.max(1),
             key_env: config.llm.api_key_env.clone(),
             queue_enabled: std::env::var_os("TESTSMITH_NO_QUEUE").is_none(),
+            touched: std::sync::Mutex::new(HashSet::new()),
             _lock: lock,
         })
     }
@@ -243,7 +247,11 @@ impl LlmSession {
         settings: &WriteSettings,
         progress: &dyn Fn(usize) -> Progress,
     ) -> Result<Vec<FileOutcome>, AppError> {
-        let (prepared, mut outcomes) = prepare_all(packages, selection, &self.ready_paths()?);
+        let queued = self.take_queued()?;
+        let first: HashSet<PathBuf> = queued.values().cloned().collect();
+        let (prepared, mut outcomes) = prepare_all(packages, selection, &first);
+        let in_this_pass: HashSet<PathBuf> =
+            prepared.iter().map(|file| file.file.path.clone()).collect();
         let progress = progress(prepared.len());
         // Files are started a few more than the request limit at a time: enough to keep every
         // permit busy, few enough that a huge project's prompts are not all held at once.
@@ -269,18 +277,43 @@ impl LlmSession {
         );
         progress.clear();
         outcomes.extend(produced);
+        self.tidy_queued(queued, &in_this_pass);
         Ok(outcomes)
     }
 
-    /// Source files with jobs that are due in the queue, to be taken first.
-    fn ready_paths(&self) -> Result<HashSet<PathBuf>, AppError> {
+    /// Leases the jobs waiting in the queue and due, by key with their source file: their files
+    /// go first.
+    fn take_queued(&self) -> Result<HashMap<String, PathBuf>, AppError> {
+        self.touched.lock().expect("not poisoned").clear();
+        if !self.queue_enabled {
+            return Ok(HashMap::new());
+        }
         Ok(self
-            .store
-            .jobs(Some(JobState::Pending))?
+            .ledger
+            .take_ready(usize::MAX)?
             .into_iter()
-            .filter(|job| job.not_before_ms <= now_ms())
-            .filter_map(|job| JobPayload::parse(&job.payload).map(|payload| payload.path))
+            .filter_map(|job| Some((job.key, JobPayload::parse(&job.payload)?.path)))
             .collect())
+    }
+
+    /// Queued jobs this pass took but never asked: if their file was planned in this pass,
+    /// their member needs no test any more (written by hand meanwhile, or removed) and the job
+    /// is retired; otherwise the pass did not cover their file and they go back to waiting.
+    fn tidy_queued(&self, queued: HashMap<String, PathBuf>, in_this_pass: &HashSet<PathBuf>) {
+        let touched = self.touched.lock().expect("not poisoned");
+        for (key, path) in queued {
+            if touched.contains(&key) {
+                continue;
+            }
+            let tidied = if in_this_pass.contains(&path) {
+                self.ledger.retire(&key)
+            } else {
+                self.ledger.release(&key)
+            };
+            if let Err(error) = tidied {
+                tracing::warn!("cannot update queued job for {}: {error}", path.display());
+            }
+        }
     }
 
     /// Asks for the file's wanted tests, merges and writes them, then settles the jobs.
@@ -383,7 +416,14 @@ impl LlmSession {
         key: &crate::llm::CacheKey,
         payload: &JobPayload,
     ) -> Result<Option<Produced>, crate::store::StoreError> {
-        if !self.queue_enabled || self.ledger.record(key, &payload.to_json())? {
+        if !self.queue_enabled {
+            return Ok(None);
+        }
+        self.touched
+            .lock()
+            .expect("not poisoned")
+            .insert(key.as_str().to_owned());
+        if self.ledger.record(key, &payload.to_json())? {
             return Ok(None);
         }
         let Some(job) = self.store.job(key.as_str())? else {

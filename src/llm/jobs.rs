@@ -77,6 +77,20 @@ impl JobLedger {
         }
     }
 
+    /// Marks a job done without an answer: its member no longer needs a test.
+    pub fn retire(&self, key: &str) -> Result<(), StoreError> {
+        self.store.complete_job(key, now_ms())?;
+        Ok(())
+    }
+
+    /// Gives a job this run holds back to the queue, due now, its attempts unchanged.
+    pub fn release(&self, key: &str) -> Result<(), StoreError> {
+        let now = now_ms();
+        self.store
+            .defer_job(key, &self.owner, now, "not in this run", now)?;
+        Ok(())
+    }
+
     fn fail(&self, key: &str, error: &str, now: i64) -> Result<Option<JobState>, StoreError> {
         self.store
             .fail_job(key, &self.owner, error, self.max_attempts, now, now)

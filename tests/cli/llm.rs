@@ -433,3 +433,64 @@ fn llm_flags_without_llm_are_usage_errors() {
         .run()
         .code(2);
 }
+
+async fn quota_exhausted() -> FakeLlm {
+    let fake = FakeLlm::bare().await;
+    let quota = json!({"error": {"message": "quota", "type": "insufficient_quota", "code": "insufficient_quota"}});
+    fake.fail_next(1000, 429, quota, vec![]).await;
+    fake
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_finishes_the_jobs_a_quota_exhausted_run_left() {
+    let fake = quota_exhausted().await;
+    let project = example();
+    run(llm(&project, &fake, &["--concurrency", "1"]))
+        .await
+        .code(75);
+    let queue = run(project.testsmith(&["queue", "--format", "json"]))
+        .await
+        .success()
+        .json();
+    assert_eq!(queue["jobs"].as_array().unwrap().len(), 16);
+
+    fake.server.reset().await;
+    fake.answer_well(Duration::ZERO).await;
+    let base_url = fake.base_url();
+    let resume = project
+        .testsmith(&[
+            "resume",
+            "--base-url",
+            &base_url,
+            "--model",
+            "fake-1",
+            "--format",
+            "json",
+        ])
+        .env("OPENAI_API_KEY", KEY);
+    let doc = run(resume).await.success().json();
+    assert_eq!(doc["summary"]["written"], 16);
+    assert_eq!(doc["summary"]["llm"]["jobs_waiting"], 0);
+    let queue = run(project.testsmith(&["queue"])).await.success();
+    assert_eq!(queue.stdout, "the queue is empty\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_job_whose_member_got_a_test_by_hand_is_retired_without_a_request() {
+    let fake = quota_exhausted().await;
+    let project = one_go_function();
+    run(llm(&project, &fake, &[])).await.code(75);
+    project.write(
+        "calc/calc_test.go",
+        "package calc\n\nimport \"testing\"\n\nfunc TestAdd(t *testing.T) {\n\tif Add(1, 2) != 3 {\n\t\tt.Fatal()\n\t}\n}\n",
+    );
+    fake.server.reset().await;
+    fake.answer_well(Duration::ZERO).await;
+    let doc = run(llm(&project, &fake, &["--format", "json"]))
+        .await
+        .success()
+        .json();
+    assert_eq!(doc["summary"]["llm"]["requests_sent"], 0);
+    assert_eq!(doc["summary"]["llm"]["jobs_waiting"], 0);
+    assert_eq!(doc["summary"]["already_tested"], 1);
+}
