@@ -44,13 +44,6 @@ pub enum LlmMode {
 impl LlmMode {
     const NAMES: &[&str] = &["batch", "fan-out"];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LlmMode::Batch => "batch",
-            LlmMode::FanOut => "fan-out",
-        }
-    }
-
     fn parse(text: &str) -> Option<Self> {
         match text {
             "batch" => Some(LlmMode::Batch),
@@ -115,6 +108,21 @@ impl LlmConfig {
             .filter(|key| !key.trim().is_empty())
             .map(|key| ApiKey(key.trim().to_owned()))
     }
+
+    /// The API key, required only by OpenAI's own endpoint: a local server (llama.cpp,
+    /// vLLM, Ollama) usually needs none, and a request without one there would only come
+    /// back 401 after the run started.
+    pub fn require_api_key(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<ApiKey>, ConfigError> {
+        match self.api_key(env) {
+            None if self.base_url == DEFAULT_BASE_URL => Err(ConfigError::MissingApiKey {
+                var: self.api_key_env.clone(),
+            }),
+            key => Ok(key),
+        }
+    }
 }
 
 /// The `[llm.breaker]` table: when to stop sending (issue 5).
@@ -159,6 +167,7 @@ pub struct LlmOverrides {
 pub struct ApiKey(String);
 
 impl ApiKey {
+    #[cfg(test)]
     pub fn new(key: impl Into<String>) -> Self {
         ApiKey(key.into())
     }

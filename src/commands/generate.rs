@@ -168,7 +168,7 @@ fn template_package(
                         let produced = scaffold_all(&prepared);
                         finish_file(prepared, produced, settings)
                     }
-                    Err(report) => (report, 0),
+                    Err(report) => (*report, 0),
                 };
             FileOutcome {
                 report,

@@ -142,7 +142,7 @@ fn prepare_all<'p>(
             ) {
                 Ok(file) => prepared.push(file),
                 Err(report) => unprepared.push(FileOutcome {
-                    report,
+                    report: *report,
                     files_written: 0,
                     elapsed: started.elapsed(),
                 }),
@@ -195,7 +195,7 @@ impl LlmSession {
         let conventions =
             std::fs::read_to_string(project_root.join(CONVENTIONS_FILE)).unwrap_or_default();
         let cancel = CancellationToken::new();
-        let api_key = config.llm.api_key(&|var| std::env::var(var).ok());
+        let api_key = config.llm.require_api_key(&|var| std::env::var(var).ok())?;
         let cache_store = (!tuning.no_cache).then(|| store.clone());
         let client = LlmClient::from_config(&config.llm, api_key, cache_store, cancel.clone())?;
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -25,12 +25,19 @@ pub fn cache(action: &CacheAction, printer: &mut Printer) -> Result<Outcome, App
     match action {
         CacheAction::Stats { format } => {
             let entries = store.cache_entries()?;
+            let integrity = match store.integrity_check()? {
+                Ok(()) => "ok".to_owned(),
+                Err(report) => report,
+            };
             let text = match format {
                 Format::Json => format!(
                     "{}\n",
-                    serde_json::json!({"entries": entries, "path": store.path()})
+                    serde_json::json!({"entries": entries, "path": store.path(), "integrity": integrity})
                 ),
-                Format::Text => format!("{entries} cached answers in {}\n", store.path().display()),
+                Format::Text => format!(
+                    "{entries} cached answers in {} (integrity: {integrity})\n",
+                    store.path().display()
+                ),
             };
             printer.out(&text)?;
         }

@@ -42,6 +42,7 @@ impl InFlightLimit {
     }
 
     /// Permits free right now.
+    #[cfg(test)]
     pub fn available(&self) -> usize {
         self.permits.available_permits()
     }

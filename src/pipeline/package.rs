@@ -140,7 +140,7 @@ pub fn prepare_file<'p>(
     siblings: &[PathBuf],
     texts: &mut FileTexts,
     policy: ScaffoldPolicy,
-) -> Result<PreparedFile<'p>, FileReport> {
+) -> Result<PreparedFile<'p>, Box<FileReport>> {
     let driver = package.driver;
     let mut report = FileReport::new(file.path.clone());
     let candidates = driver.test_file_candidates(&file.path);
@@ -151,11 +151,11 @@ pub fn prepare_file<'p>(
                 reason: format!("testsmith writes no {} tests", driver.name()),
             });
         }
-        return Err(report);
+        return Err(Box::new(report));
     }
     let test_path = match choose_test_file(driver, file, candidates, texts) {
         Ok(path) => path,
-        Err(error) => return Err(FileReport::failed(file.path.clone(), error)),
+        Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
     };
     report.test_file = Some(test_path.clone());
     report.has_syntax_errors = file.has_syntax_errors();
@@ -166,11 +166,11 @@ pub fn prepare_file<'p>(
         let text = match texts.get(&path) {
             Ok(Some(text)) => text,
             Ok(None) => continue,
-            Err(error) => return Err(FileReport::failed(file.path.clone(), error)),
+            Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
         };
         let tests = match texts.tests(driver, &path) {
             Ok(tests) => tests.to_vec(),
-            Err(error) => return Err(FileReport::failed(file.path.clone(), error)),
+            Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
         };
         if style_example.is_none() {
             style_example = tests
@@ -186,13 +186,13 @@ pub fn prepare_file<'p>(
         Ok(Some(text)) => text,
         Ok(None) => {
             let error = "disappeared during the run".to_owned();
-            return Err(FileReport::failed(file.path.clone(), error));
+            return Err(Box::new(FileReport::failed(file.path.clone(), error)));
         }
-        Err(error) => return Err(FileReport::failed(file.path.clone(), error)),
+        Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
     };
     let existing_test_text = match texts.get(&test_path) {
         Ok(text) => text,
-        Err(error) => return Err(FileReport::failed(file.path.clone(), error)),
+        Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
     };
     Ok(PreparedFile {
         package,

@@ -143,6 +143,7 @@ impl Store {
     }
 
     /// The number of migrations applied.
+    #[cfg(test)]
     pub fn schema_version(&self) -> Result<usize, StoreError> {
         Ok(user_version(&self.lock())?)
     }

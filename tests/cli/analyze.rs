@@ -270,7 +270,7 @@ fn an_unreadable_folder_is_reported_and_the_run_goes_on() {
     .unwrap();
     let run = project
         .testsmith(&["analyze", "--format", "json"])
-        .as_unprivileged_user()
+        .unprivileged()
         .run()
         .code(1);
     let doc = run.json();

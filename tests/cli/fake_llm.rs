@@ -10,10 +10,13 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+/// When a request arrived, and the test names it asked for.
+type Arrival = (Instant, Vec<String>);
+
 /// Arrival times and asked test names of every request, in order.
 #[derive(Clone, Default)]
 pub struct Log {
-    entries: Arc<Mutex<Vec<(Instant, Vec<String>)>>>,
+    entries: Arc<Mutex<Vec<Arrival>>>,
 }
 
 impl Log {

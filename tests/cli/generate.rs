@@ -277,7 +277,7 @@ fn a_read_only_folder_is_reported_and_the_other_folders_written() {
     .unwrap();
     let run = project
         .testsmith(&["generate", "--format", "json"])
-        .as_unprivileged_user()
+        .unprivileged()
         .run()
         .code(1);
     let doc = run.json();

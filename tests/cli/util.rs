@@ -98,7 +98,7 @@ impl TestRun {
 
     /// Runs as an unprivileged user when the tests run as root, so that file permissions
     /// bite as they would for a user. The project folder must be reachable by that user.
-    pub fn as_unprivileged_user(mut self) -> TestRun {
+    pub fn unprivileged(mut self) -> TestRun {
         if is_root() {
             let program = self.command.get_program().to_owned();
             let args: Vec<_> = self.command.get_args().map(|a| a.to_owned()).collect();
