@@ -528,25 +528,12 @@ fn dependencies(prepared: &PreparedFile<'_>, wanted: &[(usize, MemberRequest)]) 
 /// The member of plan `index` as the model sees it: its doc comment and its source.
 fn member_request(prepared: &PreparedFile<'_>, index: usize) -> MemberRequest {
     let plan = &prepared.plans[index];
-    let member = &plan.member;
-    let mut source = String::new();
-    if let Some(doc) = &member.doc {
-        for line in doc.lines() {
-            source.push_str("// ");
-            source.push_str(line);
-            source.push('\n');
-        }
-    }
-    source.push_str(
-        prepared
-            .source_text
-            .get(member.byte_range.clone())
-            .unwrap_or(&member.signature),
-    );
     MemberRequest {
-        id: prepared.driver().display_name_in(prepared.file, member),
+        id: prepared
+            .driver()
+            .display_name_in(prepared.file, &plan.member),
         test_name: plan.test_name.clone(),
-        source,
+        source: crate::llm::member_source(&plan.member, &prepared.source_text),
     }
 }
 

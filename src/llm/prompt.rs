@@ -45,6 +45,25 @@ pub struct MemberRequest {
     pub source: String,
 }
 
+/// The member as the model sees it: its doc comment (as `//` lines, which Go and Rust both
+/// read as a comment), then its declaration.
+pub fn member_source(member: &testsmith_driver::Member, source_text: &str) -> String {
+    let mut source = String::new();
+    if let Some(doc) = &member.doc {
+        for line in doc.lines() {
+            source.push_str("// ");
+            source.push_str(line);
+            source.push('\n');
+        }
+    }
+    source.push_str(
+        source_text
+            .get(member.byte_range.clone())
+            .unwrap_or(&member.signature),
+    );
+    source
+}
+
 /// Builds the request asking for tests of `members`, within `budget` characters where the
 /// context allows. `feedback` explains why the previous answer for these members was
 /// rejected, so the model can do better.

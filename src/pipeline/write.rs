@@ -42,8 +42,21 @@ impl WriteScope {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        let Ok(resolved) = parent.canonicalize() else {
-            return Some(format!("{} cannot be resolved", parent.display()));
+        // A folder that does not exist yet (a Rust binary's `src/bin/x/x_tests.rs`) is judged
+        // by the nearest folder above it that does: that is where it would be created.
+        let existing = parent
+            .ancestors()
+            .find(|dir| dir.as_os_str().is_empty() || dir.exists())
+            .map(|dir| {
+                if dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    dir
+                }
+            })
+            .unwrap_or(Path::new("."));
+        let Ok(resolved) = existing.canonicalize() else {
+            return Some(format!("{} cannot be resolved", existing.display()));
         };
         if self.roots.iter().any(|root| resolved.starts_with(root)) {
             None
@@ -92,6 +105,7 @@ pub fn write_atomically(
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
+    std::fs::create_dir_all(dir)?;
     let mut temp = tempfile::Builder::new()
         .prefix(".testsmith-")
         .suffix(".tmp")
@@ -232,6 +246,27 @@ mod tests {
         let error = write_atomically(&scope, &target, "x", None).unwrap_err();
         assert!(matches!(error, WriteError::Refused(_)), "{error}");
         assert!(!outside.path().join("a_test.go").exists());
+    }
+
+    #[test]
+    fn a_missing_folder_inside_the_project_is_created() {
+        let project = tempfile::tempdir().unwrap();
+        let scope = WriteScope::new(&[project.path().to_owned()]);
+        let target = project.path().join("src/bin/tool/tool_tests.rs");
+        write_atomically(&scope, &target, "x", None).unwrap();
+        assert_eq!(std::fs::read_to_string(target).unwrap(), "x");
+    }
+
+    #[test]
+    fn a_missing_folder_below_a_link_out_of_the_project_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let project = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), project.path().join("escape")).unwrap();
+        let scope = WriteScope::new(&[project.path().to_owned()]);
+        let target = project.path().join("escape/new/a_test.go");
+        let error = write_atomically(&scope, &target, "x", None).unwrap_err();
+        assert!(matches!(error, WriteError::Refused(_)), "{error}");
+        assert!(!outside.path().join("new").exists());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Repairing a test the toolchain rejected: the [`Repair`] seam verification calls, and
 //! [`LlmRepairer`], which asks the model through the LLM stack.
 
-use crate::llm::{FileRequest, LlmClient, MemberOutcome, MemberRequest};
+use crate::llm::{FileRequest, LlmClient, MemberOutcome, MemberRequest, member_source};
 use testsmith_driver::{Driver, Member, SourceFile, TestCode};
 
 /// One test to repair, with everything a repair needs to know.
@@ -96,22 +96,4 @@ impl Repair for LlmRepairer<'_> {
             MemberOutcome::Cancelled => Err("cancelled".to_owned()),
         }
     }
-}
-
-/// The member as the model sees it: its doc comment, then its declaration.
-fn member_source(member: &Member, source_text: &str) -> String {
-    let mut source = String::new();
-    if let Some(doc) = &member.doc {
-        for line in doc.lines() {
-            source.push_str("// ");
-            source.push_str(line);
-            source.push('\n');
-        }
-    }
-    source.push_str(
-        source_text
-            .get(member.byte_range.clone())
-            .unwrap_or(&member.signature),
-    );
-    source
 }

@@ -376,3 +376,35 @@ fn tests_go_to_foo_internal_test_go_when_foo_test_go_is_an_external_test_package
         .json();
     assert_eq!(again["summary"]["written"], 0);
 }
+
+#[test]
+fn a_rust_binarys_tests_go_to_a_new_folder_below_it() {
+    let project = Project::new();
+    project
+        .write(
+            "tool/Cargo.toml",
+            "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        )
+        .write(
+            "tool/src/bin/tool.rs",
+            "fn main() {}\n\npub fn helper() -> u8 {\n    1\n}\n",
+        );
+    let doc = project
+        .testsmith(&["generate", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let report = file_report(&doc, "tool/src/bin/tool.rs");
+    assert_eq!(report["test_file"], "tool/src/bin/tool/tool_tests.rs");
+    assert_eq!(names(&report["written"]), ["test_helper"]);
+    assert!(
+        project
+            .read("tool/src/bin/tool/tool_tests.rs")
+            .contains("fn test_helper()")
+    );
+    assert!(
+        project
+            .read("tool/src/bin/tool.rs")
+            .contains("#[path = \"tool/tool_tests.rs\"]")
+    );
+}
