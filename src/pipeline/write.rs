@@ -38,22 +38,11 @@ impl WriteScope {
                 target.display()
             ));
         }
-        let parent = match target.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
         // A folder that does not exist yet (a Rust binary's `src/bin/x/x_tests.rs`) is judged
         // by the nearest folder above it that does: that is where it would be created.
-        let existing = parent
+        let existing = folder_of(target)
             .ancestors()
-            .find(|dir| dir.as_os_str().is_empty() || dir.exists())
-            .map(|dir| {
-                if dir.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    dir
-                }
-            })
+            .find(|dir| dir.exists())
             .unwrap_or(Path::new("."));
         let Ok(resolved) = existing.canonicalize() else {
             return Some(format!("{} cannot be resolved", existing.display()));
@@ -101,10 +90,7 @@ pub fn write_atomically(
         return Err(WriteError::ChangedMeanwhile);
     }
 
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
+    let dir = folder_of(path);
     std::fs::create_dir_all(dir)?;
     let mut temp = tempfile::Builder::new()
         .prefix(".testsmith-")
@@ -125,6 +111,14 @@ pub fn write_atomically(
     std::fs::set_permissions(temp.path(), permissions)?;
     temp.persist(path).map_err(|error| error.error)?;
     Ok(())
+}
+
+/// The folder `path` is in; `.` for a bare file name.
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
 }
 
 /// A SHA-256 digest of a file's contents. Content, not mtime: an editor that saves unchanged
@@ -238,14 +232,24 @@ mod tests {
 
     #[test]
     fn writing_through_a_symlinked_folder_out_of_the_project_is_refused() {
-        let outside = tempfile::tempdir().unwrap();
-        let project = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(outside.path(), project.path().join("escape")).unwrap();
-        let scope = WriteScope::new(&[project.path().to_owned()]);
-        let target = project.path().join("escape/a_test.go");
-        let error = write_atomically(&scope, &target, "x", None).unwrap_err();
-        assert!(matches!(error, WriteError::Refused(_)), "{error}");
-        assert!(!outside.path().join("a_test.go").exists());
+        // Into the linked folder itself, and into a folder that would have to be created
+        // below it.
+        for (relative, first_created) in [
+            ("escape/a_test.go", "a_test.go"),
+            ("escape/new/a_test.go", "new"),
+        ] {
+            let outside = tempfile::tempdir().unwrap();
+            let project = tempfile::tempdir().unwrap();
+            std::os::unix::fs::symlink(outside.path(), project.path().join("escape")).unwrap();
+            let scope = WriteScope::new(&[project.path().to_owned()]);
+            let target = project.path().join(relative);
+            let error = write_atomically(&scope, &target, "x", None).unwrap_err();
+            assert!(
+                matches!(error, WriteError::Refused(_)),
+                "{relative}: {error}"
+            );
+            assert!(!outside.path().join(first_created).exists(), "{relative}");
+        }
     }
 
     #[test]
@@ -255,18 +259,6 @@ mod tests {
         let target = project.path().join("src/bin/tool/tool_tests.rs");
         write_atomically(&scope, &target, "x", None).unwrap();
         assert_eq!(std::fs::read_to_string(target).unwrap(), "x");
-    }
-
-    #[test]
-    fn a_missing_folder_below_a_link_out_of_the_project_is_refused() {
-        let outside = tempfile::tempdir().unwrap();
-        let project = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(outside.path(), project.path().join("escape")).unwrap();
-        let scope = WriteScope::new(&[project.path().to_owned()]);
-        let target = project.path().join("escape/new/a_test.go");
-        let error = write_atomically(&scope, &target, "x", None).unwrap_err();
-        assert!(matches!(error, WriteError::Refused(_)), "{error}");
-        assert!(!outside.path().join("new").exists());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! `fixtures/llm/example_answers.json` (or an empty test for names it does not know). It
 //! records when each request arrived, so tests can check concurrency and waits server-side.
 
+use crate::util::{Project, TestRun};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -136,6 +137,25 @@ impl Respond for Failing {
         }
         response
     }
+}
+
+/// The API key every run against a fake is given; the leak tests search output and state
+/// for it.
+pub const API_KEY: &str = "sk-test-canary-4242";
+
+/// `testsmith generate --llm EXTRA..` in `project`, against the fake API served by `server`.
+pub fn generate_llm(project: &Project, server: &MockServer, extra: &[&str]) -> TestRun {
+    let base_url = format!("{}/v1", server.uri());
+    let mut args = vec![
+        "generate",
+        "--llm",
+        "--base-url",
+        &base_url,
+        "--model",
+        "fake-1",
+    ];
+    args.extend_from_slice(extra);
+    project.testsmith(&args).env("OPENAI_API_KEY", API_KEY)
 }
 
 /// A running fake with its request log.

@@ -7,8 +7,8 @@
 //! The go tool runs offline (`GOPROXY=off`, `GOFLAGS=-mod=mod`) with one build cache shared by
 //! every test and run, so that the standard library is compiled once.
 
-use crate::fake_llm::FakeLlm;
-use crate::util::{Project, copy_dir};
+use crate::fake_llm::{FakeLlm, generate_llm};
+use crate::util::{Project, copy_dir, run_async};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -192,25 +192,14 @@ async fn tests_a_model_writes_for_the_example_pass_gofmt_vet_and_test() {
     let fake = FakeLlm::competent(Duration::ZERO).await;
     let project = Project::new();
     project.copy_fixture("example/go", "go");
-    let base_url = fake.base_url();
-    let command = project
-        .testsmith(&[
-            "generate",
-            "--llm",
-            "--base-url",
-            &base_url,
-            "--model",
-            "fake-1",
-            "--format",
-            "json",
-            "go",
-        ])
-        .env("OPENAI_API_KEY", "sk-test");
-    let doc = tokio::task::spawn_blocking(move || command.run())
-        .await
-        .unwrap()
-        .success()
-        .json();
+    let doc = run_async(generate_llm(
+        &project,
+        &fake.server,
+        &["--format", "json", "go"],
+    ))
+    .await
+    .success()
+    .json();
     assert_eq!(written(&doc), 9, "{doc}");
     let shapes = project.read("go/shapes/shapes_test.go");
     assert!(shapes.contains("\t\"errors\"\n"), "{shapes}");

@@ -3,12 +3,12 @@
 //! waits, bad answers, Ctrl-C, secrets, and the quota-then-resume story. Counts are taken
 //! on the server side.
 
-use crate::fake_llm::{FakeLlm, completion, envelope, known_answers, max_in_flight};
-use crate::util::{Finished, Project, TestRun, copy_dir};
+use crate::fake_llm::{
+    API_KEY as KEY, FakeLlm, completion, envelope, generate_llm, known_answers, max_in_flight,
+};
+use crate::util::{Project, TestRun, copy_dir, run_async as run};
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-const KEY: &str = "sk-test-canary-4242";
 
 fn example() -> Project {
     let project = Project::new();
@@ -17,23 +17,7 @@ fn example() -> Project {
 }
 
 fn llm(project: &Project, fake: &FakeLlm, extra: &[&str]) -> TestRun {
-    let base_url = fake.base_url();
-    let mut args = vec![
-        "generate",
-        "--llm",
-        "--base-url",
-        &base_url,
-        "--model",
-        "fake-1",
-    ];
-    args.extend_from_slice(extra);
-    project.testsmith(&args).env("OPENAI_API_KEY", KEY)
-}
-
-async fn run(command: TestRun) -> Finished {
-    tokio::task::spawn_blocking(move || command.run())
-        .await
-        .unwrap()
+    generate_llm(project, &fake.server, extra)
 }
 
 fn one_go_function() -> Project {
@@ -243,19 +227,7 @@ async fn a_batch_reply_missing_a_test_asks_again_for_that_test_only() {
         .await;
     let project = Project::new();
     project.copy_fixture("example/rust", "rust");
-    let base_url = format!("{}/v1", server.uri());
-    let command = project
-        .testsmith(&[
-            "generate",
-            "--llm",
-            "--base-url",
-            &base_url,
-            "--model",
-            "m",
-            "--format",
-            "json",
-        ])
-        .env("OPENAI_API_KEY", KEY);
+    let command = generate_llm(&project, &server, &["--format", "json"]);
     let doc = run(command).await.success().json();
     let requests = server.received_requests().await.unwrap();
     let asked: Vec<Vec<String>> = requests.iter().map(crate::fake_llm::asked_names).collect();
@@ -279,19 +251,7 @@ async fn garbage_answers_are_never_written_or_cached() {
         .mount(&server)
         .await;
     let project = one_go_function();
-    let base_url = format!("{}/v1", server.uri());
-    let command = project
-        .testsmith(&[
-            "generate",
-            "--llm",
-            "--base-url",
-            &base_url,
-            "--model",
-            "m",
-            "--format",
-            "json",
-        ])
-        .env("OPENAI_API_KEY", KEY);
+    let command = generate_llm(&project, &server, &["--format", "json"]);
     let finished = run(command).await;
     let doc = finished.json();
     assert_eq!(doc["summary"]["written"], 0, "{}", finished.stdout);

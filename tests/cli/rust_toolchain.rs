@@ -7,8 +7,8 @@
 //! Every cargo run shares one target folder under `CARGO_TARGET_TMPDIR`: the crates have no
 //! dependencies, so sharing costs nothing, and a rerun of the suite compiles little.
 
-use crate::fake_llm::{FakeLlm, asked_names, completion, known_answers};
-use crate::util::{Project, copy_dir};
+use crate::fake_llm::{FakeLlm, asked_names, completion, generate_llm, known_answers};
+use crate::util::{Project, copy_dir, run_async};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -247,25 +247,14 @@ async fn untidy_model_answers_are_tidied_into_tests_that_compile_and_pass() {
     let project = example();
     let crate_dir = project.path("rust");
     let before = warnings(&cargo(&crate_dir, &["test", "--no-run"]));
-    let base_url = fake.base_url();
-    let command = project
-        .testsmith(&[
-            "generate",
-            "--llm",
-            "--base-url",
-            &base_url,
-            "--model",
-            "fake-1",
-            "--format",
-            "json",
-            "rust",
-        ])
-        .env("OPENAI_API_KEY", "sk-test");
-    let doc = tokio::task::spawn_blocking(move || command.run())
-        .await
-        .unwrap()
-        .success()
-        .json();
+    let doc = run_async(generate_llm(
+        &project,
+        &fake.server,
+        &["--format", "json", "rust"],
+    ))
+    .await
+    .success()
+    .json();
     assert_eq!(doc["summary"]["written"], 7, "{doc}");
 
     let tests = project.read("rust/src/lib_tests.rs");

@@ -56,6 +56,13 @@ impl Project {
     }
 }
 
+/// Runs `command` on a blocking thread, so the test's runtime keeps serving the fake API.
+pub async fn run_async(command: TestRun) -> Finished {
+    tokio::task::spawn_blocking(move || command.run())
+        .await
+        .unwrap()
+}
+
 /// The repository's `fixtures/` folder.
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")

@@ -4,8 +4,8 @@
 //! hopeless one dropped with the rest of its file kept byte for byte, a failing one
 //! quarantined, a flaky one caught by `--reruns` — and a missing toolchain.
 
-use crate::fake_llm::{asked_names, completion};
-use crate::util::{Finished, Project, TestRun, copy_dir, fixtures_dir};
+use crate::fake_llm::{asked_names, completion, generate_llm};
+use crate::util::{Project, TestRun, copy_dir, fixtures_dir, run_async as run};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,10 @@ use wiremock::{Mock, MockServer, Request, Respond};
 /// compiled once), and every Cargo build shares one target folder (the test crates have no
 /// dependencies, so sharing it costs nothing and spares recompiling per test).
 fn testsmith(project: &Project, args: &[&str]) -> TestRun {
-    let mut run = project.testsmith(args);
+    with_toolchains(project.testsmith(args))
+}
+
+fn with_toolchains(mut run: TestRun) -> TestRun {
     for (key, value) in toolchain_env() {
         run = run.env(key, value.to_str().unwrap());
     }
@@ -366,26 +369,9 @@ impl Respond for Scripted {
 }
 
 fn llm_verify(project: &Project, server: &MockServer, extra: &[&str]) -> TestRun {
-    let base_url = format!("{}/v1", server.uri());
-    let mut args = vec![
-        "generate",
-        "--llm",
-        "--base-url",
-        &base_url,
-        "--model",
-        "fake-1",
-        "--verify",
-        "--format",
-        "json",
-    ];
+    let mut args = vec!["--verify", "--format", "json"];
     args.extend_from_slice(extra);
-    testsmith(project, &args).env("OPENAI_API_KEY", "sk-test")
-}
-
-async fn run(command: TestRun) -> Finished {
-    tokio::task::spawn_blocking(move || command.run())
-        .await
-        .unwrap()
+    with_toolchains(generate_llm(project, server, &args))
 }
 
 const GOOD_ADD: &str = "func TestAdd(t *testing.T) {\n\tif got := Add(1, 2); got != 3 {\n\t\tt.Fatalf(\"Add(1, 2) = %d, want 3\", got)\n\t}\n}";
@@ -454,21 +440,9 @@ async fn a_test_the_model_never_fixes_is_dropped_and_the_rest_of_the_file_surviv
     // The same run without verification shows what generation alone writes.
     let unverified = one_go_package(&format!("{ADD}\n{SUB}"));
     unverified.write("calc/calc_test.go", person);
-    let base_url = format!("{}/v1", server.uri());
-    run(testsmith(
-        &unverified,
-        &[
-            "generate",
-            "--llm",
-            "--base-url",
-            &base_url,
-            "--model",
-            "fake-1",
-        ],
-    )
-    .env("OPENAI_API_KEY", "sk-test"))
-    .await
-    .success();
+    run(with_toolchains(generate_llm(&unverified, &server, &[])))
+        .await
+        .success();
     let generated = unverified.read("calc/calc_test.go");
     assert!(
         generated.contains("wantSum") && generated.contains("\"fmt\""),
