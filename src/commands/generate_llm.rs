@@ -301,18 +301,22 @@ impl LlmSession {
     /// is retired; otherwise the pass did not cover their file and they go back to waiting.
     fn tidy_queued(&self, queued: HashMap<String, PathBuf>, in_this_pass: &HashSet<PathBuf>) {
         let touched = self.touched.lock().expect("not poisoned");
+        let (mut retired, mut released) = (Vec::new(), Vec::new());
         for (key, path) in queued {
             if touched.contains(&key) {
                 continue;
             }
-            let tidied = if in_this_pass.contains(&path) {
-                self.ledger.retire(&key)
+            if in_this_pass.contains(&path) {
+                retired.push(key);
             } else {
-                self.ledger.release(&key)
-            };
-            if let Err(error) = tidied {
-                tracing::warn!("cannot update queued job for {}: {error}", path.display());
+                released.push(key);
             }
+        }
+        if let Err(error) = self.ledger.tidy(&retired, &released) {
+            tracing::warn!(
+                "cannot update {} queued jobs: {error}",
+                retired.len() + released.len()
+            );
         }
     }
 
@@ -333,19 +337,30 @@ impl LlmSession {
 
         let mut produced = HashMap::new();
         let mut to_ask = Vec::new();
-        for (index, member) in wanted {
-            let key = self.client.cache_key(&request, &member);
-            let payload = JobPayload {
-                path: prepared.file.path.clone(),
-                member: member.id.clone(),
-                test_name: member.test_name.clone(),
-            };
-            match self.hold_job(&key, &payload) {
-                Ok(None) => to_ask.push((index, member)),
-                Ok(Some(not_now)) => {
-                    produced.insert(index, not_now);
+        let jobs: Vec<(crate::llm::CacheKey, String)> = wanted
+            .iter()
+            .map(|(_, member)| {
+                let payload = JobPayload {
+                    path: prepared.file.path.clone(),
+                    member: member.id.clone(),
+                    test_name: member.test_name.clone(),
+                };
+                (self.client.cache_key(&request, member), payload.to_json())
+            })
+            .collect();
+        match self.hold_jobs(&jobs) {
+            Ok(holds) => {
+                for ((index, member), hold) in wanted.into_iter().zip(holds) {
+                    match hold {
+                        None => to_ask.push((index, member)),
+                        Some(not_now) => {
+                            produced.insert(index, not_now);
+                        }
+                    }
                 }
-                Err(error) => {
+            }
+            Err(error) => {
+                for (index, _) in wanted {
                     produced.insert(index, Produced::Skipped(format!("job queue: {error}")));
                 }
             }
@@ -363,6 +378,10 @@ impl LlmSession {
                 .map(|test| test.code)
         };
         let results = self.client.generate(&request, &members, &validate).await;
+        // The answers are in and cached, and their permits free: let the requests waiting for
+        // those permits go on the wire before this file is checked, merged and written, work
+        // that would otherwise hold them back on this shared thread.
+        tokio::task::yield_now().await;
 
         let mut cancelled = false;
         let mut cached = Vec::new();
@@ -409,42 +428,45 @@ impl LlmSession {
         finished
     }
 
-    /// Records the job and takes it. `Ok(None)`: this run holds it, ask. `Ok(Some(..))`: not
-    /// now, and what to report instead.
-    fn hold_job(
+    /// Records the file's jobs and takes them, in one transaction. Per job, `None`: this
+    /// run holds it, ask; `Some(..)`: not now, and what to report instead.
+    fn hold_jobs(
         &self,
-        key: &crate::llm::CacheKey,
-        payload: &JobPayload,
-    ) -> Result<Option<Produced>, crate::store::StoreError> {
+        jobs: &[(crate::llm::CacheKey, String)],
+    ) -> Result<Vec<Option<Produced>>, crate::store::StoreError> {
         if !self.queue_enabled {
-            return Ok(None);
+            return Ok(jobs.iter().map(|_| None).collect());
         }
         self.touched
             .lock()
             .expect("not poisoned")
-            .insert(key.as_str().to_owned());
-        if self.ledger.record(key, &payload.to_json())? {
-            return Ok(None);
-        }
-        let Some(job) = self.store.job(key.as_str())? else {
-            return Ok(None);
-        };
-        Ok(match job.state {
-            JobState::Dead => Some(Produced::Skipped(format!(
-                "dead-lettered after {} attempts ({}); `testsmith queue retry-dead` tries again",
-                job.attempts,
-                job.last_error.as_deref().unwrap_or("no error recorded")
-            ))),
-            JobState::Pending if job.not_before_ms > now_ms() => {
-                let seconds = (job.not_before_ms - now_ms() + 999) / 1000;
-                Some(Produced::Deferred(format!(
-                    "waiting {seconds} s more as the API asked"
-                )))
-            }
-            // Done: asked before (the answer is cached) but its test is missing — ask again,
-            // the cache answers. Leased by us or pending and due: ask.
-            _ => None,
-        })
+            .extend(jobs.iter().map(|(key, _)| key.as_str().to_owned()));
+        let records: Vec<(&crate::llm::CacheKey, String)> = jobs
+            .iter()
+            .map(|(key, payload)| (key, payload.clone()))
+            .collect();
+        let now = now_ms();
+        Ok(self
+            .ledger
+            .record_all(&records)?
+            .into_iter()
+            .map(|job| match job? {
+                job if job.state == JobState::Dead => Some(Produced::Skipped(format!(
+                    "dead-lettered after {} attempts ({}); `testsmith queue retry-dead` tries again",
+                    job.attempts,
+                    job.last_error.as_deref().unwrap_or("no error recorded")
+                ))),
+                job if job.state == JobState::Pending && job.not_before_ms > now => {
+                    let seconds = (job.not_before_ms - now + 999) / 1000;
+                    Some(Produced::Deferred(format!(
+                        "waiting {seconds} s more as the API asked"
+                    )))
+                }
+                // Done: asked before (the answer is cached) but its test is missing — ask
+                // again, the cache answers. Leased by us or pending and due: ask.
+                _ => None,
+            })
+            .collect())
     }
 
     /// Settles every job from its result. A file that could not be written keeps its jobs
@@ -453,20 +475,21 @@ impl LlmSession {
         if !self.queue_enabled {
             return;
         }
-        for result in results {
-            let settled =
-                if write_failed && matches!(result.outcome, MemberOutcome::Generated { .. }) {
-                    let deferred = MemberResult {
-                        outcome: MemberOutcome::Cancelled,
-                        ..result.clone()
-                    };
-                    self.ledger.settle(&deferred)
-                } else {
-                    self.ledger.settle(result)
-                };
-            if let Err(error) = settled {
-                tracing::warn!("cannot settle job {}: {error}", result.id);
-            }
+        let settled: Vec<MemberResult> = results
+            .iter()
+            .map(|result| match result.outcome {
+                MemberOutcome::Generated { .. } if write_failed => MemberResult {
+                    outcome: MemberOutcome::Cancelled,
+                    ..result.clone()
+                },
+                _ => result.clone(),
+            })
+            .collect();
+        if let Err(error) = self.ledger.settle_all(&settled) {
+            tracing::warn!(
+                "cannot settle the jobs of {} members: {error}",
+                results.len()
+            );
         }
     }
 }

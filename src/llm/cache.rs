@@ -65,32 +65,57 @@ impl ResultCache {
         ResultCache { store, stats }
     }
 
-    /// The cached answer for `key`, counting a hit or a miss. A corrupted entry is dropped
-    /// by the store and counts as a miss, so it is fetched again.
+    /// The cached answer for `key`; see [`get_many`](Self::get_many).
     pub fn get(&self, key: &CacheKey) -> Option<String> {
-        let answer = self
-            .store
-            .as_ref()
-            .and_then(|store| match store.cache_get(key.as_str()) {
-                Ok(CacheLookup::Hit(answer)) => Some(answer.value),
-                Ok(CacheLookup::Miss | CacheLookup::Corrupt) => None,
-                Err(error) => {
-                    tracing::warn!("cache lookup failed, asking the model instead: {error}");
-                    None
-                }
-            });
-        if answer.is_some() {
-            self.stats.cache_hit();
-        } else {
-            self.stats.cache_miss();
-        }
-        answer
+        self.get_many(std::slice::from_ref(key)).pop().flatten()
     }
 
     /// Keeps a validated answer.
     pub fn put(&self, key: &CacheKey, answer: &str) {
+        self.put_many(&[(key, answer)]);
+    }
+
+    /// The cached answers for `keys`, in order, counting hits and misses. A corrupted entry
+    /// is dropped by the store and counts as a miss, so it is fetched again.
+    pub fn get_many(&self, keys: &[CacheKey]) -> Vec<Option<String>> {
+        let lookups = match &self.store {
+            None => Vec::new(),
+            Some(store) => {
+                let keys: Vec<&str> = keys.iter().map(CacheKey::as_str).collect();
+                store.cache_get_many(&keys).unwrap_or_else(|error| {
+                    tracing::warn!("cache lookup failed, asking the model instead: {error}");
+                    Vec::new()
+                })
+            }
+        };
+        let mut lookups = lookups.into_iter();
+        keys.iter()
+            .map(|_| {
+                let answer = match lookups.next() {
+                    Some(CacheLookup::Hit(answer)) => Some(answer.value),
+                    _ => None,
+                };
+                if answer.is_some() {
+                    self.stats.cache_hit();
+                } else {
+                    self.stats.cache_miss();
+                }
+                answer
+            })
+            .collect()
+    }
+
+    /// Keeps validated answers, all in one commit.
+    pub fn put_many(&self, answers: &[(&CacheKey, &str)]) {
+        if answers.is_empty() {
+            return;
+        }
+        let entries: Vec<(&str, &str)> = answers
+            .iter()
+            .map(|(key, answer)| (key.as_str(), *answer))
+            .collect();
         if let Some(store) = &self.store
-            && let Err(error) = store.cache_put(key.as_str(), answer)
+            && let Err(error) = store.cache_put_many(&entries)
         {
             tracing::warn!("cannot cache an answer: {error}");
         }

@@ -213,8 +213,8 @@ impl<B: ChatBackend> LlmClient<B> {
         let keys: Vec<CacheKey> = members.iter().map(|m| self.cache_key(file, m)).collect();
         let mut outcomes: Vec<Option<MemberOutcome>> = vec![None; members.len()];
         let mut missed = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            match self.cache.get(key) {
+        for (i, cached) in self.cache.get_many(&keys).into_iter().enumerate() {
+            match cached {
                 Some(code) => {
                     outcomes[i] = Some(MemberOutcome::Generated { code, cached: true });
                 }
@@ -292,10 +292,11 @@ impl<B: ChatBackend> LlmClient<B> {
             };
             let (shape, items) = parse_reply(&reply.content);
             let answers = assign(items, &asked);
+            let mut accepted = Vec::new();
             for (&i, answer) in batch.iter().zip(answers) {
                 match answer {
-                    Some(code) => match self.accept(&members[i], &keys[i], &code, validate) {
-                        Ok(outcome) => finished.push((i, outcome)),
+                    Some(code) => match validate(&members[i], &code) {
+                        Ok(code) => accepted.push((i, code)),
                         Err(reason) => alone.push((i, Some(reason))),
                     },
                     None => {
@@ -307,6 +308,18 @@ impl<B: ChatBackend> LlmClient<B> {
                     }
                 }
             }
+            let entries: Vec<(&CacheKey, &str)> = accepted
+                .iter()
+                .map(|(i, code)| (&keys[*i], code.as_str()))
+                .collect();
+            self.cache.put_many(&entries);
+            finished.extend(accepted.into_iter().map(|(i, code)| {
+                let outcome = MemberOutcome::Generated {
+                    code,
+                    cached: false,
+                };
+                (i, outcome)
+            }));
         }
         let retried = join_all(alone.into_iter().map(|(i, rejected)| async move {
             let outcome = self

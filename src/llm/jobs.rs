@@ -6,7 +6,7 @@
 use super::cache::CacheKey;
 use super::client::{MemberOutcome, MemberResult};
 use super::error::LlmError;
-use crate::store::{Job, JobState, Store, StoreError, now_ms};
+use crate::store::{Job, JobState, QueueTx, Store, StoreError, now_ms};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,11 +37,28 @@ impl JobLedger {
     /// `payload` is whatever the caller needs to redo the job in a later run. Returns
     /// whether this run holds the job: `false` when another live run holds it, or it is
     /// deferred to later, or already done.
+    #[cfg(test)]
     pub fn record(&self, key: &CacheKey, payload: &str) -> Result<bool, StoreError> {
+        Ok(self.record_all(&[(key, payload.to_owned())])?[0].is_none())
+    }
+
+    /// Records and leases every `(key, payload)` as [`record`](Self::record) does, in one
+    /// transaction. Per job: `None` when this run holds it, else the job as it stands (done,
+    /// dead, deferred, or held by another run).
+    pub fn record_all(&self, jobs: &[(&CacheKey, String)]) -> Result<Vec<Option<Job>>, StoreError> {
         let now = now_ms();
-        self.store.enqueue_job(key.as_str(), payload, now)?;
-        self.store
-            .lease_job(key.as_str(), &self.owner, now, millis(LEASE))
+        self.store.queue_transaction(|queue| {
+            jobs.iter()
+                .map(|(key, payload)| {
+                    queue.enqueue(key.as_str(), payload, now)?;
+                    if queue.lease(key.as_str(), &self.owner, now, millis(LEASE))? {
+                        Ok(None)
+                    } else {
+                        queue.job(key.as_str())
+                    }
+                })
+                .collect()
+        })
     }
 
     /// Leases up to `limit` jobs that are waiting and due — left by an earlier run, or by
@@ -53,47 +70,66 @@ impl JobLedger {
 
     /// Settles the job for `result`; returns the job's new state, or `None` when this run
     /// no longer holds its lease (another run took it over).
+    #[cfg(test)]
     pub fn settle(&self, result: &MemberResult) -> Result<Option<JobState>, StoreError> {
-        let key = result.key.as_str();
+        Ok(self.settle_all(std::slice::from_ref(result))?[0])
+    }
+
+    /// Settles every result's job as [`settle`](Self::settle) does, in one transaction.
+    pub fn settle_all(
+        &self,
+        results: &[MemberResult],
+    ) -> Result<Vec<Option<JobState>>, StoreError> {
         let now = now_ms();
+        self.store.queue_transaction(|queue| {
+            results
+                .iter()
+                .map(|result| self.settle_in(queue, result, now))
+                .collect()
+        })
+    }
+
+    fn settle_in(
+        &self,
+        queue: &QueueTx<'_>,
+        result: &MemberResult,
+        now: i64,
+    ) -> rusqlite::Result<Option<JobState>> {
+        let key = result.key.as_str();
         let defer = |wait: Option<Duration>, reason: &str| {
             let not_before = now.saturating_add(wait.map_or(0, millis));
-            let deferred = self
-                .store
-                .defer_job(key, &self.owner, not_before, reason, now)?;
+            let deferred = queue.defer(key, &self.owner, not_before, reason, now)?;
             Ok(deferred.then_some(JobState::Pending))
         };
+        let fail = |error: &str| queue.fail(key, &self.owner, error, self.max_attempts, now, now);
         match &result.outcome {
             MemberOutcome::Generated { .. } => {
-                self.store.complete_job(key, now)?;
+                queue.complete(key, now)?;
                 Ok(Some(JobState::Done))
             }
             MemberOutcome::Deferred { wait, reason } => defer(*wait, reason),
             MemberOutcome::Cancelled => defer(None, "cancelled"),
             // Bad credentials are not the job's fault: keep it for a run with a good key.
             MemberOutcome::Failed(error @ LlmError::Auth { .. }) => defer(None, &error.to_string()),
-            MemberOutcome::Failed(error) => self.fail(key, &error.to_string(), now),
-            MemberOutcome::Rejected { reason } => self.fail(key, reason, now),
+            MemberOutcome::Failed(error) => fail(&error.to_string()),
+            MemberOutcome::Rejected { reason } => fail(reason),
         }
     }
 
-    /// Marks a job done without an answer: its member no longer needs a test.
-    pub fn retire(&self, key: &str) -> Result<(), StoreError> {
-        self.store.complete_job(key, now_ms())?;
-        Ok(())
-    }
-
-    /// Gives a job this run holds back to the queue, due now, its attempts unchanged.
-    pub fn release(&self, key: &str) -> Result<(), StoreError> {
+    /// Settles queued jobs this run took but did not ask, in one transaction: `retired` are
+    /// marked done without an answer (their member no longer needs a test); `released` go
+    /// back to the queue, due now, their attempts unchanged.
+    pub fn tidy(&self, retired: &[String], released: &[String]) -> Result<(), StoreError> {
         let now = now_ms();
-        self.store
-            .defer_job(key, &self.owner, now, "not in this run", now)?;
-        Ok(())
-    }
-
-    fn fail(&self, key: &str, error: &str, now: i64) -> Result<Option<JobState>, StoreError> {
-        self.store
-            .fail_job(key, &self.owner, error, self.max_attempts, now, now)
+        self.store.queue_transaction(|queue| {
+            for key in retired {
+                queue.complete(key, now)?;
+            }
+            for key in released {
+                queue.defer(key, &self.owner, now, "not in this run", now)?;
+            }
+            Ok(())
+        })
     }
 }
 

@@ -25,47 +25,88 @@ pub struct CachedAnswer {
 
 impl Store {
     /// Looks `key` up, verifying the row's checksum.
+    #[cfg(test)]
     pub fn cache_get(&self, key: &str) -> Result<CacheLookup, StoreError> {
-        let row = self.read(|c| {
-            c.query_row(
+        Ok(self.cache_get_many(&[key])?.remove(0))
+    }
+
+    /// Looks every key up in one read transaction, verifying each row's checksum; one
+    /// lookup per key, in order. Corrupted rows are deleted.
+    pub fn cache_get_many(&self, keys: &[&str]) -> Result<Vec<CacheLookup>, StoreError> {
+        let rows = self.read(|c| {
+            let transaction = c.unchecked_transaction()?;
+            let mut statement = transaction.prepare_cached(
                 "SELECT value, checksum, created_at_ms FROM cache_entries WHERE key = ?1",
-                [key],
-                |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, i64>(2)?,
-                    ))
-                },
-            )
-            .optional()
+            )?;
+            let rows = keys
+                .iter()
+                .map(|key| {
+                    statement
+                        .query_row([key], |row| {
+                            Ok((
+                                row.get::<_, String>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, i64>(2)?,
+                            ))
+                        })
+                        .optional()
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            drop(statement);
+            transaction.commit()?;
+            Ok(rows)
         })?;
-        let Some((value, checksum, created_at_ms)) = row else {
-            return Ok(CacheLookup::Miss);
-        };
-        if checksum != entry_checksum(key, &value) {
-            tracing::warn!("cache entry {key} is corrupted (checksum mismatch); dropping it");
-            self.write(|tx| tx.execute("DELETE FROM cache_entries WHERE key = ?1", [key]))?;
-            return Ok(CacheLookup::Corrupt);
+        let mut corrupted = Vec::new();
+        let lookups = keys
+            .iter()
+            .zip(rows)
+            .map(|(key, row)| match row {
+                None => CacheLookup::Miss,
+                Some((value, checksum, _)) if checksum != entry_checksum(key, &value) => {
+                    tracing::warn!(
+                        "cache entry {key} is corrupted (checksum mismatch); dropping it"
+                    );
+                    corrupted.push(*key);
+                    CacheLookup::Corrupt
+                }
+                Some((value, _, created_at_ms)) => CacheLookup::Hit(CachedAnswer {
+                    value,
+                    created_at_ms,
+                }),
+            })
+            .collect();
+        if !corrupted.is_empty() {
+            self.write(|tx| {
+                let mut delete = tx.prepare_cached("DELETE FROM cache_entries WHERE key = ?1")?;
+                for key in &corrupted {
+                    delete.execute([key])?;
+                }
+                Ok(())
+            })?;
         }
-        Ok(CacheLookup::Hit(CachedAnswer {
-            value,
-            created_at_ms,
-        }))
+        Ok(lookups)
     }
 
     /// Stores `value` under `key`, replacing any older entry. Callers store validated
     /// answers only.
+    #[cfg(test)]
     pub fn cache_put(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        let checksum = entry_checksum(key, value);
+        self.cache_put_many(&[(key, value)])
+    }
+
+    /// Stores every `(key, value)` in one transaction: a batch's answers cost one commit.
+    pub fn cache_put_many(&self, entries: &[(&str, &str)]) -> Result<(), StoreError> {
+        let now = now_ms();
         self.write(|tx| {
-            tx.execute(
+            let mut insert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO cache_entries (key, value, checksum, created_at_ms)
                  VALUES (?1, ?2, ?3, ?4)",
-                params![key, value, checksum, now_ms()],
-            )
-        })?;
-        Ok(())
+            )?;
+            for (key, value) in entries {
+                insert.execute(params![key, value, entry_checksum(key, value), now])?;
+            }
+            Ok(())
+        })
     }
 
     /// How many answers are cached.

@@ -7,4 +7,4 @@ mod queue;
 
 pub use cache::{CacheLookup, hex};
 pub use db::{STATE_DIR, Store, StoreError, now_ms};
-pub use queue::{Job, JobState};
+pub use queue::{Job, JobState, QueueTx};

@@ -8,7 +8,7 @@
 
 use super::Store;
 use super::db::StoreError;
-use rusqlite::{Row, Transaction, params};
+use rusqlite::{Connection, Row, params};
 
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,19 +93,145 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
     })
 }
 
-impl Store {
+/// Queue changes inside one transaction. A run records a file's jobs, and settles them, in
+/// one commit: the queue then costs a couple of commits per file rather than several per
+/// member. Get one from [`Store::queue_transaction`].
+pub struct QueueTx<'c> {
+    connection: &'c Connection,
+}
+
+impl QueueTx<'_> {
     /// Records a job before it is sent. Returns `false` when a job with this key already
     /// exists, in whatever state: done work is not redone, queued work not doubled.
-    pub fn enqueue_job(&self, key: &str, payload: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let inserted = self.write(|tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO jobs
-                     (key, payload, state, created_at_ms, updated_at_ms)
+    pub fn enqueue(&self, key: &str, payload: &str, now_ms: i64) -> rusqlite::Result<bool> {
+        let inserted = self
+            .connection
+            .prepare_cached(
+                "INSERT OR IGNORE INTO jobs (key, payload, state, created_at_ms, updated_at_ms)
                  VALUES (?1, ?2, 'pending', ?3, ?3)",
-                params![key, payload, now_ms],
-            )
-        })?;
+            )?
+            .execute(params![key, payload, now_ms])?;
         Ok(inserted == 1)
+    }
+
+    /// Leases the job `key` for `owner` when it is ready (pending and due, or leased by
+    /// someone whose lease ran out). Returns whether `owner` now holds it.
+    pub fn lease(
+        &self,
+        key: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> rusqlite::Result<bool> {
+        let changed = self
+            .connection
+            .prepare_cached(
+                "UPDATE jobs SET state = 'leased', lease_owner = ?2, lease_until_ms = ?3,
+                     updated_at_ms = ?4
+                 WHERE key = ?1
+                   AND ((state = 'pending' AND not_before_ms <= ?4)
+                     OR (state = 'leased' AND lease_until_ms <= ?4))",
+            )?
+            .execute(params![key, owner, now_ms.saturating_add(lease_ms), now_ms])?;
+        Ok(changed == 1)
+    }
+
+    /// Marks a job done. Idempotent: completing a done job, or one whose lease another
+    /// process took over meanwhile, is fine — the work is the same work. Returns whether
+    /// this call changed anything.
+    pub fn complete(&self, key: &str, now_ms: i64) -> rusqlite::Result<bool> {
+        let changed = self
+            .connection
+            .prepare_cached(
+                "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until_ms = NULL,
+                     updated_at_ms = ?2
+                 WHERE key = ?1 AND state != 'done'",
+            )?
+            .execute(params![key, now_ms])?;
+        Ok(changed == 1)
+    }
+
+    /// Gives a leased job back to wait until `not_before_ms` (a long `Retry-After`, an open
+    /// breaker, an exhausted quota, a cancelled run) without counting it as a failure.
+    /// Returns `false` when `owner` no longer holds the lease.
+    pub fn defer(
+        &self,
+        key: &str,
+        owner: &str,
+        not_before_ms: i64,
+        reason: &str,
+        now_ms: i64,
+    ) -> rusqlite::Result<bool> {
+        let changed = self
+            .connection
+            .prepare_cached(
+                "UPDATE jobs SET state = 'pending', not_before_ms = ?3, last_error = ?4,
+                     lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = ?5
+                 WHERE key = ?1 AND state = 'leased' AND lease_owner = ?2",
+            )?
+            .execute(params![key, owner, not_before_ms, reason, now_ms])?;
+        Ok(changed == 1)
+    }
+
+    /// Records a failed attempt. Below `max_attempts` the job waits until `retry_at_ms`;
+    /// at `max_attempts` it is dead-lettered with `error`. Returns the job's new state, or
+    /// `None` when `owner` no longer holds the lease.
+    pub fn fail(
+        &self,
+        key: &str,
+        owner: &str,
+        error: &str,
+        max_attempts: u32,
+        retry_at_ms: i64,
+        now_ms: i64,
+    ) -> rusqlite::Result<Option<JobState>> {
+        let changed = self
+            .connection
+            .prepare_cached(
+                "UPDATE jobs SET attempts = attempts + 1, last_error = ?3,
+                     state = CASE WHEN attempts + 1 >= ?4 THEN 'dead' ELSE 'pending' END,
+                     not_before_ms = ?5, lease_owner = NULL, lease_until_ms = NULL,
+                     updated_at_ms = ?6
+                 WHERE key = ?1 AND state = 'leased' AND lease_owner = ?2",
+            )?
+            .execute(params![
+                key,
+                owner,
+                error,
+                max_attempts,
+                retry_at_ms,
+                now_ms
+            ])?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        Ok(self.job(key)?.map(|job| job.state))
+    }
+
+    /// One job by key.
+    pub fn job(&self, key: &str) -> rusqlite::Result<Option<Job>> {
+        use rusqlite::OptionalExtension as _;
+        self.connection
+            .prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE key = ?1"))?
+            .query_row([key], job_from_row)
+            .optional()
+    }
+}
+
+impl Store {
+    /// Runs `change` over the queue in one write transaction: all of it is committed, or
+    /// none of it.
+    pub fn queue_transaction<T>(
+        &self,
+        change: impl FnOnce(&QueueTx<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        self.write(|tx| change(&QueueTx { connection: tx }))
+    }
+
+    /// Records a job before it is sent; see [`QueueTx::enqueue`].
+    #[cfg(test)]
+    pub fn enqueue_job(&self, key: &str, payload: &str, now_ms: i64) -> Result<bool, StoreError> {
+        self.queue_transaction(|queue| queue.enqueue(key, payload, now_ms))
     }
 
     /// Leases up to `limit` ready jobs for `owner` until `now_ms + lease_ms`, oldest first.
@@ -119,8 +245,9 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Job>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.write(|tx| {
-            let keys: Vec<String> = tx
+        self.queue_transaction(|queue| {
+            let keys: Vec<String> = queue
+                .connection
                 .prepare(
                     "SELECT key FROM jobs
                      WHERE (state = 'pending' AND not_before_ms <= ?1)
@@ -132,38 +259,11 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             let mut jobs = Vec::with_capacity(keys.len());
             for key in keys {
-                tx.execute(
-                    "UPDATE jobs SET state = 'leased', lease_owner = ?2, lease_until_ms = ?3,
-                         updated_at_ms = ?4
-                     WHERE key = ?1",
-                    params![key, owner, now_ms.saturating_add(lease_ms), now_ms],
-                )?;
-                jobs.push(job(tx, &key)?);
+                queue.lease(&key, owner, now_ms, lease_ms)?;
+                jobs.extend(queue.job(&key)?);
             }
             Ok(jobs)
         })
-    }
-
-    /// Leases the job `key` for `owner` when it is ready (pending and due, or leased by
-    /// someone whose lease ran out). Returns whether `owner` now holds it.
-    pub fn lease_job(
-        &self,
-        key: &str,
-        owner: &str,
-        now_ms: i64,
-        lease_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let changed = self.write(|tx| {
-            tx.execute(
-                "UPDATE jobs SET state = 'leased', lease_owner = ?2, lease_until_ms = ?3,
-                     updated_at_ms = ?4
-                 WHERE key = ?1
-                   AND ((state = 'pending' AND not_before_ms <= ?4)
-                     OR (state = 'leased' AND lease_until_ms <= ?4))",
-                params![key, owner, now_ms.saturating_add(lease_ms), now_ms],
-            )
-        })?;
-        Ok(changed == 1)
     }
 
     /// Returns every leased job to pending. Called by a run that holds the project's run
@@ -180,82 +280,16 @@ impl Store {
         Ok(changed as u64)
     }
 
-    /// Marks a job done. Idempotent: completing a done job, or one whose lease another
-    /// process took over meanwhile, is fine — the work is the same work. Returns whether
-    /// this call changed anything.
+    /// Marks a job done; see [`QueueTx::complete`].
+    #[cfg(test)]
     pub fn complete_job(&self, key: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let changed = self.write(|tx| {
-            tx.execute(
-                "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until_ms = NULL,
-                     updated_at_ms = ?2
-                 WHERE key = ?1 AND state != 'done'",
-                params![key, now_ms],
-            )
-        })?;
-        Ok(changed == 1)
-    }
-
-    /// Gives a leased job back to wait until `not_before_ms` (a long `Retry-After`, an open
-    /// breaker, an exhausted quota, a cancelled run) without counting it as a failure.
-    /// Returns `false` when `owner` no longer holds the lease.
-    pub fn defer_job(
-        &self,
-        key: &str,
-        owner: &str,
-        not_before_ms: i64,
-        reason: &str,
-        now_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let changed = self.write(|tx| {
-            tx.execute(
-                "UPDATE jobs SET state = 'pending', not_before_ms = ?3, last_error = ?4,
-                     lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = ?5
-                 WHERE key = ?1 AND state = 'leased' AND lease_owner = ?2",
-                params![key, owner, not_before_ms, reason, now_ms],
-            )
-        })?;
-        Ok(changed == 1)
-    }
-
-    /// Records a failed attempt. Below `max_attempts` the job waits until `retry_at_ms`;
-    /// at `max_attempts` it is dead-lettered with `error`. Returns the job's new state, or
-    /// `None` when `owner` no longer holds the lease.
-    pub fn fail_job(
-        &self,
-        key: &str,
-        owner: &str,
-        error: &str,
-        max_attempts: u32,
-        retry_at_ms: i64,
-        now_ms: i64,
-    ) -> Result<Option<JobState>, StoreError> {
-        self.write(|tx| {
-            let changed = tx.execute(
-                "UPDATE jobs SET attempts = attempts + 1, last_error = ?3,
-                     state = CASE WHEN attempts + 1 >= ?4 THEN 'dead' ELSE 'pending' END,
-                     not_before_ms = ?5, lease_owner = NULL, lease_until_ms = NULL,
-                     updated_at_ms = ?6
-                 WHERE key = ?1 AND state = 'leased' AND lease_owner = ?2",
-                params![key, owner, error, max_attempts, retry_at_ms, now_ms],
-            )?;
-            if changed == 0 {
-                return Ok(None);
-            }
-            Ok(Some(job(tx, key)?.state))
-        })
+        self.queue_transaction(|queue| queue.complete(key, now_ms))
     }
 
     /// One job by key.
+    #[cfg(test)]
     pub fn job(&self, key: &str) -> Result<Option<Job>, StoreError> {
-        use rusqlite::OptionalExtension as _;
-        self.read(|c| {
-            c.query_row(
-                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE key = ?1"),
-                [key],
-                job_from_row,
-            )
-            .optional()
-        })
+        self.read(|connection| QueueTx { connection }.job(key))
     }
 
     /// Every job in `state` (all jobs for `None`), oldest first.
@@ -317,14 +351,6 @@ impl Store {
     }
 }
 
-fn job(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Job> {
-    tx.query_row(
-        &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE key = ?1"),
-        [key],
-        job_from_row,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,6 +364,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         (dir, store)
+    }
+
+    fn lease(store: &Store, key: &str, owner: &str, now_ms: i64) -> bool {
+        store
+            .queue_transaction(|queue| queue.lease(key, owner, now_ms, MINUTE))
+            .unwrap()
     }
 
     fn keys(jobs: &[Job]) -> Vec<&str> {
@@ -364,23 +396,18 @@ mod tests {
     fn one_job_can_be_leased_by_key_only_when_ready() {
         let (_dir, store) = store();
         store.enqueue_job("a", "{}", 0).unwrap();
-        assert!(store.lease_job("a", OWNER, 0, MINUTE).unwrap());
+        assert!(lease(&store, "a", OWNER, 0));
+        assert!(!lease(&store, "a", "run-2", 1), "already leased");
         assert!(
-            !store.lease_job("a", "run-2", 1, MINUTE).unwrap(),
-            "already leased"
+            store
+                .queue_transaction(|queue| queue.defer("a", OWNER, 500, "later", 2))
+                .unwrap()
         );
-        assert!(store.defer_job("a", OWNER, 500, "later", 2).unwrap());
-        assert!(
-            !store.lease_job("a", OWNER, 499, MINUTE).unwrap(),
-            "not due yet"
-        );
-        assert!(store.lease_job("a", OWNER, 500, MINUTE).unwrap());
+        assert!(!lease(&store, "a", OWNER, 499), "not due yet");
+        assert!(lease(&store, "a", OWNER, 500));
         store.complete_job("a", 600).unwrap();
-        assert!(
-            !store.lease_job("a", OWNER, 700, MINUTE).unwrap(),
-            "done stays done"
-        );
-        assert!(!store.lease_job("missing", OWNER, 0, MINUTE).unwrap());
+        assert!(!lease(&store, "a", OWNER, 700), "done stays done");
+        assert!(!lease(&store, "missing", OWNER, 0));
     }
 
     #[test]
@@ -400,7 +427,11 @@ mod tests {
         let (_dir, store) = store();
         store.enqueue_job("a", "{}", 0).unwrap();
         store.lease_jobs(OWNER, 0, MINUTE, 1).unwrap();
-        assert!(store.defer_job("a", OWNER, 5_000, "quota", 1).unwrap());
+        assert!(
+            store
+                .queue_transaction(|queue| queue.defer("a", OWNER, 5_000, "quota", 1))
+                .unwrap()
+        );
         let counts = store.queue_counts(4_999).unwrap();
         assert_eq!((counts.ready, counts.deferred), (0, 1));
         assert!(
@@ -424,15 +455,9 @@ mod tests {
                 keys(&store.lease_jobs(OWNER, now, MINUTE, 1).unwrap()),
                 ["a"]
             );
+            let error = format!("HTTP 500 #{attempt}");
             let state = store
-                .fail_job(
-                    "a",
-                    OWNER,
-                    &format!("HTTP 500 #{attempt}"),
-                    3,
-                    now + 10,
-                    now,
-                )
+                .queue_transaction(|queue| queue.fail("a", OWNER, &error, 3, now + 10, now))
                 .unwrap();
             let expected = if attempt < 3 {
                 JobState::Pending
@@ -477,12 +502,12 @@ mod tests {
         // The old owner's late report no longer applies; the new owner's does.
         assert!(
             !store
-                .defer_job("a", "dead-process", 0, "late", MINUTE)
+                .queue_transaction(|queue| queue.defer("a", "dead-process", 0, "late", MINUTE))
                 .unwrap()
         );
         assert_eq!(
             store
-                .fail_job("a", "dead-process", "late", 3, 0, MINUTE)
+                .queue_transaction(|queue| queue.fail("a", "dead-process", "late", 3, 0, MINUTE))
                 .unwrap(),
             None
         );
