@@ -35,19 +35,23 @@ fresh="rm -rf $work/p && cp -r $work/template $work/p"
 warm="rm -rf $work/p && cp -r $work/template $work/p && cp -r $work/state $work/p/.testsmith"
 
 cd "$work"
-hyperfine --style basic --runs 5 --export-json "$work/results.json" \
+# The queue's cost is a difference of a few milliseconds between two ~1 s runs: ten runs
+# each keep the medians steady. Fan-out is ten times longer and needs fewer.
+hyperfine --style basic --runs 10 --export-json "$work/batch.json" \
   -n batch --prepare "$fresh" "cd p && $run --batch" \
-  -n fan-out --prepare "$fresh" "cd p && $run --fan-out" \
-  -n warm --prepare "$warm" "cd p && $run --batch" \
   -n batch-no-queue --prepare "$fresh" "cd p && TESTSMITH_NO_QUEUE=1 $run --batch" \
+  -n warm --prepare "$warm" "cd p && $run --batch" \
+  >/dev/null
+hyperfine --style basic --runs 3 --export-json "$work/fan-out.json" \
+  -n fan-out --prepare "$fresh" "cd p && $run --fan-out" \
   >/dev/null
 
-python3 - "$work/results.json" "$F" "$M" "$C" "$L" <<'PY'
+python3 - "$work/batch.json" "$work/fan-out.json" "$F" "$M" "$C" "$L" <<'PY'
 import json, math, sys
-results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-F, M, C, L = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+results = {r["command"]: r for f in sys.argv[1:3] for r in json.load(open(f))["results"]}
+F, M, C, L = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
 ideal = {"batch": math.ceil(F / C) * L, "fan-out": math.ceil(F * M / C) * L}
-print(f"F={F} files x M={M} members, C={C}, L={L}s (median of 5 runs)")
+print(f"F={F} files x M={M} members, C={C}, L={L}s (median of 10 runs; fan-out of 3)")
 for name in ("batch", "fan-out"):
     t = results[name]["median"]
     print(f"  {name:8} {t:7.3f}s   ideal {ideal[name]:6.3f}s   ratio {t / ideal[name]:.3f}")
