@@ -24,12 +24,16 @@ hyperfine --style basic --warmup 1 --runs 5 --export-json "$work/analyze.json" \
   -n go-parser-j1 "$work/goparser -quiet -j 1 $tree" \
   -n go-parser-j2 "$work/goparser -quiet -j 2 $tree" >/dev/null
 
-echo "== generate vs analyze on a copy of $tree"
-cp -r "$tree" "$work/tree"
-hyperfine --style basic --runs 3 --export-json "$work/generate.json" \
+echo "== generate vs analyze on fresh copies of $tree"
+# Both commands run on a tree copied just before (and synced), so both meet the same page
+# cache. Used copies are moved aside, not deleted: ext4 without a journal (this machine's)
+# scans past inodes freed in the last minutes on every new file, which would bill
+# generate for the benchmark's own clean-up.
+mkdir -p "$work/used"
+fresh="mv $work/tree $work/used/\$(date +%s%N) 2>/dev/null; cp -r $tree $work/tree && sync"
+hyperfine --style basic --runs ${RUNS:-5} --export-json "$work/generate.json" --prepare "$fresh" \
   -n analyze "$bin analyze --lang go --format json $work/tree" \
-  -n generate --prepare "rm -rf $work/tree && cp -r $tree $work/tree" \
-  "$bin -q generate --lang go $work/tree || true" >/dev/null
+  -n generate "$bin -q generate --lang go $work/tree || true" >/dev/null
 
 peak() { /usr/bin/time -f %M "$@" >/dev/null 2>"$work/mem" || true; tail -n1 "$work/mem"; }
 mem_testsmith=$(peak "$bin" analyze --lang go --format json "$tree")

@@ -12,27 +12,31 @@ use crate::errors::{AppError, Outcome};
 use crate::output::{FileReport, GenerateReport, Printer, Progress};
 use crate::pipeline::{
     FileTexts, Package, ScaffoldPolicy, ScanProblem, WriteJournal, WriteScope, WriteSettings,
-    finish_file, prepare_file, scaffold_all, scan_into_packages,
+    finish_file, group_into_packages, prepare_file, scaffold_all, scan_into_packages, scan_package,
 };
 use crate::walk::{Found, walk};
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use testsmith_driver::Driver;
 
 pub fn run(args: &GenerateArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
     let roots = args.input.roots();
     let mut report = GenerateReport::new(args.format, args.dry_run);
-    let packages = scan_packages(&roots, args.input.lang, &mut report, printer)?;
+    let sources = find_sources(&roots, args.input.lang, &mut report, printer)?;
     let settings = WriteSettings {
         scope: WriteScope::new(&roots),
         dry_run: args.dry_run,
         journal: WriteJournal::default(),
     };
     if args.llm.enabled {
+        let (packages, problems) = scan_into_packages(&sources);
+        report_problems(&mut report, printer, problems);
         return super::generate_llm::run(args, packages, &settings, report, printer);
     }
-    let results = generate_files(&packages, &Selection::All, Generator::Template, &settings)?;
+    let (results, problems) = generate_templates(&sources, &settings);
+    report_problems(&mut report, printer, problems);
     let verified = super::verify::after_generate(args, &results, &settings.scope, None, None);
     for file in results {
         report.file(printer, file.report, file.files_written);
@@ -104,7 +108,9 @@ pub fn generate_files(
     match generator {
         Generator::Template => Ok(packages
             .par_iter()
-            .flat_map_iter(|package| template_package(package, selection, settings))
+            .flat_map_iter(|package| {
+                template_package(package, selection, settings, FileTexts::default())
+            })
             .collect()),
         Generator::Llm { session, progress } => {
             session.generate_files(packages, selection, settings, progress)
@@ -112,14 +118,13 @@ pub fn generate_files(
     }
 }
 
-/// Walks `roots` and scans every source file into its package; reports unreadable paths
-/// and skipped files on the way.
-pub fn scan_packages(
+/// Walks `roots` for the source files (test files left out); reports unreadable paths.
+fn find_sources(
     roots: &[PathBuf],
     lang: Option<crate::cli::Lang>,
     report: &mut GenerateReport,
     printer: &mut Printer,
-) -> Result<Vec<Package>, AppError> {
+) -> Result<Vec<(PathBuf, &'static dyn Driver)>, AppError> {
     let drivers = super::selected_drivers(lang);
     let found = walk(roots, &drivers);
     if found.is_empty() {
@@ -137,14 +142,43 @@ pub fn scan_packages(
             Found::Problem { path, message } => report.failed(printer, path, message),
         }
     }
-    let (packages, problems) = scan_into_packages(&sources);
+    Ok(sources)
+}
+
+fn report_problems(report: &mut GenerateReport, printer: &mut Printer, problems: Vec<ScanProblem>) {
     for problem in problems {
         match problem {
             ScanProblem::Skipped { path, reason } => report.skipped_file(printer, path, reason),
             ScanProblem::Failed { path, error } => report.failed(printer, path, error),
         }
     }
-    Ok(packages)
+}
+
+/// Template mode over every source: a package is scanned (its files in parallel), planned,
+/// scaffolded and written as one piece of work, and packages run in parallel. Nothing waits
+/// for the whole tree to be scanned, each source is read once, and only the packages in hand
+/// are held in memory.
+fn generate_templates(
+    sources: &[(PathBuf, &'static dyn Driver)],
+    settings: &WriteSettings,
+) -> (Vec<FileOutcome>, Vec<ScanProblem>) {
+    let done: Vec<(Vec<FileOutcome>, Vec<ScanProblem>)> = group_into_packages(sources)
+        .par_iter()
+        .map(|sources| {
+            let scanned = scan_package(sources);
+            let outcomes =
+                template_package(&scanned.package, &Selection::All, settings, scanned.texts);
+            (outcomes, scanned.problems)
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    let mut problems = Vec::new();
+    for (package_outcomes, package_problems) in done {
+        outcomes.extend(package_outcomes);
+        problems.extend(package_problems);
+    }
+    problems.sort_by(|a, b| a.path().cmp(b.path()));
+    (outcomes, problems)
 }
 
 /// Template mode for one package: plan, scaffold and write each selected file.
@@ -152,9 +186,9 @@ fn template_package(
     package: &Package,
     selection: &Selection,
     settings: &WriteSettings,
+    mut texts: FileTexts,
 ) -> Vec<FileOutcome> {
     let siblings = package.siblings();
-    let mut texts = FileTexts::default();
     package
         .files
         .iter()

@@ -13,6 +13,8 @@ pub use package::{
     FileTexts, Package, PreparedFile, Produced, WriteSettings, finish_file, prepare_file,
 };
 pub use plan::ScaffoldPolicy;
-pub use scan::{ScanOutcome, ScanProblem, scan_file, scan_into_packages};
+pub use scan::{
+    ScanOutcome, ScanProblem, group_into_packages, scan_file, scan_into_packages, scan_package,
+};
 pub use template::scaffold_all;
 pub use write::{ContentHash, WriteJournal, WriteScope, content_hash, write_atomically};

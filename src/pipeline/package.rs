@@ -10,6 +10,7 @@ use crate::output::FileReport;
 use crate::output::generate::SkippedMember;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use testsmith_driver::{Driver, ExistingTest, FileMembers, SourceFile, TestChange, TestCode};
 
 /// The source files of one folder in one language.
@@ -58,26 +59,81 @@ pub fn folder_of(path: &Path) -> &Path {
 pub struct FileTexts {
     texts: HashMap<PathBuf, Result<Option<String>, String>>,
     tests: HashMap<PathBuf, Vec<ExistingTest>>,
+    /// The tests of a test scope, gathered once: a Go package's source files share one.
+    scopes: HashMap<Vec<PathBuf>, Arc<ScopeTests>>,
+}
+
+/// Every test of one test scope, and the style example taken from it.
+#[derive(Debug, Default)]
+struct ScopeTests {
+    existing: ExistingTests,
+    /// A test of the project's own (not a scaffold), to show a model the project's style.
+    style_example: Option<String>,
 }
 
 impl FileTexts {
+    /// Records a file's text, read by someone else (the scan), so it is not read again.
+    pub fn insert(&mut self, path: PathBuf, text: String) {
+        self.texts.insert(path, Ok(Some(text)));
+    }
+
     pub fn get(&mut self, path: &Path) -> Result<Option<String>, String> {
-        self.texts
-            .entry(path.to_owned())
-            .or_insert_with(|| read_text(path))
-            .clone()
+        self.read(path).clone()
+    }
+
+    /// The file's text as read (or recorded) the first time, without a copy.
+    fn read(&mut self, path: &Path) -> &Result<Option<String>, String> {
+        if !self.texts.contains_key(path) {
+            self.texts.insert(path.to_owned(), read_text(path));
+        }
+        &self.texts[path]
     }
 
     /// The tests `driver` finds in the file at `path` (none when it does not exist).
     fn tests(&mut self, driver: &dyn Driver, path: &Path) -> Result<&[ExistingTest], String> {
         if !self.tests.contains_key(path) {
-            let tests = match self.get(path)? {
-                Some(text) => driver.existing_tests(path, &text),
-                None => Vec::new(),
+            let tests = match self.read(path) {
+                Ok(Some(text)) => driver.existing_tests(path, text),
+                Ok(None) => Vec::new(),
+                Err(error) => return Err(error.clone()),
             };
             self.tests.insert(path.to_owned(), tests);
         }
         Ok(&self.tests[path])
+    }
+
+    /// The tests of the files of `scope` that exist, gathered once per such set of files.
+    fn scope_tests(
+        &mut self,
+        driver: &dyn Driver,
+        scope: Vec<PathBuf>,
+    ) -> Result<Arc<ScopeTests>, String> {
+        let mut existing_files = Vec::with_capacity(scope.len());
+        for path in scope {
+            if self.read(&path).as_ref().map_err(Clone::clone)?.is_some() {
+                existing_files.push(path);
+            }
+        }
+        if let Some(found) = self.scopes.get(&existing_files) {
+            return Ok(Arc::clone(found));
+        }
+        let mut gathered = ScopeTests::default();
+        for path in &existing_files {
+            let tests = self.tests(driver, path)?.to_vec();
+            if gathered.style_example.is_none()
+                && let Ok(Some(text)) = &self.texts[path]
+            {
+                gathered.style_example = tests
+                    .iter()
+                    .find(|test| test.scaffold.is_none())
+                    .and_then(|test| text.get(test.byte_range.clone()))
+                    .map(str::to_owned);
+            }
+            gathered.existing.add(path, tests);
+        }
+        let gathered = Arc::new(gathered);
+        self.scopes.insert(existing_files, Arc::clone(&gathered));
+        Ok(gathered)
     }
 }
 
@@ -160,28 +216,11 @@ pub fn prepare_file<'p>(
     report.test_file = Some(test_path.clone());
     report.has_syntax_errors = file.has_syntax_errors();
 
-    let mut existing = ExistingTests::default();
-    let mut style_example = None;
-    for path in driver.test_scope(&file.path, siblings) {
-        let text = match texts.get(&path) {
-            Ok(Some(text)) => text,
-            Ok(None) => continue,
-            Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
-        };
-        let tests = match texts.tests(driver, &path) {
-            Ok(tests) => tests.to_vec(),
-            Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
-        };
-        if style_example.is_none() {
-            style_example = tests
-                .iter()
-                .find(|test| test.scaffold.is_none())
-                .and_then(|test| text.get(test.byte_range.clone()))
-                .map(str::to_owned);
-        }
-        existing.add(&path, tests);
-    }
-    let plans = plan_file(driver, file, &test_path, &existing, policy);
+    let scope = match texts.scope_tests(driver, driver.test_scope(&file.path, siblings)) {
+        Ok(scope) => scope,
+        Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
+    };
+    let plans = plan_file(driver, file, &test_path, &scope.existing, policy);
     let source_text = match texts.get(&file.path) {
         Ok(Some(text)) => text,
         Ok(None) => {
@@ -201,7 +240,7 @@ pub fn prepare_file<'p>(
         plans,
         source_text,
         existing_test_text,
-        style_example,
+        style_example: scope.style_example.clone(),
         report,
     })
 }
@@ -215,9 +254,9 @@ fn choose_test_file(
 ) -> Result<PathBuf, String> {
     let mut refused = Vec::new();
     for candidate in candidates {
-        match texts.get(&candidate)? {
+        match texts.read(&candidate).as_ref().map_err(Clone::clone)? {
             None => return Ok(candidate),
-            Some(text) if driver.can_hold_tests(file, &candidate, &text) => return Ok(candidate),
+            Some(text) if driver.can_hold_tests(file, &candidate, text) => return Ok(candidate),
             Some(_) => refused.push(candidate.display().to_string()),
         }
     }

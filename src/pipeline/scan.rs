@@ -1,6 +1,6 @@
 //! Reading one file and handing it to its driver: the unit of parallel work.
 
-use super::package::{Package, folder_of};
+use super::package::{FileTexts, Package, folder_of};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,24 +22,37 @@ pub enum ScanOutcome {
 /// Reads `path` and extracts its members with `driver`. The file's text is dropped before
 /// returning, so memory stays proportional to the members, not the sources.
 pub fn scan_file(path: &Path, driver: &dyn Driver) -> ScanOutcome {
+    scan_file_keeping_text(path, driver).0
+}
+
+/// [`scan_file`], returning the text of an analysed file too, for a caller that goes on to
+/// generate its tests and need not read it again.
+fn scan_file_keeping_text(path: &Path, driver: &dyn Driver) -> (ScanOutcome, Option<String>) {
     if driver.is_test_file(path) {
-        return ScanOutcome::TestFile;
+        return (ScanOutcome::TestFile, None);
     }
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(error) => {
-            return ScanOutcome::Failed {
+            let failed = ScanOutcome::Failed {
                 path: path.to_owned(),
                 error: crate::walk::io_message(&error),
             };
+            return (failed, None);
         }
     };
     match decode_source(bytes) {
-        Ok(source) => ScanOutcome::Analyzed(driver.analyze(path, &source)),
-        Err(reason) => ScanOutcome::Skipped {
-            path: path.to_owned(),
-            reason,
-        },
+        Ok(source) => (
+            ScanOutcome::Analyzed(driver.analyze(path, &source)),
+            Some(source),
+        ),
+        Err(reason) => {
+            let skipped = ScanOutcome::Skipped {
+                path: path.to_owned(),
+                reason,
+            };
+            (skipped, None)
+        }
     }
 }
 
@@ -52,30 +65,63 @@ pub enum ScanProblem {
     Failed { path: PathBuf, error: String },
 }
 
-/// Scans `sources` (none of them test files) in parallel and groups them into packages, in
-/// folder order; the files that could not be scanned come back in path order.
-pub fn scan_into_packages(
-    sources: &[(PathBuf, &'static dyn Driver)],
-) -> (Vec<Package>, Vec<ScanProblem>) {
-    let scanned: Vec<(&'static dyn Driver, ScanOutcome)> = sources
+/// The source files of one package (one folder, one language), not read yet.
+#[derive(Debug)]
+pub struct PackageSources {
+    pub folder: PathBuf,
+    pub driver: &'static dyn Driver,
+    pub paths: Vec<PathBuf>,
+}
+
+/// Groups `sources` (none of them test files) by package, in folder order, without reading
+/// them.
+pub fn group_into_packages(sources: &[(PathBuf, &'static dyn Driver)]) -> Vec<PackageSources> {
+    let mut packages: BTreeMap<(PathBuf, &'static str), PackageSources> = BTreeMap::new();
+    for (path, driver) in sources {
+        let folder = folder_of(path).to_owned();
+        packages
+            .entry((folder.clone(), driver.name()))
+            .or_insert_with(|| PackageSources {
+                folder,
+                driver: *driver,
+                paths: Vec::new(),
+            })
+            .paths
+            .push(path.clone());
+    }
+    packages.into_values().collect()
+}
+
+/// One package, scanned: its members, the texts of its source files (so that planning does
+/// not read them again), and the files that could not be scanned.
+#[derive(Debug)]
+pub struct ScannedPackage {
+    pub package: Package,
+    pub texts: FileTexts,
+    pub problems: Vec<ScanProblem>,
+}
+
+/// Scans a package's files in parallel.
+pub fn scan_package(sources: &PackageSources) -> ScannedPackage {
+    let scanned: Vec<(ScanOutcome, Option<String>)> = sources
+        .paths
         .par_iter()
-        .map(|(path, driver)| (*driver, scan_file(path, *driver)))
+        .map(|path| scan_file_keeping_text(path, sources.driver))
         .collect();
-    let mut packages: BTreeMap<(PathBuf, &'static str), Package> = BTreeMap::new();
+    let mut package = Package {
+        folder: sources.folder.clone(),
+        driver: sources.driver,
+        files: Vec::new(),
+    };
+    let mut texts = FileTexts::default();
     let mut problems = Vec::new();
-    for (driver, outcome) in scanned {
+    for (outcome, text) in scanned {
         match outcome {
             ScanOutcome::Analyzed(file) => {
-                let folder = folder_of(&file.path).to_owned();
-                packages
-                    .entry((folder.clone(), driver.name()))
-                    .or_insert_with(|| Package {
-                        folder,
-                        driver,
-                        files: Vec::new(),
-                    })
-                    .files
-                    .push(file);
+                if let Some(text) = text {
+                    texts.insert(file.path.clone(), text);
+                }
+                package.files.push(file);
             }
             ScanOutcome::TestFile => {}
             ScanOutcome::Skipped { path, reason } => {
@@ -86,7 +132,42 @@ pub fn scan_into_packages(
             }
         }
     }
-    (packages.into_values().collect(), problems)
+    ScannedPackage {
+        package,
+        texts,
+        problems,
+    }
+}
+
+/// Scans `sources` (none of them test files) in parallel and groups them into packages, in
+/// folder order, the texts let go; the files that could not be scanned come back in path
+/// order.
+pub fn scan_into_packages(
+    sources: &[(PathBuf, &'static dyn Driver)],
+) -> (Vec<Package>, Vec<ScanProblem>) {
+    let scanned: Vec<(Package, Vec<ScanProblem>)> = group_into_packages(sources)
+        .par_iter()
+        .map(|sources| {
+            let scanned = scan_package(sources);
+            (scanned.package, scanned.problems)
+        })
+        .collect();
+    let mut packages = Vec::with_capacity(scanned.len());
+    let mut problems = Vec::new();
+    for (package, package_problems) in scanned {
+        packages.push(package);
+        problems.extend(package_problems);
+    }
+    problems.sort_by(|a, b| a.path().cmp(b.path()));
+    (packages, problems)
+}
+
+impl ScanProblem {
+    pub fn path(&self) -> &Path {
+        match self {
+            ScanProblem::Skipped { path, .. } | ScanProblem::Failed { path, .. } => path,
+        }
+    }
 }
 
 /// How far into a file to look for a NUL byte, the mark of a binary file (git's heuristic).

@@ -27,6 +27,38 @@ pub(crate) struct Skeleton {
     /// Whether every bracket, string, rune and comment is closed. When not, bracket depth
     /// means nothing after the first mistake and `bodies` must not be used.
     pub is_balanced: bool,
+    /// The top-level functions and methods with a body written at the start of a line, in
+    /// order; like `bodies`, meaningful only when the file is balanced.
+    pub functions: Vec<FunctionSpan>,
+}
+
+/// A top-level function or method declaration, as the lexical pass sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FunctionSpan {
+    /// Where the declaration starts: its doc comment, else the `func` keyword.
+    pub start: usize,
+    /// Where the `func` keyword is.
+    pub keyword: usize,
+    /// The function's name; `None` for a method, whose receiver comes first.
+    pub name: Option<std::ops::Range<usize>>,
+    /// Just past the closing brace of the body, or the signature of a function without one.
+    pub end: usize,
+}
+
+/// A function declaration whose body has not closed yet.
+#[derive(Debug)]
+struct OpenFunction {
+    start: usize,
+    keyword: usize,
+    name: Option<std::ops::Range<usize>>,
+    /// Right after `func`, until the first token: a name there is the function's.
+    expects_name: bool,
+    /// Whether its body's `{` has been seen: the next return to bracket depth 0 ends it.
+    in_body: bool,
+    /// Just past its last token so far at bracket depth 0: the end of a declaration without
+    /// a body (one implemented in assembly), which the next declaration or the end of the
+    /// file closes.
+    last_end: usize,
 }
 
 impl Skeleton {
@@ -128,6 +160,8 @@ struct Scanner<'s> {
     /// Start of the run of comment-only lines, beginning at column 0, right above the
     /// current line: a declaration's doc comment goes with it.
     comment_run: Option<(usize, Point)>,
+    /// The top-level function being read.
+    function: Option<OpenFunction>,
     skeleton: Skeleton,
 }
 
@@ -144,6 +178,7 @@ impl<'s> Scanner<'s> {
             line_has_code: false,
             line_has_comment: false,
             comment_run: None,
+            function: None,
             skeleton: Skeleton {
                 is_balanced: true,
                 ..Skeleton::default()
@@ -180,7 +215,20 @@ impl<'s> Scanner<'s> {
         if !self.open.is_empty() {
             self.skeleton.is_balanced = false;
         }
+        self.end_function_without_body();
         self.skeleton
+    }
+
+    /// Records the open function as one without a body, if it has none.
+    fn end_function_without_body(&mut self) {
+        if let Some(function) = self.function.take_if(|function| !function.in_body) {
+            self.skeleton.functions.push(FunctionSpan {
+                start: function.start,
+                keyword: function.keyword,
+                name: function.name,
+                end: function.last_end,
+            });
+        }
     }
 
     fn newline(&mut self) {
@@ -292,6 +340,10 @@ impl<'s> Scanner<'s> {
         if opens_skippable_block && self.skeleton.is_balanced {
             self.body_start = Some((self.at, self.point()));
         }
+        if let Some(function) = &mut self.function {
+            function.expects_name = false;
+            function.in_body |= opens_skippable_block;
+        }
         self.open.push(bracket);
     }
 
@@ -303,6 +355,21 @@ impl<'s> Scanner<'s> {
         };
         if self.open.pop() != Some(expected) {
             self.skeleton.is_balanced = false;
+        }
+        if self.open.is_empty()
+            && let Some(function) = &mut self.function
+        {
+            function.last_end = self.at + 1;
+        }
+        if self.open.is_empty()
+            && let Some(function) = self.function.take_if(|function| function.in_body)
+        {
+            self.skeleton.functions.push(FunctionSpan {
+                start: function.start,
+                keyword: function.keyword,
+                name: function.name,
+                end: self.at + 1,
+            });
         }
         if self.open.is_empty()
             && let Some((start, start_point)) = self.body_start.take()
@@ -327,9 +394,32 @@ impl<'s> Scanner<'s> {
             self.at += 1;
         }
         let word = &self.bytes[start..self.at];
-        if at_column_zero && DECLARATION_KEYWORDS.contains(&word) {
+        let is_declaration = at_column_zero && DECLARATION_KEYWORDS.contains(&word);
+        if let Some(function) = &mut self.function
+            && !is_declaration
+        {
+            if function.expects_name {
+                function.name = Some(start..self.at);
+                function.expects_name = false;
+            }
+            if self.open.is_empty() {
+                function.last_end = self.at;
+            }
+        }
+        if is_declaration {
             let declaration_start = run.unwrap_or((start, Point::new(self.row, 0)));
             self.skeleton.declaration_starts.push(declaration_start);
+            if self.open.is_empty() {
+                self.end_function_without_body();
+                self.function = (word == b"func").then_some(OpenFunction {
+                    start: declaration_start.0,
+                    keyword: start,
+                    name: None,
+                    expects_name: true,
+                    in_body: false,
+                    last_end: self.at,
+                });
+            }
         }
         self.code();
         self.after_type_keyword = word == b"struct" || word == b"interface";

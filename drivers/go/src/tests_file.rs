@@ -85,7 +85,46 @@ fn is_test_function_name(name: &str) -> bool {
 }
 
 /// The test functions of `text`, a test file, each with its marker comment and doc comment.
+///
+/// Read from the lexical pass alone when the file is balanced: a package's test files are
+/// read for every `generate`, and a syntax tree of their declarations costs several times
+/// more while telling nothing more about a test's name and extent. An unbalanced file is
+/// parsed, so that tree-sitter's recovery keeps the tests around the damage.
 pub(crate) fn existing_tests(text: &str) -> Vec<ExistingTest> {
+    let skeleton = crate::skeleton::scan(text);
+    if !skeleton.is_balanced {
+        return parsed_existing_tests(text);
+    }
+    let mut tests = Vec::new();
+    for function in skeleton.functions {
+        let Some(name) = function.name.map(|range| &text[range]) else {
+            continue;
+        };
+        if !is_test_function_name(name) {
+            continue;
+        }
+        // The doc comment is the run of comment lines from `start` to the `func` line; a
+        // marker is its first line.
+        let scaffold = (function.start < function.keyword)
+            .then(|| {
+                let first_line_end = text[function.start..]
+                    .find('\n')
+                    .map_or(text.len(), |at| function.start + at);
+                let below = text[first_line_end..function.end].trim_start_matches(['\r', '\n']);
+                marker::read_marker(&text[function.start..first_line_end], below)
+            })
+            .flatten();
+        tests.push(ExistingTest {
+            name: name.to_owned(),
+            byte_range: function.start..function.end,
+            scaffold,
+        });
+    }
+    tests
+}
+
+/// [`existing_tests`] from a syntax tree.
+fn parsed_existing_tests(text: &str) -> Vec<ExistingTest> {
     let trees = crate::outline::top_level_trees(text);
     let children = crate::outline::top_level_nodes(&trees);
     let mut tests = Vec::new();
@@ -251,6 +290,65 @@ mod tests {
         let tests = existing_tests(&text);
         assert!(!tests[0].scaffold.as_ref().unwrap().is_unedited);
         assert!(text[tests[0].byte_range.clone()].starts_with("// testsmith:scaffold"));
+    }
+
+    /// The Go files below `dir`, recursively.
+    fn go_files(dir: &Path, found: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                go_files(&path, found);
+            } else if path.extension().is_some_and(|ext| ext == "go") {
+                found.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn the_lexical_reading_agrees_with_the_syntax_tree() {
+        let edge_cases = [
+            "package p\n\nfunc TestEmpty(t *testing.T) {}\nfunc TestNext(t *testing.T) { x() }\n",
+            "package p\n\nfunc asm(x int) int\n\nvar v = T{1}\n\nfunc TestA(t *testing.T) {}\n",
+            "package p\n\nfunc TestR() struct{ a int } { return struct{ a int }{} }\n",
+            "package p\n\nfunc TestG[T any](t *testing.T) {\n\tf := func() {}\n\t_ = f\n}\n",
+            "package p\n\nfunc (s *S) TestM(t *testing.T) {}\n\nfunc Test\u{c4}(t *testing.T) {}\n",
+            "package p\n\n/* block */\nfunc TestB(t *testing.T) {}\n// trailing\n",
+            "package p\r\n\r\n// testsmith:scaffold sig=1 body=2\r\nfunc TestCRLF(t *testing.T) {\r\n}\r\n",
+            "package p\n\nfunc TestS(t *testing.T) {\n\ts := \"}\"\n\tr := '}'\n\t_ = `\n}`\n}\n",
+            "package p\n\nfunc TestBody(t *testing.T) {\nvar x = 1\n_ = x\n}\n",
+        ];
+        for text in edge_cases {
+            assert_eq!(
+                existing_tests(text),
+                parsed_existing_tests(text),
+                "{text:?}"
+            );
+        }
+        // Every Go file of the project's fixtures, and of the tree in TESTSMITH_GO_TREE when
+        // it is set (checked once over Go's standard library).
+        let mut files = Vec::new();
+        go_files(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures"),
+            &mut files,
+        );
+        if let Some(tree) = std::env::var_os("TESTSMITH_GO_TREE") {
+            go_files(Path::new(&tree), &mut files);
+        }
+        assert!(files.len() > 20, "the fixtures went missing");
+        for path in files {
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            assert_eq!(
+                existing_tests(&text),
+                parsed_existing_tests(&text),
+                "{}",
+                path.display()
+            );
+        }
     }
 
     #[test]
