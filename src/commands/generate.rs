@@ -162,15 +162,27 @@ fn generate_templates(
     sources: &[(PathBuf, &'static dyn Driver)],
     settings: &WriteSettings,
 ) -> (Vec<FileOutcome>, Vec<ScanProblem>) {
-    let done: Vec<(Vec<FileOutcome>, Vec<ScanProblem>)> = group_into_packages(sources)
-        .par_iter()
-        .map(|sources| {
-            let scanned = scan_package(sources);
-            let outcomes =
-                template_package(&scanned.package, &Selection::All, settings, scanned.texts);
-            (outcomes, scanned.problems)
-        })
-        .collect();
+    let work = || -> Vec<(Vec<FileOutcome>, Vec<ScanProblem>)> {
+        group_into_packages(sources)
+            .par_iter()
+            .map(|sources| {
+                let scanned = scan_package(sources);
+                let outcomes =
+                    template_package(&scanned.package, &Selection::All, settings, scanned.texts);
+                (outcomes, scanned.problems)
+            })
+            .collect()
+    };
+    // Replacing a test file waits for the disk (its new text is flushed before the rename):
+    // twice as many threads as cores keep the cores busy meanwhile.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let done = match rayon::ThreadPoolBuilder::new()
+        .num_threads(2 * cores)
+        .build()
+    {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    };
     let mut outcomes = Vec::new();
     let mut problems = Vec::new();
     for (package_outcomes, package_problems) in done {
@@ -181,7 +193,8 @@ fn generate_templates(
     (outcomes, problems)
 }
 
-/// Template mode for one package: plan, scaffold and write each selected file.
+/// Template mode for one package: plan each selected file (in turn: they share the package's
+/// test files), then scaffold and write them in parallel.
 fn template_package(
     package: &Package,
     selection: &Selection,
@@ -189,25 +202,34 @@ fn template_package(
     mut texts: FileTexts,
 ) -> Vec<FileOutcome> {
     let siblings = package.siblings();
-    package
+    let policy = ScaffoldPolicy::RegenerateWhenSignatureChanges;
+    // Each file's time is its own work: planning, then producing and writing.
+    let planned: Vec<(Duration, _)> = package
         .files
         .iter()
         .filter(|file| selection.admits(&file.path))
         .map(|file| {
             let started = Instant::now();
-            let policy = ScaffoldPolicy::RegenerateWhenSignatureChanges;
-            let (report, files_written) =
-                match prepare_file(package, file, &siblings, &mut texts, policy) {
-                    Ok(prepared) => {
-                        let produced = scaffold_all(&prepared);
-                        finish_file(prepared, produced, settings)
-                    }
-                    Err(report) => (*report, 0),
-                };
+            let prepared = prepare_file(package, file, &siblings, &mut texts, policy);
+            (started.elapsed(), prepared)
+        })
+        .collect();
+    drop(texts);
+    planned
+        .into_par_iter()
+        .map(|(planning, prepared)| {
+            let started = Instant::now();
+            let (report, files_written) = match prepared {
+                Ok(prepared) => {
+                    let produced = scaffold_all(&prepared);
+                    finish_file(prepared, produced, settings)
+                }
+                Err(report) => (*report, 0),
+            };
             FileOutcome {
                 report,
                 files_written,
-                elapsed: started.elapsed(),
+                elapsed: planning + started.elapsed(),
             }
         })
         .collect()
