@@ -27,12 +27,12 @@ pub(crate) struct TypeDecl {
     pub is_complete: bool,
 }
 
-/// What one source file imports and declares. The imports are read at once from the file's
-/// header; the declarations only when asked for, as most members need none of them.
+/// What one source file imports and declares, each read only when first asked for: most
+/// members need neither (their signatures name no other package and no unexported type).
 #[derive(Debug)]
 pub(crate) struct FileContext {
-    pub imports: Vec<ImportSpec>,
     text: String,
+    imports: OnceCell<Vec<ImportSpec>>,
     declarations: OnceCell<Declarations>,
 }
 
@@ -45,6 +45,17 @@ struct Declarations {
 }
 
 impl FileContext {
+    pub(crate) fn imports(&self) -> &[ImportSpec] {
+        self.imports
+            .get_or_init(|| match crate::imports::parse_header(&self.text) {
+                Some(tree) => file_imports(tree.root_node(), &self.text)
+                    .into_iter()
+                    .map(|found| found.spec)
+                    .collect(),
+                None => Vec::new(),
+            })
+    }
+
     fn declarations(&self) -> &Declarations {
         self.declarations.get_or_init(|| {
             let mut declarations = Declarations::default();
@@ -68,16 +79,9 @@ pub(crate) fn file_context(text: &str) -> Rc<FileContext> {
         {
             return Rc::clone(context);
         }
-        let imports = match crate::imports::parse_header(text) {
-            Some(tree) => file_imports(tree.root_node(), text)
-                .into_iter()
-                .map(|found| found.spec)
-                .collect(),
-            None => Vec::new(),
-        };
         let context = Rc::new(FileContext {
-            imports,
             text: text.to_owned(),
+            imports: OnceCell::new(),
             declarations: OnceCell::new(),
         });
         *last = Some(Rc::clone(&context));
@@ -212,13 +216,13 @@ impl<'a> PackageContext<'a> {
 
     /// The source file's imports.
     pub(crate) fn imports(&self) -> &[ImportSpec] {
-        &self.file.imports
+        self.file.imports()
     }
 
     /// The source file's import that binds `name`.
     pub(crate) fn import_named(&self, name: &str) -> Option<&ImportSpec> {
         self.file
-            .imports
+            .imports()
             .iter()
             .find(|spec| spec.name().as_deref() == Some(name))
     }
@@ -240,7 +244,7 @@ mod tests {
     fn a_file_lists_its_imports_types_and_top_level_names() {
         let context = file_context(STACK);
         assert_eq!(
-            context.imports,
+            context.imports(),
             [
                 ImportSpec::new("fmt"),
                 ImportSpec {

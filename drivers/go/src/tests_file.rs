@@ -175,19 +175,37 @@ pub(crate) fn lead_comments<'t>(before: &[Node<'t>], decl: Node<'t>) -> Vec<Node
     comments
 }
 
-/// The package clause's name in `text`.
+/// The package clause's name in `text`. Read lexically: Go puts the clause before anything
+/// but comments, and this is asked of every test file a run may write to.
 pub(crate) fn package_name(text: &str) -> Option<String> {
-    let tree = crate::imports::parse_header(text)?;
-    let root = tree.root_node();
-    let mut cursor = root.walk();
-    let clause = root
-        .named_children(&mut cursor)
-        .find(|child| child.kind() == "package_clause")?;
-    let mut cursor = clause.walk();
-    let name = clause
-        .named_children(&mut cursor)
-        .find(|child| child.kind() == "package_identifier")?;
-    Some(syntax::text(name, text).to_owned())
+    let rest = skip_space_and_comments(text.strip_prefix('\u{feff}').unwrap_or(text))?;
+    let rest = rest.strip_prefix("package")?;
+    let name_at = skip_space_and_comments(rest)?;
+    if name_at.len() == rest.len() {
+        return None; // `packagefoo`
+    }
+    let name: &str = &name_at[..name_at
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(name_at.len())];
+    let starts_well = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_');
+    starts_well.then(|| name.to_owned())
+}
+
+/// `text` from its first token on; `None` inside an unclosed block comment.
+fn skip_space_and_comments(mut text: &str) -> Option<&str> {
+    loop {
+        text = text.trim_start();
+        if let Some(comment) = text.strip_prefix("//") {
+            text = comment.find('\n').map_or("", |end| &comment[end..]);
+        } else if let Some(comment) = text.strip_prefix("/*") {
+            text = &comment[comment.find("*/")? + 2..];
+        } else {
+            return Some(text);
+        }
+    }
 }
 
 /// The package a file's tests are written in: the source's own (an internal test).
@@ -200,7 +218,7 @@ pub(crate) fn source_package(file: &FileMembers) -> Result<&str, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use testsmith_driver::{MemberKind, marker};
+    use testsmith_driver::{Driver as _, MemberKind, marker};
 
     fn member(name: &str, owner: Option<&str>) -> Member {
         Member {
@@ -348,6 +366,12 @@ mod tests {
                 "{}",
                 path.display()
             );
+            assert_eq!(
+                package_name(&text),
+                crate::GoDriver.analyze(&path, &text).package,
+                "{}",
+                path.display()
+            );
         }
     }
 
@@ -357,6 +381,20 @@ mod tests {
             package_name("// x\npackage p_test\n").as_deref(),
             Some("p_test")
         );
-        assert_eq!(package_name("func A() {}\n"), None);
+        for (text, name) in [
+            (
+                "//go:build linux\n\n/* a\n*/ package\tgrüße // x\n",
+                Some("grüße"),
+            ),
+            ("\u{feff}package p;", Some("p")),
+            ("package/* x */q\n", Some("q")),
+            ("func A() {}\n", None),
+            ("packagep\n", None),
+            ("package 1p\n", None),
+            ("/* open\npackage p\n", None),
+            ("", None),
+        ] {
+            assert_eq!(package_name(text).as_deref(), name, "{text:?}");
+        }
     }
 }
