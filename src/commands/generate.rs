@@ -201,7 +201,7 @@ fn template_package(
     settings: &WriteSettings,
     mut texts: FileTexts,
 ) -> Vec<FileOutcome> {
-    let siblings = package.siblings();
+    let siblings = package.siblings(&mut texts);
     let policy = ScaffoldPolicy::RegenerateWhenSignatureChanges;
     // Each file's time is its own work: planning, then producing and writing.
     let planned: Vec<(Duration, _)> = package

@@ -129,8 +129,8 @@ fn prepare_all<'p>(
     let mut prepared = Vec::new();
     let mut unprepared = Vec::new();
     for package in packages {
-        let siblings = package.siblings();
         let mut texts = FileTexts::default();
+        let siblings = package.siblings(&mut texts);
         for file in package.files.iter().filter(|f| selection.admits(&f.path)) {
             let started = Instant::now();
             match prepare_file(

@@ -8,7 +8,7 @@ use super::scan::decode_source;
 use super::write::{WriteError, WriteJournal, WriteScope, write_atomically};
 use crate::output::FileReport;
 use crate::output::generate::SkippedMember;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use testsmith_driver::{Driver, ExistingTest, FileMembers, SourceFile, TestChange, TestCode};
@@ -23,23 +23,25 @@ pub struct Package {
 
 impl Package {
     /// Every file in the package's folder, sorted; the package's own files when the folder
-    /// cannot be listed.
-    pub fn siblings(&self) -> Vec<PathBuf> {
-        let mut siblings: Vec<PathBuf> = match std::fs::read_dir(&self.folder) {
-            Ok(entries) => entries
-                .filter_map(Result::ok)
-                .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
-                .map(|entry| {
-                    if self.folder == Path::new(".") {
-                        PathBuf::from(entry.file_name())
-                    } else {
-                        self.folder.join(entry.file_name())
-                    }
-                })
-                .collect(),
-            Err(_) => self.files.iter().map(|file| file.path.clone()).collect(),
+    /// cannot be listed. `texts` learns the listing, so it need not try to open the files
+    /// that are not there.
+    pub fn siblings(&self, texts: &mut FileTexts) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(&self.folder) else {
+            return self.files.iter().map(|file| file.path.clone()).collect();
         };
+        let mut siblings: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
+            .map(|entry| {
+                if self.folder == Path::new(".") {
+                    PathBuf::from(entry.file_name())
+                } else {
+                    self.folder.join(entry.file_name())
+                }
+            })
+            .collect();
         siblings.sort();
+        texts.listing = Some((self.folder.clone(), siblings.iter().cloned().collect()));
         siblings
     }
 }
@@ -61,6 +63,9 @@ pub struct FileTexts {
     tests: HashMap<PathBuf, Vec<ExistingTest>>,
     /// The tests of a test scope, gathered once: a Go package's source files share one.
     scopes: HashMap<Vec<PathBuf>, Arc<ScopeTests>>,
+    /// The files of the package's folder as listed: another file there does not exist (most
+    /// sources have no test file yet), and is not looked for.
+    listing: Option<(PathBuf, HashSet<PathBuf>)>,
 }
 
 /// Every test of one test scope, and the style example taken from it.
@@ -84,7 +89,15 @@ impl FileTexts {
     /// The file's text as read (or recorded) the first time, without a copy.
     fn read(&mut self, path: &Path) -> &Result<Option<String>, String> {
         if !self.texts.contains_key(path) {
-            self.texts.insert(path.to_owned(), read_text(path));
+            let is_unlisted = self.listing.as_ref().is_some_and(|(folder, files)| {
+                folder_of(path) == folder.as_path() && !files.contains(path)
+            });
+            let text = if is_unlisted {
+                Ok(None)
+            } else {
+                read_text(path)
+            };
+            self.texts.insert(path.to_owned(), text);
         }
         &self.texts[path]
     }

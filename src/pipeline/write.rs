@@ -1,13 +1,18 @@
 //! Writing files safely: only inside the project, atomically (temporary file + rename, the
 //! old permissions kept), and only if nobody changed the file while testsmith worked on it.
 
-use std::io::Write as _;
+use std::collections::HashMap;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The folders testsmith may write into: the roots the user named, symlinks resolved.
 #[derive(Debug, Clone)]
 pub struct WriteScope {
     roots: Vec<PathBuf>,
+    /// Folders already resolved in this run, with where they lead: a folder holding many
+    /// written files is resolved once.
+    resolved: Arc<Mutex<HashMap<PathBuf, PathBuf>>>,
 }
 
 impl WriteScope {
@@ -25,7 +30,10 @@ impl WriteScope {
                 }
             })
             .collect();
-        WriteScope { roots }
+        WriteScope {
+            roots,
+            resolved: Arc::default(),
+        }
     }
 
     /// Why `target` must not be written, if it must not: it is a symlink (replacing it would
@@ -40,12 +48,11 @@ impl WriteScope {
         }
         // A folder that does not exist yet (a Rust binary's `src/bin/x/x_tests.rs`) is judged
         // by the nearest folder above it that does: that is where it would be created.
-        let existing = folder_of(target)
-            .ancestors()
-            .find(|dir| dir.exists())
-            .unwrap_or(Path::new("."));
-        let Ok(resolved) = existing.canonicalize() else {
-            return Some(format!("{} cannot be resolved", existing.display()));
+        let Some(resolved) = self.resolve_folder(folder_of(target)) else {
+            return Some(format!(
+                "{} cannot be resolved",
+                folder_of(target).display()
+            ));
         };
         if self.roots.iter().any(|root| resolved.starts_with(root)) {
             None
@@ -55,6 +62,30 @@ impl WriteScope {
                 target.display()
             ))
         }
+    }
+}
+
+impl WriteScope {
+    /// Where `folder` leads, symlinks resolved; a folder that does not exist yet is judged
+    /// by the nearest one above it that does.
+    fn resolve_folder(&self, folder: &Path) -> Option<PathBuf> {
+        let resolved = self.resolved.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = resolved.get(folder) {
+            return Some(found.clone());
+        }
+        drop(resolved);
+        let existing = folder
+            .ancestors()
+            .find(|dir| dir.exists())
+            .unwrap_or(Path::new("."));
+        let found = existing.canonicalize().ok()?;
+        if existing == folder {
+            self.resolved
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(folder.to_owned(), found.clone());
+        }
+        Some(found)
     }
 }
 
@@ -81,9 +112,17 @@ pub fn write_atomically(
     if let Some(reason) = scope.refuse(path) {
         return Err(WriteError::Refused(reason));
     }
-    let current = match std::fs::read(path) {
-        Ok(bytes) => Some(bytes),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+    // What is there now, and its permissions, through one handle.
+    let (current, permissions) = match std::fs::File::open(path) {
+        Ok(mut file) => {
+            let permissions = file.metadata()?.permissions();
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes)?;
+            (Some(bytes), permissions)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            (None, new_file_permissions())
+        }
         Err(error) => return Err(error.into()),
     };
     if current.as_deref() != expected.map(str::as_bytes) {
@@ -91,11 +130,20 @@ pub fn write_atomically(
     }
 
     let dir = folder_of(path);
-    std::fs::create_dir_all(dir)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".testsmith-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
+    let temp_in = |dir: &Path| {
+        tempfile::Builder::new()
+            .prefix(".testsmith-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+    };
+    let mut temp = match temp_in(dir) {
+        // A folder that is not there yet (a Rust binary's tests folder).
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            temp_in(dir)?
+        }
+        temp => temp?,
+    };
     temp.write_all(contents.as_bytes())?;
     // The rename alone is atomic for every reader and for a killed process. Flushing to disk
     // first matters only for a power cut, and only when replacing a file: some file systems
@@ -104,11 +152,7 @@ pub fn write_atomically(
     if current.is_some() {
         temp.as_file().sync_data()?;
     }
-    let permissions = match std::fs::metadata(path) {
-        Ok(meta) => meta.permissions(),
-        Err(_) => new_file_permissions(),
-    };
-    std::fs::set_permissions(temp.path(), permissions)?;
+    temp.as_file().set_permissions(permissions)?;
     temp.persist(path).map_err(|error| error.error)?;
     Ok(())
 }
