@@ -11,8 +11,8 @@ use crate::cli::GenerateArgs;
 use crate::errors::{AppError, Outcome};
 use crate::output::{FileReport, GenerateReport, Printer, Progress};
 use crate::pipeline::{
-    FileTexts, Package, ScaffoldPolicy, ScanProblem, WriteJournal, WriteScope, WriteSettings,
-    finish_file, group_into_packages, prepare_file, scaffold_all, scan_into_packages, scan_package,
+    FileTexts, Package, ScaffoldPolicy, ScanProblem, WriteScope, WriteSettings, finish_file,
+    group_into_packages, prepare_file, scaffold_all, scan_into_packages, scan_package,
 };
 use crate::walk::{Found, walk};
 use rayon::prelude::*;
@@ -28,7 +28,7 @@ pub fn run(args: &GenerateArgs, printer: &mut Printer) -> Result<Outcome, AppErr
     let settings = WriteSettings {
         scope: WriteScope::new(&roots),
         dry_run: args.dry_run,
-        journal: WriteJournal::default(),
+        journal: None,
     };
     if args.llm.enabled {
         let (packages, problems) = scan_into_packages(&sources);

@@ -56,7 +56,7 @@ pub fn run(args: &WatchArgs, printer: &mut Printer) -> Result<Outcome, AppError>
         settings: WriteSettings {
             scope: WriteScope::new(&roots),
             dry_run: false,
-            journal: WriteJournal::default(),
+            journal: Some(WriteJournal::default()),
         },
         report: WatchReport::new(),
         quota_noted: false,
@@ -350,7 +350,8 @@ impl Watch {
             }
             self.report.file(printer, report, outcome.elapsed)?;
         }
-        for (path, hash) in self.settings.journal.take() {
+        let written = self.settings.journal.as_ref().map(WriteJournal::take);
+        for (path, hash) in written.unwrap_or_default() {
             if let Some(path) = absolute(&path) {
                 self.known.record_write(&path, hash);
             }

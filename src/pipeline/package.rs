@@ -295,8 +295,9 @@ pub enum Produced {
 pub struct WriteSettings {
     pub scope: WriteScope,
     pub dry_run: bool,
-    /// What was written, so `watch` can tell its own writes from a person's save.
-    pub journal: WriteJournal,
+    /// What was written, so `watch` can tell its own writes from a person's save; `None`
+    /// where nobody asks (hashing every file written is not free).
+    pub journal: Option<WriteJournal>,
 }
 
 /// Merges what was produced (keyed by plan index) into the test file, attaches it to the
@@ -422,7 +423,9 @@ fn apply(
     }
     for edit in edits {
         write_atomically(&settings.scope, edit.path, &edit.new, edit.old)?;
-        settings.journal.record(edit.path, &edit.new);
+        if let Some(journal) = &settings.journal {
+            journal.record(edit.path, &edit.new);
+        }
     }
     Ok(())
 }

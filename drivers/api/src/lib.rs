@@ -136,6 +136,19 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         Err(format!("testsmith cannot write {} tests yet", self.name()))
     }
 
+    /// [`scaffold`](Self::scaffold) for several members of one file, in order. A driver that
+    /// can share work between a file's members (what it learns of their types) overrides it.
+    fn scaffold_all(
+        &self,
+        source: &SourceFile<'_>,
+        members: &[&Member],
+    ) -> Vec<Result<TestCode, String>> {
+        members
+            .iter()
+            .map(|member| self.scaffold(source, member))
+            .collect()
+    }
+
     /// The new text of the test file at `test_path` after `changes`: `existing` is its current
     /// text (`None` when the file does not exist yet). Every byte of `existing` outside the
     /// replaced ranges is kept; imports are merged; the result is formatted as the language's

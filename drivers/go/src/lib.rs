@@ -140,6 +140,14 @@ impl Driver for GoDriver {
         scaffold::scaffold(source, member)
     }
 
+    fn scaffold_all(
+        &self,
+        source: &testsmith_driver::SourceFile<'_>,
+        members: &[&Member],
+    ) -> Vec<Result<testsmith_driver::TestCode, String>> {
+        scaffold::scaffold_all(source, members)
+    }
+
     fn assemble(
         &self,
         source: &testsmith_driver::SourceFile<'_>,

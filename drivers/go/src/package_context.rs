@@ -164,6 +164,8 @@ fn type_decl(spec: Node<'_>, text: &str, complete: bool) -> Option<TypeDecl> {
 pub(crate) struct PackageContext<'a> {
     file: Rc<FileContext>,
     source: &'a SourceFile<'a>,
+    /// Types already looked up: a file's methods mostly share their receiver's.
+    type_decls: RefCell<HashMap<String, Option<TypeDecl>>>,
 }
 
 impl<'a> PackageContext<'a> {
@@ -171,12 +173,24 @@ impl<'a> PackageContext<'a> {
         PackageContext {
             file: file_context(source.text),
             source,
+            type_decls: RefCell::default(),
         }
     }
 
     /// The declaration of the type `name`: from the source file itself, else from another
     /// file's member (by its signature, so a struct or interface there has no body).
     pub(crate) fn type_decl(&self, name: &str) -> Option<TypeDecl> {
+        if let Some(known) = self.type_decls.borrow().get(name) {
+            return known.clone();
+        }
+        let found = self.find_type_decl(name);
+        self.type_decls
+            .borrow_mut()
+            .insert(name.to_owned(), found.clone());
+        found
+    }
+
+    fn find_type_decl(&self, name: &str) -> Option<TypeDecl> {
         let found = self.source.package.iter().find_map(|file| {
             file.members
                 .iter()

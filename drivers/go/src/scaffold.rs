@@ -42,12 +42,28 @@ const RESERVED: &[&str] = &[
 
 /// The scaffold for `member`, marker line first.
 pub(crate) fn scaffold(source: &SourceFile<'_>, member: &Member) -> Result<TestCode, String> {
+    scaffold_in(&PackageContext::new(source), member)
+}
+
+/// The scaffolds for several members of one file, which share what is learnt of the
+/// package around it (its types, the file's imports).
+pub(crate) fn scaffold_all(
+    source: &SourceFile<'_>,
+    members: &[&Member],
+) -> Vec<Result<TestCode, String>> {
+    let package = PackageContext::new(source);
+    members
+        .iter()
+        .map(|member| scaffold_in(&package, member))
+        .collect()
+}
+
+fn scaffold_in(package: &PackageContext<'_>, member: &Member) -> Result<TestCode, String> {
     let signature = member
         .callable
         .as_ref()
         .ok_or_else(|| format!("{} is not a function or method", member.name))?;
-    let package = PackageContext::new(source);
-    let shape = Shape::of(member, signature, &package)?;
+    let shape = Shape::of(member, signature, package)?;
     let name = test_name(member);
     let body = shape.render(&name);
     let mut imports = vec![ImportSpec::new("testing")];

@@ -59,6 +59,7 @@ pub(crate) fn simple_names(ty: &str) -> impl Iterator<Item = &str> {
 }
 
 /// A type parsed on its own.
+#[derive(Clone)]
 pub(crate) struct ParsedType {
     tree: Tree,
     source: String,
@@ -66,9 +67,33 @@ pub(crate) struct ParsedType {
 
 const PREFIX: &str = "package p\ntype T__ ";
 
+/// How many parsed types a thread keeps: the same few dozen types recur across a package's
+/// signatures; the cap bounds a huge project's memory.
+const PARSED_TYPES_KEPT: usize = 1024;
+
+thread_local! {
+    static PARSED_TYPES: std::cell::RefCell<HashMap<String, Option<ParsedType>>> =
+        std::cell::RefCell::default();
+}
+
 impl ParsedType {
-    /// `None` when `ty` is no valid Go type on one line.
+    /// `None` when `ty` is no valid Go type on one line. Remembered per thread: a type is a
+    /// function of its text alone, and a syntax tree is cheap to share.
     pub(crate) fn parse(ty: &str) -> Option<ParsedType> {
+        if let Some(known) = PARSED_TYPES.with_borrow(|kept| kept.get(ty).cloned()) {
+            return known;
+        }
+        let parsed = Self::parse_uncached(ty);
+        PARSED_TYPES.with_borrow_mut(|kept| {
+            if kept.len() >= PARSED_TYPES_KEPT {
+                kept.clear();
+            }
+            kept.insert(ty.to_owned(), parsed.clone());
+        });
+        parsed
+    }
+
+    fn parse_uncached(ty: &str) -> Option<ParsedType> {
         if ty.contains('\n') {
             return None;
         }
