@@ -1,10 +1,10 @@
 //! `testsmith generate`: write the missing tests — scan, plan, produce, merge, write.
 //!
-//! Files are scanned in parallel; then each package (the source files of one folder and one
-//! language) is planned on its own, because a package's test files are shared by its source
-//! files and must be read once, consistently. Templates are produced in parallel per
-//! package; with `--llm` the files go through the model concurrently (see
-//! [`crate::pipeline::llm`]).
+//! The unit of work is a package (the source files of one folder and one language): its test
+//! files are shared by its source files and must be read once, consistently. In template
+//! mode each package goes from scan to write on its own, packages in parallel; with `--llm`
+//! everything is scanned first and the files go through the model concurrently (see
+//! [`super::generate_llm`]).
 
 use super::generate_llm::LlmSession;
 use crate::cli::GenerateArgs;

@@ -33,18 +33,10 @@ impl JobLedger {
         }
     }
 
-    /// Records the job for `key` (a no-op when it exists) and leases it to this run.
-    /// `payload` is whatever the caller needs to redo the job in a later run. Returns
-    /// whether this run holds the job: `false` when another live run holds it, or it is
-    /// deferred to later, or already done.
-    #[cfg(test)]
-    pub fn record(&self, key: &CacheKey, payload: &str) -> Result<bool, StoreError> {
-        Ok(self.record_all(&[(key, payload.to_owned())])?[0].is_none())
-    }
-
-    /// Records and leases every `(key, payload)` as [`record`](Self::record) does, in one
-    /// transaction. Per job: `None` when this run holds it, else the job as it stands (done,
-    /// dead, deferred, or held by another run).
+    /// Records the job of every `(key, payload)` (a no-op for one that exists) and leases it
+    /// to this run, in one transaction. `payload` is whatever the caller needs to redo the job
+    /// in a later run. Per job: `None` when this run holds it, else the job as it stands —
+    /// done, dead, deferred to later, or held by another live run.
     pub fn record_all(&self, jobs: &[(&CacheKey, String)]) -> Result<Vec<Option<Job>>, StoreError> {
         let now = now_ms();
         self.store.queue_transaction(|queue| {
@@ -61,6 +53,12 @@ impl JobLedger {
         })
     }
 
+    /// [`record_all`](Self::record_all) for one job: whether this run holds it.
+    #[cfg(test)]
+    pub fn record(&self, key: &CacheKey, payload: &str) -> Result<bool, StoreError> {
+        Ok(self.record_all(&[(key, payload.to_owned())])?[0].is_none())
+    }
+
     /// Leases up to `limit` jobs that are waiting and due — left by an earlier run, or by
     /// one that died — so the caller can take them first.
     pub fn take_ready(&self, limit: usize) -> Result<Vec<Job>, StoreError> {
@@ -68,14 +66,8 @@ impl JobLedger {
             .lease_jobs(&self.owner, now_ms(), millis(LEASE), limit)
     }
 
-    /// Settles the job for `result`; returns the job's new state, or `None` when this run
-    /// no longer holds its lease (another run took it over).
-    #[cfg(test)]
-    pub fn settle(&self, result: &MemberResult) -> Result<Option<JobState>, StoreError> {
-        Ok(self.settle_all(std::slice::from_ref(result))?[0])
-    }
-
-    /// Settles every result's job as [`settle`](Self::settle) does, in one transaction.
+    /// Settles the job of every result, in one transaction; returns each job's new state, or
+    /// `None` where this run no longer holds its lease (another run took it over).
     pub fn settle_all(
         &self,
         results: &[MemberResult],
@@ -87,6 +79,12 @@ impl JobLedger {
                 .map(|result| self.settle_in(queue, result, now))
                 .collect()
         })
+    }
+
+    /// [`settle_all`](Self::settle_all) for one result.
+    #[cfg(test)]
+    pub fn settle(&self, result: &MemberResult) -> Result<Option<JobState>, StoreError> {
+        Ok(self.settle_all(std::slice::from_ref(result))?[0])
     }
 
     fn settle_in(
