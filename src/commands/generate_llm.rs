@@ -441,14 +441,10 @@ impl LlmSession {
             .lock()
             .expect("not poisoned")
             .extend(jobs.iter().map(|(key, _)| key.as_str().to_owned()));
-        let records: Vec<(&crate::llm::CacheKey, String)> = jobs
-            .iter()
-            .map(|(key, payload)| (key, payload.clone()))
-            .collect();
         let now = now_ms();
         Ok(self
             .ledger
-            .record_all(&records)?
+            .record_all(jobs)?
             .into_iter()
             .map(|job| match job? {
                 job if job.state == JobState::Dead => Some(Produced::Skipped(format!(

@@ -37,7 +37,7 @@ impl JobLedger {
     /// to this run, in one transaction. `payload` is whatever the caller needs to redo the job
     /// in a later run. Per job: `None` when this run holds it, else the job as it stands —
     /// done, dead, deferred to later, or held by another live run.
-    pub fn record_all(&self, jobs: &[(&CacheKey, String)]) -> Result<Vec<Option<Job>>, StoreError> {
+    pub fn record_all(&self, jobs: &[(CacheKey, String)]) -> Result<Vec<Option<Job>>, StoreError> {
         let now = now_ms();
         self.store.queue_transaction(|queue| {
             jobs.iter()
@@ -56,7 +56,7 @@ impl JobLedger {
     /// [`record_all`](Self::record_all) for one job: whether this run holds it.
     #[cfg(test)]
     pub fn record(&self, key: &CacheKey, payload: &str) -> Result<bool, StoreError> {
-        Ok(self.record_all(&[(key, payload.to_owned())])?[0].is_none())
+        Ok(self.record_all(&[(key.clone(), payload.to_owned())])?[0].is_none())
     }
 
     /// Leases up to `limit` jobs that are waiting and due — left by an earlier run, or by
