@@ -201,7 +201,7 @@ fn template_package(
     settings: &WriteSettings,
     mut texts: FileTexts,
 ) -> Vec<FileOutcome> {
-    let siblings = package.siblings(&mut texts);
+    let tests_beside = package.tests_beside(&mut texts);
     let policy = ScaffoldPolicy::RegenerateWhenSignatureChanges;
     // Each file's time is its own work: planning, then producing and writing.
     let planned: Vec<(Duration, _)> = package
@@ -210,7 +210,7 @@ fn template_package(
         .filter(|file| selection.admits(&file.path))
         .map(|file| {
             let started = Instant::now();
-            let prepared = prepare_file(package, file, &siblings, &mut texts, policy);
+            let prepared = prepare_file(package, file, &tests_beside, &mut texts, policy);
             (started.elapsed(), prepared)
         })
         .collect();

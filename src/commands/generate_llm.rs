@@ -130,13 +130,13 @@ fn prepare_all<'p>(
     let mut unprepared = Vec::new();
     for package in packages {
         let mut texts = FileTexts::default();
-        let siblings = package.siblings(&mut texts);
+        let tests_beside = package.tests_beside(&mut texts);
         for file in package.files.iter().filter(|f| selection.admits(&f.path)) {
             let started = Instant::now();
             match prepare_file(
                 package,
                 file,
-                &siblings,
+                &tests_beside,
                 &mut texts,
                 ScaffoldPolicy::ReplaceUnedited,
             ) {

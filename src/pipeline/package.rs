@@ -22,14 +22,14 @@ pub struct Package {
 }
 
 impl Package {
-    /// Every file in the package's folder, sorted; the package's own files when the folder
-    /// cannot be listed. `texts` learns the listing, so it need not try to open the files
-    /// that are not there.
-    pub fn siblings(&self, texts: &mut FileTexts) -> Vec<PathBuf> {
+    /// The test files in the package's folder, sorted; none when the folder cannot be
+    /// listed. `texts` learns the listing, so it need not try to open the files that are not
+    /// there.
+    pub fn tests_beside(&self, texts: &mut FileTexts) -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(&self.folder) else {
-            return self.files.iter().map(|file| file.path.clone()).collect();
+            return Vec::new();
         };
-        let mut siblings: Vec<PathBuf> = entries
+        let mut files: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
             .map(|entry| {
@@ -40,9 +40,14 @@ impl Package {
                 }
             })
             .collect();
-        siblings.sort();
-        texts.listing = Some((self.folder.clone(), siblings.iter().cloned().collect()));
-        siblings
+        files.sort();
+        let tests = files
+            .iter()
+            .filter(|path| self.driver.is_test_file(path))
+            .cloned()
+            .collect();
+        texts.listing = Some((self.folder.clone(), files.into_iter().collect()));
+        tests
     }
 }
 
@@ -206,7 +211,7 @@ impl<'p> PreparedFile<'p> {
 pub fn prepare_file<'p>(
     package: &'p Package,
     file: &'p FileMembers,
-    siblings: &[PathBuf],
+    tests_beside: &[PathBuf],
     texts: &mut FileTexts,
     policy: ScaffoldPolicy,
 ) -> Result<PreparedFile<'p>, Box<FileReport>> {
@@ -229,7 +234,7 @@ pub fn prepare_file<'p>(
     report.test_file = Some(test_path.clone());
     report.has_syntax_errors = file.has_syntax_errors();
 
-    let scope = match texts.scope_tests(driver, driver.test_scope(&file.path, siblings)) {
+    let scope = match texts.scope_tests(driver, driver.test_scope(&file.path, tests_beside)) {
         Ok(scope) => scope,
         Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
     };

@@ -108,9 +108,10 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
 
     /// Every file whose tests count when deciding whether a member of `source` is tested:
     /// Go, every `_test.go` file of the package; Rust, the test file and `source` itself
-    /// (inline `mod tests`). `siblings` lists the files in `source`'s folder.
-    fn test_scope(&self, source: &Path, siblings: &[PathBuf]) -> Vec<PathBuf> {
-        let _ = siblings;
+    /// (inline `mod tests`). `tests_beside` lists the test files
+    /// ([`is_test_file`](Driver::is_test_file)) in `source`'s folder.
+    fn test_scope(&self, source: &Path, tests_beside: &[PathBuf]) -> Vec<PathBuf> {
+        let _ = tests_beside;
         self.test_file_for(source).into_iter().collect()
     }
 

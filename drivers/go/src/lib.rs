@@ -119,9 +119,9 @@ impl Driver for GoDriver {
     fn test_scope(
         &self,
         source: &Path,
-        siblings: &[std::path::PathBuf],
+        tests_beside: &[std::path::PathBuf],
     ) -> Vec<std::path::PathBuf> {
-        tests_file::test_scope(source, siblings)
+        tests_file::test_scope(source, tests_beside)
     }
 
     fn existing_tests(&self, _path: &Path, text: &str) -> Vec<testsmith_driver::ExistingTest> {

@@ -46,18 +46,10 @@ pub(crate) fn can_hold_tests(file: &FileMembers, text: &str) -> bool {
     }
 }
 
-/// Every `_test.go` file among `siblings` (whatever its package clause: tests of the
-/// external `p_test` package count too), and `source`'s own test file.
-pub(crate) fn test_scope(source: &Path, siblings: &[PathBuf]) -> Vec<PathBuf> {
-    let mut scope: Vec<PathBuf> = siblings
-        .iter()
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.ends_with("_test.go"))
-        })
-        .cloned()
-        .collect();
+/// Every `_test.go` file of the folder, `tests_beside` (whatever its package clause: tests of
+/// the external `p_test` package count too), and `source`'s own test file.
+pub(crate) fn test_scope(source: &Path, tests_beside: &[PathBuf]) -> Vec<PathBuf> {
+    let mut scope = tests_beside.to_vec();
     if let Some(own) = test_file_for(source)
         && !scope.contains(&own)
     {
@@ -263,13 +255,9 @@ mod tests {
 
     #[test]
     fn the_scope_is_every_test_file_of_the_folder_and_the_own_one() {
-        let siblings = [
-            PathBuf::from("p/a.go"),
-            PathBuf::from("p/b_test.go"),
-            PathBuf::from("p/x_test.go"),
-        ];
+        let tests_beside = [PathBuf::from("p/b_test.go"), PathBuf::from("p/x_test.go")];
         assert_eq!(
-            test_scope(Path::new("p/a.go"), &siblings),
+            test_scope(Path::new("p/a.go"), &tests_beside),
             [
                 PathBuf::from("p/b_test.go"),
                 PathBuf::from("p/x_test.go"),

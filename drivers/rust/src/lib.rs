@@ -106,8 +106,8 @@ impl Driver for RustDriver {
     }
 
     /// The test file and the source itself, whose inline `mod tests` counts too.
-    fn test_scope(&self, source: &Path, siblings: &[PathBuf]) -> Vec<PathBuf> {
-        let _ = siblings;
+    fn test_scope(&self, source: &Path, tests_beside: &[PathBuf]) -> Vec<PathBuf> {
+        let _ = tests_beside;
         self.test_file_for(source)
             .into_iter()
             .chain(std::iter::once(source.to_owned()))
