@@ -7,6 +7,9 @@ mod generate;
 mod go_toolchain;
 mod llm;
 mod rust_toolchain;
+mod shared_state;
+#[path = "../../src/store/test_server.rs"]
+mod test_server;
 mod util;
 mod verify;
 mod watch;
