@@ -24,7 +24,7 @@ mod run;
 pub use package::{CoveragePackage, packages};
 pub use profile::Profile;
 pub use report::CoverageReport;
-pub use run::PackageRun;
+pub use run::{PackageRun, StartError};
 
 use crate::output::PathNote;
 use profile::BlockKey;
@@ -69,6 +69,16 @@ pub fn report_profile(packages: &[CoveragePackage], path: &Path) -> CoverageRepo
             all_packages: false,
             test_timeout_secs: 0,
         };
+        if package.driver.coverage_plan(&target).is_none() {
+            report.skipped.push(PathNote {
+                path: package.shown_dir.clone(),
+                reason: format!(
+                    "testsmith cannot measure {} coverage yet",
+                    package.driver.name()
+                ),
+            });
+            continue;
+        }
         match package.driver.read_coverage(&target, &text) {
             Ok(blocks) => {
                 let profile = Profile::from_blocks(blocks);
@@ -95,7 +105,7 @@ pub fn report_profile(packages: &[CoveragePackage], path: &Path) -> CoverageRepo
 /// figures include what the other packages' tests execute in it: the baselines of one
 /// project are merged.
 pub fn measure(packages: &[CoveragePackage], options: CoverageOptions) -> CoverageReport {
-    let runs: Vec<Result<PackageRun, String>> = packages
+    let runs: Vec<Result<PackageRun, StartError>> = packages
         .par_iter()
         .map(|package| PackageRun::start(package, options.all_packages, options.test_timeout))
         .collect();
@@ -116,7 +126,11 @@ pub fn measure(packages: &[CoveragePackage], options: CoverageOptions) -> Covera
                 let failed = !run.baseline_passed();
                 report.push(report::package_report(package, profile, failed));
             }
-            Err(reason) => report.failed.push(PathNote {
+            Err(StartError::Failed(reason)) => report.failed.push(PathNote {
+                path: package.shown_dir.clone(),
+                reason,
+            }),
+            Err(StartError::Unsupported(reason)) => report.skipped.push(PathNote {
                 path: package.shown_dir.clone(),
                 reason,
             }),

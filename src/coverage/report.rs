@@ -16,6 +16,8 @@ pub struct CoverageReport {
     pub packages: Vec<PackageReport>,
     /// Packages or files that could not be measured, with the reason.
     pub failed: Vec<PathNote>,
+    /// Packages of a language whose coverage testsmith does not measure.
+    pub skipped: Vec<PathNote>,
     /// Over every package measured.
     pub total: Tally,
     pub percent: f64,

@@ -15,6 +15,21 @@ use testsmith_driver::{CommandOutput, CoverageTarget, Driver, VerifyCommand};
 /// How long building an instrumented test binary may take.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// Why a package could not be measured.
+#[derive(Debug)]
+pub enum StartError {
+    /// Its language's driver does not measure coverage.
+    Unsupported(String),
+    /// Building or running its tests failed, with what the toolchain said.
+    Failed(String),
+}
+
+impl From<String> for StartError {
+    fn from(reason: String) -> Self {
+        StartError::Failed(reason)
+    }
+}
+
 /// A built package, ready to run its tests with coverage.
 #[derive(Debug)]
 pub struct PackageRun {
@@ -37,7 +52,7 @@ impl PackageRun {
         package: &CoveragePackage,
         all_packages: bool,
         test_timeout: Duration,
-    ) -> Result<PackageRun, String> {
+    ) -> Result<PackageRun, StartError> {
         let work = tempfile::Builder::new()
             .prefix("testsmith-coverage-")
             .tempdir()
@@ -53,9 +68,12 @@ impl PackageRun {
             test_timeout_secs: test_timeout.as_secs(),
         };
         let driver = package.driver;
-        let plan = driver
-            .coverage_plan(&target)
-            .ok_or_else(|| format!("testsmith cannot measure {} coverage", driver.name()))?;
+        let plan = driver.coverage_plan(&target).ok_or_else(|| {
+            StartError::Unsupported(format!(
+                "testsmith cannot measure {} coverage yet",
+                driver.name()
+            ))
+        })?;
         for (path, text) in &plan.files {
             std::fs::write(path, text)
                 .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
@@ -63,11 +81,11 @@ impl PackageRun {
         for command in &plan.build {
             let output = run(command, BUILD_TIMEOUT)?;
             if !output.is_success() {
-                return Err(format!(
+                return Err(StartError::Failed(format!(
                     "the tests do not build (`{}`):\n{}",
                     command.display(),
                     last_lines(&output)
-                ));
+                )));
             }
         }
         let run_timeout = test_timeout + Duration::from_secs(30);

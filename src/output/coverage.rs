@@ -19,6 +19,9 @@ pub fn print(
     for failed in &report.failed {
         printer.file_error(&failed.path, &failed.reason);
     }
+    for skipped in &report.skipped {
+        printer.warning(&skipped.path, &skipped.reason);
+    }
     for package in report
         .packages
         .iter()
