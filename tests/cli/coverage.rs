@@ -276,3 +276,22 @@ fn files_of(dir: &Path) -> Vec<String> {
     found.sort();
     found
 }
+
+#[test]
+fn a_rust_crate_beside_go_code_is_left_out_with_a_warning() {
+    let project = Project::new();
+    small_module(&project);
+    project.write(
+        "crate/Cargo.toml",
+        "[package]\nname = \"c\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    project.write("crate/src/lib.rs", "pub fn c() -> u8 {\n    1\n}\n");
+    let (code, doc, stderr) = coverage(&project, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning: crate/src: testsmith cannot measure rust coverage yet"),
+        "{stderr}"
+    );
+    assert_eq!(doc["skipped"][0]["path"], "crate/src");
+    assert_eq!(doc["packages"].as_array().unwrap().len(), 2, "a and b");
+}
