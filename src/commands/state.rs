@@ -164,9 +164,7 @@ pub fn queued_paths(store: &dyn StateStore) -> Result<Vec<PathBuf>, AppError> {
     Ok(paths)
 }
 
-pub fn open_project_store(
-    state: &StateArgs,
-) -> Result<(PathBuf, Arc<dyn StateStore>), AppError> {
+pub fn open_project_store(state: &StateArgs) -> Result<(PathBuf, Arc<dyn StateStore>), AppError> {
     let root = project_root()?;
     let store = crate::store::open(&root, state.url())?;
     Ok((root, store))

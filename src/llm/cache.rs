@@ -132,8 +132,8 @@ impl ResultCache {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::Store;
     use super::*;
+    use crate::store::Store;
 
     fn file() -> FileRequest {
         FileRequest {

@@ -255,12 +255,12 @@ fn millis(duration: Duration) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
     use crate::config::LlmMode;
     use crate::llm::client::tests::{
         accept_all, answering_server, file, http_client, members, options, requests,
     };
     use crate::llm::prompt::MemberRequest;
+    use crate::store::Store;
     use tokio_util::sync::CancellationToken;
     use wiremock::matchers::method;
     use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -274,7 +274,11 @@ mod tests {
     }
 
     fn ledger(dir: &tempfile::TempDir, max_attempts: u32) -> JobLedger {
-        JobLedger::new(Arc::new(Store::open(dir.path()).unwrap()), max_attempts, "copy")
+        JobLedger::new(
+            Arc::new(Store::open(dir.path()).unwrap()),
+            max_attempts,
+            "copy",
+        )
     }
 
     fn job(ledger: &JobLedger, key: &str) -> Job {

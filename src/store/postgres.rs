@@ -129,7 +129,9 @@ impl PgStore {
     fn migrate(&self) -> Result<(), StoreError> {
         let found = self.transaction(|tx| {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-            tx.batch_execute("CREATE TABLE IF NOT EXISTS testsmith_schema (version INTEGER NOT NULL)")?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS testsmith_schema (version INTEGER NOT NULL)",
+            )?;
             let found: i32 = match tx.query_opt("SELECT version FROM testsmith_schema", &[])? {
                 Some(row) => row.get(0),
                 None => {
@@ -160,7 +162,11 @@ impl PgStore {
     /// The schema version the database is at.
     #[cfg(test)]
     pub fn schema_version(&self) -> Result<i32, StoreError> {
-        self.transaction(|tx| Ok(tx.query_one("SELECT version FROM testsmith_schema", &[])?.get(0)))
+        self.transaction(|tx| {
+            Ok(tx
+                .query_one("SELECT version FROM testsmith_schema", &[])?
+                .get(0))
+        })
     }
 }
 
@@ -226,7 +232,10 @@ pub fn mask_password(url: &str) -> String {
     while let Some(found) = masked[from..].find("password=") {
         let start = from + found + "password=".len();
         let preceded_ok = from + found == 0
-            || matches!(masked.as_bytes()[from + found - 1], b'?' | b'&' | b' ' | b'\t');
+            || matches!(
+                masked.as_bytes()[from + found - 1],
+                b'?' | b'&' | b' ' | b'\t'
+            );
         if !preceded_ok {
             from = start;
             continue;

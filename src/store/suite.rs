@@ -13,14 +13,35 @@ type Open<'a> = &'a dyn Fn() -> Arc<dyn StateStore>;
 
 /// Every case, by name.
 const CASES: &[(&str, fn(Open<'_>))] = &[
-    ("answers_are_shared_by_every_handle", answers_are_shared_by_every_handle),
-    ("a_job_is_recorded_once_and_leased_once", a_job_is_recorded_once_and_leased_once),
-    ("a_held_job_is_reported_with_its_holder", a_held_job_is_reported_with_its_holder),
-    ("a_fresh_lease_is_never_taken_over", a_fresh_lease_is_never_taken_over),
+    (
+        "answers_are_shared_by_every_handle",
+        answers_are_shared_by_every_handle,
+    ),
+    (
+        "a_job_is_recorded_once_and_leased_once",
+        a_job_is_recorded_once_and_leased_once,
+    ),
+    (
+        "a_held_job_is_reported_with_its_holder",
+        a_held_job_is_reported_with_its_holder,
+    ),
+    (
+        "a_fresh_lease_is_never_taken_over",
+        a_fresh_lease_is_never_taken_over,
+    ),
     ("settling_follows_the_rules", settling_follows_the_rules),
-    ("a_copys_dead_leases_are_released", a_copys_dead_leases_are_released),
-    ("racing_handles_lease_each_job_once", racing_handles_lease_each_job_once),
-    ("dead_jobs_are_retried_and_clearing_keeps_done", dead_jobs_are_retried_and_clearing_keeps_done),
+    (
+        "a_copys_dead_leases_are_released",
+        a_copys_dead_leases_are_released,
+    ),
+    (
+        "racing_handles_lease_each_job_once",
+        racing_handles_lease_each_job_once,
+    ),
+    (
+        "dead_jobs_are_retried_and_clearing_keeps_done",
+        dead_jobs_are_retried_and_clearing_keeps_done,
+    ),
 ];
 
 fn run_all(open_fresh: &dyn Fn(&str) -> Box<dyn Fn() -> Arc<dyn StateStore>>) {
@@ -69,7 +90,12 @@ fn a_job_is_recorded_once_and_leased_once(open: Open<'_>) {
     let job = again[0].as_ref().expect("held by copy/1");
     assert_eq!(job.state, JobState::Leased);
     assert_eq!(job.payload, "{1}", "recording again changes nothing");
-    assert!(store.lease_jobs("copy/2", 20, MINUTE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .lease_jobs("copy/2", 20, MINUTE, 10)
+            .unwrap()
+            .is_empty()
+    );
     let counts = store.queue_counts(20).unwrap();
     assert_eq!((counts.leased, counts.waiting()), (2, 2));
 }
@@ -99,7 +125,11 @@ fn a_fresh_lease_is_never_taken_over(open: Open<'_>) {
         .unwrap();
     // The holder's heartbeat keeps the lease fresh past its first expiry...
     assert_eq!(one.renew_leases("one/run", MINUTE - 1, MINUTE).unwrap(), 1);
-    assert!(two.lease_jobs("two/run", MINUTE + 10, MINUTE, 5).unwrap().is_empty());
+    assert!(
+        two.lease_jobs("two/run", MINUTE + 10, MINUTE, 5)
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         two.record_and_lease(&[("a", "{}")], "two/run", MINUTE + 10, MINUTE)
             .unwrap()[0]
@@ -162,12 +192,22 @@ fn settling_follows_the_rules(open: Open<'_>) {
             .unwrap(),
         [Some(JobState::Done)]
     );
-    assert!(store.record_and_lease(&[("done", "{}")], "o/2", 12, MINUTE).unwrap()[0]
-        .as_ref()
-        .is_some_and(|job| job.state == JobState::Done));
+    assert!(
+        store
+            .record_and_lease(&[("done", "{}")], "o/2", 12, MINUTE)
+            .unwrap()[0]
+            .as_ref()
+            .is_some_and(|job| job.state == JobState::Done)
+    );
     // A deferred job waits for its time; a failed one for its retry time.
-    assert_eq!(keys(&store.lease_jobs("o/1", 99, MINUTE, 9).unwrap()), [] as [&str; 0]);
-    assert_eq!(keys(&store.lease_jobs("o/1", 100, MINUTE, 9).unwrap()), ["bad"]);
+    assert_eq!(
+        keys(&store.lease_jobs("o/1", 99, MINUTE, 9).unwrap()),
+        [] as [&str; 0]
+    );
+    assert_eq!(
+        keys(&store.lease_jobs("o/1", 100, MINUTE, 9).unwrap()),
+        ["bad"]
+    );
     let dead = store
         .settle(
             "o/1",
@@ -234,7 +274,11 @@ fn racing_handles_lease_each_job_once(open: Open<'_>) {
                             }
                         }
                     }
-                    mine.extend(keys(&store.lease_jobs(&owner, 0, MINUTE, 100).unwrap()).iter().map(|k| k.to_string()));
+                    mine.extend(
+                        keys(&store.lease_jobs(&owner, 0, MINUTE, 100).unwrap())
+                            .iter()
+                            .map(|k| k.to_string()),
+                    );
                     mine
                 })
             })

@@ -7,7 +7,6 @@
 //! is run as the `postgres` user the package creates. Without the programs a test is skipped
 //! with a message, unless `CI` is set: there it fails.
 
-
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;

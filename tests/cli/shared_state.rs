@@ -87,7 +87,11 @@ fn assert_every_test_once(project: &Project) {
         let text = project.read(&format!("calc/f{f}_test.go"));
         for n in 0..FUNCTIONS {
             let test = format!("func TestF{f}x{n}(");
-            assert_eq!(text.matches(&test).count(), 1, "{test} in f{f}_test.go:\n{text}");
+            assert_eq!(
+                text.matches(&test).count(),
+                1,
+                "{test} in f{f}_test.go:\n{text}"
+            );
         }
     }
 }
@@ -105,7 +109,11 @@ async fn machines_sharing_one_database_ask_each_member_once_and_a_late_one_takes
     // The third starts while the first two have jobs in flight.
     wait_for_requests(&fake, 3).await;
     let third = spawn(generate(&copies[2], &fake, &url, &["-v"]));
-    let runs = [finish(first).await, finish(second).await, finish(third).await];
+    let runs = [
+        finish(first).await,
+        finish(second).await,
+        finish(third).await,
+    ];
     for run in runs {
         let run = run.success();
         assert!(
@@ -152,7 +160,11 @@ async fn a_machine_killed_mid_run_is_rerun_with_no_test_lost_or_duplicated() {
         .env("TESTSMITH_STATE_URL", &url)
         .run()
         .success();
-    assert_eq!(queue.json()["jobs"], serde_json::json!([]), "jobs left behind");
+    assert_eq!(
+        queue.json()["jobs"],
+        serde_json::json!([]),
+        "jobs left behind"
+    );
 }
 
 #[test]
@@ -168,7 +180,11 @@ fn the_shared_database_is_named_without_its_password() {
     ] {
         let run = project.testsmith(&args).run().success();
         assert!(run.stdout.contains("0 cached answers") || run.stdout.contains("\"entries\":0"));
-        assert!(run.stdout.contains("postgres://postgres:***@127.0.0.1"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("postgres://postgres:***@127.0.0.1"),
+            "{}",
+            run.stdout
+        );
         assert!(!run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD));
     }
     // A server that refuses: the error names the database, never the password.
@@ -177,6 +193,10 @@ fn the_shared_database_is_named_without_its_password() {
         .testsmith(&["queue", "-vv", "--state-url", &wrong])
         .run()
         .code(1);
-    assert!(run.stderr.contains("password authentication failed"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("password authentication failed"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains(PASSWORD), "{}", run.stderr);
 }
