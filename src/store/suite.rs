@@ -11,8 +11,13 @@ const MINUTE: i64 = 60_000;
 /// Opens another handle on the same state, as another process (or machine) would.
 type Open<'a> = &'a dyn Fn() -> Arc<dyn StateStore>;
 
+/// One case of the suite.
+type Case = fn(Open<'_>);
+/// Makes a fresh, empty state named after a case; returns how to open handles on it.
+type Fresh<'a> = &'a dyn Fn(&str) -> Box<dyn Fn() -> Arc<dyn StateStore>>;
+
 /// Every case, by name.
-const CASES: &[(&str, fn(Open<'_>))] = &[
+const CASES: &[(&str, Case)] = &[
     (
         "answers_are_shared_by_every_handle",
         answers_are_shared_by_every_handle,
@@ -44,7 +49,7 @@ const CASES: &[(&str, fn(Open<'_>))] = &[
     ),
 ];
 
-fn run_all(open_fresh: &dyn Fn(&str) -> Box<dyn Fn() -> Arc<dyn StateStore>>) {
+fn run_all(open_fresh: Fresh<'_>) {
     for (name, case) in CASES {
         let open = open_fresh(name);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case(&*open)));
