@@ -14,7 +14,7 @@ use crate::pipeline::{
     FileTexts, Package, ScaffoldPolicy, ScanProblem, WriteScope, WriteSettings, finish_file,
     group_into_packages, prepare_file, scaffold_all, scan_into_packages, scan_package,
 };
-use crate::walk::{Found, walk};
+use crate::walk::Found;
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -24,7 +24,7 @@ use testsmith_driver::Driver;
 pub fn run(args: &GenerateArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
     let roots = args.input.roots();
     let mut report = GenerateReport::new(args.format, args.dry_run);
-    let sources = find_sources(&roots, args.input.lang, &mut report, printer)?;
+    let sources = find_sources(args, &mut report, printer)?;
     let settings = WriteSettings {
         scope: WriteScope::new(&roots),
         dry_run: args.dry_run,
@@ -118,20 +118,14 @@ pub fn generate_files(
     }
 }
 
-/// Walks `roots` for the source files (test files left out); reports unreadable paths.
+/// Walks the paths for the selected source files (test files left out); reports unreadable
+/// paths.
 fn find_sources(
-    roots: &[PathBuf],
-    lang: Option<crate::cli::Lang>,
+    args: &GenerateArgs,
     report: &mut GenerateReport,
     printer: &mut Printer,
 ) -> Result<Vec<(PathBuf, &'static dyn Driver)>, AppError> {
-    let drivers = super::selected_drivers(lang);
-    let found = walk(roots, &drivers);
-    if found.is_empty() {
-        return Err(AppError::NothingToDo {
-            paths: roots.to_vec(),
-        });
-    }
+    let found = super::walk_selected(&args.input, &args.select)?;
     let mut sources = Vec::new();
     for item in found {
         match item {

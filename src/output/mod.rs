@@ -4,11 +4,13 @@
 mod analyze;
 pub mod coverage;
 pub mod generate;
+mod merge;
 mod progress;
 mod watch;
 
 pub use analyze::{AnalyzeReport, RenderedFile, render};
 pub use generate::{FileReport, GenerateReport};
+pub use merge::merge_reports;
 pub use progress::Progress;
 pub use watch::WatchReport;
 

@@ -7,6 +7,7 @@ mod fake_llm;
 mod generate;
 mod go_toolchain;
 mod llm;
+mod partition;
 mod rust_toolchain;
 mod shared_state;
 #[path = "../../src/store/test_server.rs"]
