@@ -66,11 +66,14 @@ fn merge_objects(
     at: &str,
 ) -> Result<Value, String> {
     for (key, value) in right {
-        let merged = match left.remove(&key) {
-            Some(existing) => merge_value(existing, value, &format!("{at}.{key}"))?,
-            None => value,
-        };
-        left.insert(key, merged);
+        match left.get_mut(&key) {
+            Some(existing) => {
+                *existing = merge_value(existing.take(), value, &format!("{at}.{key}"))?;
+            }
+            None => {
+                left.insert(key, value);
+            }
+        }
     }
     recompute_percent(&mut left);
     Ok(Value::Object(left))
@@ -119,7 +122,7 @@ fn put_in_report_order(items: &mut [Value]) {
     if items.iter().all(Value::is_object) {
         items.sort_by_cached_key(order_key);
     } else if items.iter().all(Value::is_string) {
-        items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        items.sort_by_cached_key(|item| item.as_str().unwrap_or("").replace('/', "\0"));
     }
 }
 
@@ -130,7 +133,8 @@ fn order_key(item: &Value) -> Vec<String> {
         .map(|value| match value {
             // Zero-padded, so line 9 sorts before line 10.
             Value::Number(number) => format!("{:020}", number.as_u64().unwrap_or(0)),
-            Value::String(text) => text.clone(),
+            // Paths compare by component, as a run sorts them (`a/b` before `a.go`).
+            Value::String(text) => text.replace('/', "\0"),
             other => other.to_string(),
         })
         .collect()
@@ -154,6 +158,15 @@ mod tests {
             "summary": {"written": 3, "dry_run": false, "cache_entries": 9, "failed": [{"path": "x"}]},
         });
         let merged = merge_reports(vec![a, b]).unwrap();
+        let files = merge_reports(vec![
+            json!({"files": [{"path": "hooks.go"}]}),
+            json!({"files": [{"path": "hooks/syslog/syslog.go"}]}),
+        ])
+        .unwrap();
+        assert_eq!(
+            files["files"][0]["path"], "hooks/syslog/syslog.go",
+            "paths in a run's order: by component"
+        );
         assert_eq!(merged["packages"][0]["package"], "a");
         assert_eq!(merged["packages"][1]["package"], "b");
         assert_eq!(merged["total"], json!({"executed": 3, "total": 6}));
