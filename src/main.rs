@@ -9,6 +9,7 @@ mod config;
 mod drivers;
 mod errors;
 mod llm;
+mod mutants;
 mod output;
 mod pipeline;
 mod store;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
             commands::watch::run(args, &mut printer)
         }
         Command::Verify(args) => commands::verify::run(args, &mut printer),
+        Command::Mutants(args) => commands::mutants::run(args, &mut printer),
         Command::Resume(args) => commands::resume(args, &mut printer),
         Command::Init(args) => commands::init::run(args.force, &mut printer),
         Command::Cache { action } => commands::state::cache(action, &mut printer),

@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod generate;
 mod generate_llm;
 pub mod init;
+pub mod mutants;
 pub mod state;
 pub mod verify;
 pub mod watch;
