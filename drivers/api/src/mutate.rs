@@ -97,10 +97,6 @@ impl Mutant {
                     self.function, self.replacement
                 )
             }
-            MutationOperator::DeleteUnary => format!("delete `{}`", self.original),
-            MutationOperator::CompoundAssignment => {
-                format!("replace `{}` with `{}`", self.original, self.replacement)
-            }
             _ => format!("replace `{}` with `{}`", self.original, self.replacement),
         }
     }
@@ -177,6 +173,12 @@ pub fn binary_replacements(op: &str) -> Option<(MutationOperator, &'static [&'st
         _ => return None,
     };
     Some(found)
+}
+
+/// Puts `mutants` in source order (by line and column, stably): a walk down the tree finds
+/// an outer operator before the inner ones to its left.
+pub fn sort_in_source_order(mutants: &mut [Mutant]) {
+    mutants.sort_by_key(|mutant| (mutant.function_line, mutant.line, mutant.column));
 }
 
 /// The first line of `text` with its whitespace collapsed, cut to `limit` characters with

@@ -10,7 +10,7 @@
 //!   (floats have no `%`), and `+` beside a string literal is left alone (strings have no
 //!   `-` or `*`).
 
-use testsmith_driver::mutate::{binary_replacements, short_text};
+use testsmith_driver::mutate::{binary_replacements, short_text, sort_in_source_order};
 use testsmith_driver::{Mutant, MutationEdit, MutationOperator, syntax};
 use tree_sitter::Node;
 
@@ -40,6 +40,7 @@ pub(crate) fn mutants(source: &str) -> Vec<Mutant> {
         function.replace_body(item, body, &mut found);
         function.walk(body, &mut found);
     }
+    sort_in_source_order(&mut found);
     found
 }
 

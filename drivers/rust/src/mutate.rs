@@ -6,7 +6,7 @@
 //! `const fn`s (their replacement values are seldom const) and bodies of macros.
 
 use crate::attributes;
-use testsmith_driver::mutate::{binary_replacements, short_text};
+use testsmith_driver::mutate::{binary_replacements, short_text, sort_in_source_order};
 use testsmith_driver::{Mutant, MutationEdit, MutationOperator, syntax};
 use tree_sitter::Node;
 
@@ -24,6 +24,7 @@ pub(crate) fn mutants(source: &str) -> Vec<Mutant> {
     }
     let mut found = Vec::new();
     walk_items(root, source, None, &mut found);
+    sort_in_source_order(&mut found);
     found
 }
 
