@@ -40,6 +40,9 @@ pub enum Command {
     /// Measure how many small bugs (mutants) the existing tests catch, per function and in
     /// total, and list the ones they miss. Never changes the project's files.
     Mutants(MutantsArgs),
+    /// Run the existing tests with coverage and report, per public member and in total, the
+    /// statements they execute, and the members no test executes. Changes nothing.
+    Coverage(CoverageArgs),
     /// Finish the jobs an earlier `generate --llm` left in the queue (quota, rate limits).
     Resume(ResumeArgs),
     /// Write a commented testsmith.toml and a TESTSMITH.md conventions file here.
@@ -198,6 +201,34 @@ pub struct MutantsArgs {
 
     /// Seconds the tests may take without any mutant (the baseline); a mutant's tests may
     /// take five times the baseline, and at least 20 seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub test_timeout: u64,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Fail (exit code 3) when less than PCT percent of all statements are executed.
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    pub fail_under: Option<f64>,
+
+    /// Count what a package's tests execute in every package of its project, not only in
+    /// its own (Go's `-coverpkg=./...`).
+    #[arg(long)]
+    pub coverpkg: bool,
+
+    /// Report on this existing profile (`go test -coverprofile=FILE`) instead of running
+    /// the tests.
+    #[arg(long, value_name = "FILE", conflicts_with = "coverpkg")]
+    pub profile: Option<std::path::PathBuf>,
+
+    /// Seconds the tests of one package may run before they are stopped.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub test_timeout: u64,
 

@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod config;
+mod coverage;
 mod drivers;
 mod errors;
 mod llm;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         }
         Command::Verify(args) => commands::verify::run(args, &mut printer),
         Command::Mutants(args) => commands::mutants::run(args, &mut printer),
+        Command::Coverage(args) => commands::coverage::run(args, &mut printer),
         Command::Resume(args) => commands::resume(args, &mut printer),
         Command::Init(args) => commands::init::run(args.force, &mut printer),
         Command::Cache { action } => commands::state::cache(action, &mut printer),

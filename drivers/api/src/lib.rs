@@ -7,6 +7,7 @@
 //!
 //! Adding a language means one crate implementing [`Driver`] and one line in the registry.
 
+pub mod coverage;
 mod generate;
 pub mod marker;
 mod model;
@@ -14,6 +15,7 @@ pub mod mutate;
 pub mod syntax;
 pub mod verify;
 
+pub use coverage::{CoverBlock, CoveragePlan, CoverageTarget, Span};
 pub use generate::{ExistingTest, SourceFile, TestChange, TestCode};
 pub use model::{FileMembers, Member, MemberKind, Param, Signature, SyntaxIssue};
 pub use mutate::{Mutant, MutantRun, MutationEdit, MutationOperator, MutationSandbox};
@@ -30,8 +32,9 @@ use std::path::{Path, PathBuf};
 /// [`analyze`](Driver::analyze) are required; the rest have defaults that suit a language with
 /// no special files or folders and no test generation. The methods come in four groups:
 /// finding members, writing tests (`test_file_for` … `attach`), checking what a model
-/// wrote (`llm_instructions`, `check_answer`), and verifying written tests with the
-/// language's toolchain (`project_marker` … `tidy_imports`); mutation testing (`mutants` …
+/// wrote (`llm_instructions`, `check_answer`), verifying written tests with the
+/// language's toolchain (`project_marker` … `tidy_imports`), measuring which code the
+/// tests execute (`coverage_plan` … `read_coverage`), and mutation testing (`mutants` …
 /// `is_build_failure`).
 pub trait Driver: Send + Sync + std::fmt::Debug {
     /// The short lowercase name used on the command line (`--lang go`) and in output.
@@ -315,5 +318,41 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     fn is_build_failure(&self, command: &VerifyCommand, output: &CommandOutput) -> bool {
         let _ = output;
         command.step == VerifyStep::Build
+    }
+
+    // ---- coverage -------------------------------------------------------------------------
+
+    /// How to measure what `target`'s tests execute, or `None` (the default) when this
+    /// driver cannot measure coverage.
+    fn coverage_plan(&self, target: &CoverageTarget) -> Option<CoveragePlan> {
+        let _ = target;
+        None
+    }
+
+    /// The command that runs only the test `test_name` of `target`'s package with the binary
+    /// [`coverage_plan`](Driver::coverage_plan) built, writing its profile to `profile`: which
+    /// code one test executes.
+    fn coverage_test_run(
+        &self,
+        target: &CoverageTarget,
+        test_name: &str,
+        profile: &Path,
+    ) -> Option<VerifyCommand> {
+        let _ = (target, test_name, profile);
+        None
+    }
+
+    /// Reads a profile a coverage run wrote into its blocks, files relative to the target's
+    /// root where they lie in the project. Blocks may come in any order and more than once.
+    fn read_coverage(
+        &self,
+        target: &CoverageTarget,
+        profile: &str,
+    ) -> Result<Vec<CoverBlock>, String> {
+        let _ = (target, profile);
+        Err(format!(
+            "testsmith cannot read {} coverage yet",
+            self.name()
+        ))
     }
 }

@@ -23,6 +23,7 @@
 mod answer;
 mod assemble;
 mod callable;
+mod coverage;
 mod doc;
 mod extract;
 mod fields;
@@ -272,6 +273,32 @@ impl Driver for GoDriver {
     fn is_build_failure(&self, _command: &VerifyCommand, output: &CommandOutput) -> bool {
         let said = |marker: &str| output.stdout.contains(marker) || output.stderr.contains(marker);
         said("[build failed]") || said("[setup failed]")
+    }
+
+    // ---- measuring coverage (coverage.rs) ------------------------------------------------
+
+    fn coverage_plan(
+        &self,
+        target: &testsmith_driver::CoverageTarget,
+    ) -> Option<testsmith_driver::CoveragePlan> {
+        coverage::plan(target)
+    }
+
+    fn coverage_test_run(
+        &self,
+        target: &testsmith_driver::CoverageTarget,
+        test_name: &str,
+        profile: &Path,
+    ) -> Option<testsmith_driver::VerifyCommand> {
+        Some(coverage::test_run(target, test_name, profile))
+    }
+
+    fn read_coverage(
+        &self,
+        target: &testsmith_driver::CoverageTarget,
+        profile: &str,
+    ) -> Result<Vec<testsmith_driver::CoverBlock>, String> {
+        coverage::read_profile(target, profile)
     }
 }
 
