@@ -51,6 +51,9 @@ pub enum Command {
     Cache {
         #[command(subcommand)]
         action: CacheAction,
+
+        #[command(flatten)]
+        state: StateArgs,
     },
     /// List the jobs waiting in the queue (pending, deferred, dead), or manage them.
     Queue(QueueArgs),
@@ -321,6 +324,32 @@ pub struct LlmTuning {
     /// Neither read nor write the answer cache.
     #[arg(long)]
     pub no_cache: bool,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// Where the answer cache and the job queue live; shared by every command that opens them.
+#[derive(Debug, Args, Default, Clone)]
+pub struct StateArgs {
+    /// Keep the answer cache and job queue in this PostgreSQL database, shared with other
+    /// machines (postgres://user:password@host/db) [env: TESTSMITH_STATE_URL]; by default
+    /// they are in .testsmith/state.db.
+    #[arg(
+        long = "state-url",
+        value_name = "URL",
+        env = "TESTSMITH_STATE_URL",
+        hide_env = true,
+        global = true
+    )]
+    url: Option<String>,
+}
+
+impl StateArgs {
+    /// The shared database's URL; `None` (an empty value too) means the SQLite file.
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref().filter(|url| !url.trim().is_empty())
+    }
 }
 
 impl LlmTuning {
@@ -386,6 +415,9 @@ pub enum CacheAction {
 pub struct QueueArgs {
     #[command(subcommand)]
     pub action: Option<QueueAction>,
+
+    #[command(flatten)]
+    pub state: StateArgs,
 
     /// Output format of the listing.
     #[arg(long, value_enum, default_value_t = Format::Text)]

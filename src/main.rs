@@ -43,10 +43,8 @@ fn main() -> ExitCode {
         Command::Coverage(args) => commands::coverage::run(args, &mut printer),
         Command::Resume(args) => commands::resume(args, &mut printer),
         Command::Init(args) => commands::init::run(args.force, &mut printer),
-        Command::Cache { action } => commands::state::cache(action, &mut printer),
-        Command::Queue(args) => {
-            commands::state::queue(args.action.as_ref(), args.format, &mut printer)
-        }
+        Command::Cache { action, state } => commands::state::cache(action, state, &mut printer),
+        Command::Queue(args) => commands::state::queue(args, &mut printer),
     };
     match result {
         Ok(outcome) => outcome.into(),
