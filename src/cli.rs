@@ -37,6 +37,9 @@ pub enum Command {
     /// Check the tests already written: build and run them with the language's toolchain
     /// (go vet and go test, cargo test) and report the funnel. Changes nothing.
     Verify(VerifyArgs),
+    /// Measure how many small bugs (mutants) the existing tests catch, per function and in
+    /// total, and list the ones they miss. Never changes the project's files.
+    Mutants(MutantsArgs),
     /// Run the existing tests with coverage and report, per public member and in total, the
     /// statements they execute, and the members no test executes. Changes nothing.
     Coverage(CoverageArgs),
@@ -93,8 +96,8 @@ impl InputArgs {
     }
 }
 
-/// Which share of the project a run works on; shared by `generate`, `verify`, `coverage`
-/// (every command that works per package and may be split across CI runners).
+/// Which share of the project a run works on; shared by `generate`, `verify`, `coverage`,
+/// `mutants` (every command that works per package and may be split across CI runners).
 #[derive(Debug, Args, Default, Clone)]
 #[command(next_help_heading = "Selection")]
 pub struct SelectArgs {
@@ -211,6 +214,37 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct MutantsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Fail (exit code 3) when the mutation score is below PCT percent.
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    pub fail_under: Option<f64>,
+
+    /// Spend at most this much: N mutants per function, or `Ns` seconds for the whole run
+    /// (what is left is tried by the next run).
+    #[arg(long, value_name = "N|Ns", value_parser = parse_budget)]
+    pub mutants_budget: Option<crate::mutants::Budget>,
+
+    /// List the mutants without running anything.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Seconds the tests may take without any mutant (the baseline); a mutant's tests may
+    /// take five times the baseline, and at least 20 seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub test_timeout: u64,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
 pub struct CoverageArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -252,6 +286,25 @@ fn parse_percent(text: &str) -> Result<f64, String> {
     } else {
         Err(format!("{value} is not between 0 and 100"))
     }
+}
+
+/// `10` (mutants per function) or `90s` (seconds for the run).
+fn parse_budget(text: &str) -> Result<crate::mutants::Budget, String> {
+    use crate::mutants::Budget;
+    let (number, seconds) = match text.strip_suffix('s') {
+        Some(number) => (number, true),
+        None => (text, false),
+    };
+    let value: u64 = number
+        .parse()
+        .ok()
+        .filter(|value| *value > 0)
+        .ok_or_else(|| format!("`{text}` is neither a count of mutants (10) nor seconds (90s)"))?;
+    Ok(if seconds {
+        Budget::Seconds(std::time::Duration::from_secs(value))
+    } else {
+        Budget::MutantsPerFunction(usize::try_from(value).unwrap_or(usize::MAX))
+    })
 }
 
 /// `--llm` and the flags that tune it. Each flag wins over its environment variable and

@@ -10,6 +10,7 @@ mod coverage;
 mod drivers;
 mod errors;
 mod llm;
+mod mutants;
 mod output;
 mod pipeline;
 mod store;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
             commands::watch::run(args, &mut printer)
         }
         Command::Verify(args) => commands::verify::run(args, &mut printer),
+        Command::Mutants(args) => commands::mutants::run(args, &mut printer),
         Command::Coverage(args) => commands::coverage::run(args, &mut printer),
         Command::Resume(args) => commands::resume(args, &mut printer),
         Command::Init(args) => commands::init::run(args.force, &mut printer),

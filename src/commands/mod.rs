@@ -5,6 +5,7 @@ pub mod coverage;
 pub mod generate;
 mod generate_llm;
 pub mod init;
+pub mod mutants;
 pub mod report;
 pub mod state;
 pub mod verify;

@@ -3,7 +3,8 @@
 //!
 //! The rules, applied recursively: lists are joined and put back in the order a run gives
 //! them (by path, then test); counts are added; a percentage beside a
-//! `{"executed", "total"}` tally is computed again from the added tally; snapshots of shared
+//! `{"executed", "total"}` tally (coverage), and a mutation `score` beside its counts, are
+//! computed again from the added counts; snapshots of shared
 //! state (`cache_entries`, jobs waiting) take the largest; anything else must agree.
 
 use serde_json::{Map, Value};
@@ -76,7 +77,26 @@ fn merge_objects(
         }
     }
     recompute_percent(&mut left);
+    recompute_score(&mut left);
     Ok(Value::Object(left))
+}
+
+/// A mutation `score` beside its counts is theirs again: caught (timeouts count as caught)
+/// over caught and missed, `null` when nothing was judged — as the mutants report computes
+/// it.
+fn recompute_score(object: &mut Map<String, Value>) {
+    if !object.contains_key("score") {
+        return;
+    }
+    let count = |field: &str| object.get(field).and_then(Value::as_u64);
+    let (Some(caught), Some(timeout), Some(missed)) =
+        (count("caught"), count("timeout"), count("missed"))
+    else {
+        return;
+    };
+    let judged = caught + timeout + missed;
+    let score = (judged > 0).then(|| 100.0 * (caught + timeout) as f64 / judged as f64);
+    object.insert("score".to_owned(), score.map_or(Value::Null, Value::from));
 }
 
 /// A `percent` beside a `total: {executed, total}` tally (coverage) is the tally's again,
@@ -178,6 +198,17 @@ mod tests {
             "a snapshot, not added"
         );
         assert_eq!(merged["summary"]["failed"], json!([{"path": "x"}]));
+    }
+
+    #[test]
+    fn a_mutation_score_is_computed_again_from_the_joined_counts() {
+        let share = |caught: u64, missed: u64| {
+            json!({"summary": {"caught": caught, "timeout": 0, "missed": missed,
+                               "score": 100.0 * caught as f64 / (caught + missed) as f64}})
+        };
+        let merged = merge_reports(vec![share(3, 1), share(1, 3)]).unwrap();
+        assert_eq!(merged["summary"]["score"], json!(50.0));
+        assert_eq!(merged["summary"]["caught"], json!(4));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod fake_llm;
 mod generate;
 mod go_toolchain;
 mod llm;
+mod mutants;
 mod partition;
 mod rust_toolchain;
 mod shared_state;
