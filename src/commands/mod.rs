@@ -37,6 +37,8 @@ pub fn resume(args: &ResumeArgs, printer: &mut Printer) -> Result<Outcome, AppEr
         input: InputArgs { paths, lang: None },
         dry_run: false,
         format: args.format,
+        coverage: false,
+        coverpkg: false,
         llm: LlmArgs {
             enabled: true,
             tuning: args.tuning.clone(),
