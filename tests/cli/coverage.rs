@@ -343,7 +343,9 @@ fn generate_with_coverage_scaffolds_only_what_no_test_executes_whatever_the_test
     assert_eq!(again["summary"]["written"], 0, "{again}");
     let skipped = &file_report(&again, "a/a.go")["skipped"];
     assert!(
-        skipped.to_string().contains("no test executes it, but TestOther exists: fill it in"),
+        skipped
+            .to_string()
+            .contains("no test executes it, but TestOther exists: fill it in"),
         "{skipped}"
     );
 }
