@@ -134,6 +134,18 @@ pub struct GenerateArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
+    /// Let coverage decide which members get a test: the existing tests run once with
+    /// coverage; a member none of whose statements they execute gets a scaffold, whatever
+    /// the tests are called; a partly executed one is reported with the lines no test
+    /// executes; a fully executed one is tested.
+    #[arg(long, conflicts_with = "enabled")]
+    pub coverage: bool,
+
+    /// With --coverage: count what a package's tests execute in every package of its
+    /// project (Go's `-coverpkg=./...`).
+    #[arg(long, requires = "coverage")]
+    pub coverpkg: bool,
+
     #[command(flatten)]
     pub llm: LlmArgs,
 

@@ -58,6 +58,8 @@ pub fn resume(args: &ResumeArgs, printer: &mut Printer) -> Result<Outcome, AppEr
         select: SelectArgs::default(),
         dry_run: false,
         format: args.format,
+        coverage: false,
+        coverpkg: false,
         llm: LlmArgs {
             enabled: true,
             tuning: args.tuning.clone(),

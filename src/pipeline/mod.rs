@@ -14,7 +14,7 @@ pub use diff::unified_diff;
 pub use package::{
     FileTexts, Package, PreparedFile, Produced, WriteSettings, finish_file, folder_of, prepare_file,
 };
-pub use plan::ScaffoldPolicy;
+pub use plan::{Decision, MemberPlan, ScaffoldPolicy};
 pub use scan::{
     ScanOutcome, ScanProblem, group_into_packages, scan_file, scan_into_packages, scan_package,
 };
