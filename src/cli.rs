@@ -106,6 +106,12 @@ pub struct SelectArgs {
     /// `testsmith report merge` joins their JSON reports.
     #[arg(long, value_name = "hash:I/N")]
     pub partition: Option<crate::pipeline::Partition>,
+
+    /// Only what changed since the merge base of REF and HEAD, uncommitted edits included
+    /// (a pull request's check): `generate` writes tests for the added and edited functions
+    /// and methods only; the other commands work on the packages with changes.
+    #[arg(long, value_name = "REF")]
+    pub changed_since: Option<String>,
 }
 
 #[derive(Debug, Args)]

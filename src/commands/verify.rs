@@ -19,7 +19,7 @@ use std::time::Duration;
 use testsmith_driver::Driver;
 
 pub fn run(args: &VerifyArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
-    let found = super::walk_selected(&args.input, &args.select)?;
+    let (found, _) = super::walk_selected(&args.input, &args.select)?;
     let mut written = Vec::new();
     let mut has_failed_paths = false;
     for item in found {
