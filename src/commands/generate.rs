@@ -157,13 +157,16 @@ fn coverage_verdicts(
     Verdicts::from_report(&report)
 }
 
+/// Source files with the driver that claims each.
+type Sources = Vec<(PathBuf, &'static dyn Driver)>;
+
 /// Walks the paths for the selected source files (test files left out); reports unreadable
 /// paths.
 fn find_sources(
     args: &GenerateArgs,
     report: &mut GenerateReport,
     printer: &mut Printer,
-) -> Result<(Vec<(PathBuf, &'static dyn Driver)>, Option<ChangedLines>), AppError> {
+) -> Result<(Sources, Option<ChangedLines>), AppError> {
     let (found, changes) = super::walk_selected(&args.input, &args.select)?;
     let mut sources = Vec::new();
     for item in found {
