@@ -9,13 +9,16 @@
 # A throwaway PostgreSQL server is started in a temp dir (as the `postgres` user when run as
 # root: initdb refuses root) on a free port, with fsync off, and stopped at the end.
 #
-#   bench/state.sh [F] [M] [C] [L]      (defaults: 20 10 5 0.25)
+#   bench/state.sh [F] [M] [C] [L]      (defaults: 20 10 5 0.25; TESTSMITH_BIN=... to skip the
+#                                        release build and use that binary)
 set -euo pipefail
 F=${1:-20} M=${2:-10} C=${3:-5} L=${4:-0.25}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-bin="$root/target/release/testsmith"
+if [ -z "${TESTSMITH_BIN:-}" ]; then
+  cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+fi
+bin=${TESTSMITH_BIN:-$root/target/release/testsmith}
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)"; exit 2; }
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$pgbin/pg_ctl" ] || { echo "needs PostgreSQL (apt-get install postgresql)"; exit 2; }
@@ -30,7 +33,7 @@ as_pg "$pgbin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
   -o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
 trap 'kill $server 2>/dev/null; as_pg "$pgbin/pg_ctl" -D "$work/pg/data" -m immediate stop >/dev/null; rm -rf "$work"' EXIT
 url="postgres://postgres@127.0.0.1:$pgport/bench"
-newdb="$pgbin/dropdb -h 127.0.0.1 -p $pgport -U postgres --if-exists bench && $pgbin/createdb -h 127.0.0.1 -p $pgport -U postgres bench"
+newdb="$pgbin/dropdb -h 127.0.0.1 -p $pgport -U postgres --if-exists --force bench && $pgbin/createdb -h 127.0.0.1 -p $pgport -U postgres bench"
 
 port=$((20000 + RANDOM % 20000))
 python3 "$here/llm/fake_api.py" "$port" "$L" & server=$!
@@ -57,7 +60,7 @@ warm_sqlite="$fresh && cp -r $work/sqlite-state $work/a/.testsmith"
 warm_pg="$fresh && $newdb && $pgbin/psql -q -h 127.0.0.1 -p $pgport -U postgres bench < $pg_dump_file >/dev/null"
 
 cd "$work"
-hyperfine --style basic --runs 10 --export-json "$work/backends.json" \
+hyperfine --show-output --runs 10 --export-json "$work/backends.json" \
   -n sqlite --prepare "$fresh" "cd a && $run" \
   -n postgres --prepare "$fresh && $newdb" "cd a && $run --state-url $url" \
   -n warm-sqlite --prepare "$warm_sqlite" "cd a && $run" \

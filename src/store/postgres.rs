@@ -16,7 +16,9 @@
 use super::cache::{CacheLookup, CachedAnswer, entry_checksum};
 use super::queue::{Job, JobState, QueueCounts};
 use super::{Settlement, StateStore, StoreError};
-use postgres::{Client, NoTls, Row, Transaction};
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement, Transaction};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -90,6 +92,7 @@ impl PgStore {
                 let mut connection = Connection {
                     config,
                     client: None,
+                    statements: HashMap::new(),
                 };
                 for work in incoming {
                     work(&mut connection);
@@ -107,7 +110,7 @@ impl PgStore {
     /// deadlock or serialization failure), and waits for its result.
     pub(super) fn transaction<T: Send + 'static>(
         &self,
-        mut work: impl FnMut(&mut Transaction<'_>) -> Result<T, postgres::Error> + Send + 'static,
+        mut work: impl FnMut(&mut Tx<'_, '_>) -> Result<T, postgres::Error> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, result) = mpsc::sync_channel(1);
         let job: Work = Box::new(move |connection| {
@@ -170,25 +173,32 @@ impl PgStore {
     }
 }
 
-/// The connection, opened on first use and again after it broke.
+/// The connection, opened on first use and again after it broke, with the statements
+/// prepared on it: a statement prepared once is one round trip per use instead of two.
 struct Connection {
     config: postgres::Config,
     client: Option<Client>,
+    statements: HashMap<String, Statement>,
 }
 
 impl Connection {
     fn run<T>(
         &mut self,
-        work: &mut impl FnMut(&mut Transaction<'_>) -> Result<T, postgres::Error>,
+        work: &mut impl FnMut(&mut Tx<'_, '_>) -> Result<T, postgres::Error>,
     ) -> Result<T, postgres::Error> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
+            self.statements.clear();
             self.client = Some(self.config.connect(NoTls)?);
         }
         let client = self.client.as_mut().expect("connected above");
         let mut attempt = 1;
         loop {
             let mut tx = client.transaction()?;
-            let result = work(&mut tx).and_then(|value| tx.commit().map(|()| value));
+            let result = work(&mut Tx {
+                tx: &mut tx,
+                statements: &mut self.statements,
+            })
+            .and_then(|value| tx.commit().map(|()| value));
             match result {
                 Err(error) if attempt < TRANSACTION_ATTEMPTS && is_conflict(&error) => {
                     attempt += 1;
@@ -196,6 +206,54 @@ impl Connection {
                 result => return result,
             }
         }
+    }
+}
+
+/// One transaction, its statements prepared once per connection.
+pub(super) struct Tx<'a, 't> {
+    tx: &'a mut Transaction<'t>,
+    statements: &'a mut HashMap<String, Statement>,
+}
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+impl Tx<'_, '_> {
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.tx.prepare(sql)?;
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    pub(super) fn execute(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<u64, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.execute(&statement, params)
+    }
+
+    fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query(&statement, params)
+    }
+
+    fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query_one(&statement, params)
+    }
+
+    fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query_opt(&statement, params)
+    }
+
+    /// Statements without parameters, not prepared: the migrations.
+    fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        self.tx.batch_execute(sql)
     }
 }
 
@@ -479,30 +537,24 @@ impl StateStore for PgStore {
         let settlements: Vec<OwnedSettlement> =
             settlements.iter().map(OwnedSettlement::from).collect();
         self.transaction(move |tx| {
-            let complete = tx.prepare(
-                "UPDATE testsmith_jobs SET state = 'done', lease_owner = NULL,
+            const COMPLETE: &str = "UPDATE testsmith_jobs SET state = 'done', lease_owner = NULL,
                      lease_until_ms = NULL, updated_at_ms = $2
-                 WHERE key = $1 AND state != 'done'",
-            )?;
-            let defer = tx.prepare(
-                "UPDATE testsmith_jobs SET state = 'pending', not_before_ms = $3,
+                 WHERE key = $1 AND state != 'done'";
+            const DEFER: &str = "UPDATE testsmith_jobs SET state = 'pending', not_before_ms = $3,
                      last_error = $4, lease_owner = NULL, lease_until_ms = NULL,
                      updated_at_ms = $5
-                 WHERE key = $1 AND state = 'leased' AND lease_owner = $2",
-            )?;
-            let fail = tx.prepare(
-                "UPDATE testsmith_jobs SET attempts = attempts + 1, last_error = $3,
+                 WHERE key = $1 AND state = 'leased' AND lease_owner = $2";
+            const FAIL: &str = "UPDATE testsmith_jobs SET attempts = attempts + 1, last_error = $3,
                      state = CASE WHEN attempts + 1 >= $4 THEN 'dead' ELSE 'pending' END,
                      not_before_ms = $5, lease_owner = NULL, lease_until_ms = NULL,
                      updated_at_ms = $6
                  WHERE key = $1 AND state = 'leased' AND lease_owner = $2
-                 RETURNING state",
-            )?;
+                 RETURNING state";
             settlements
                 .iter()
                 .map(|settlement| match settlement {
                     OwnedSettlement::Complete { key } => {
-                        tx.execute(&complete, &[key, &now_ms])?;
+                        tx.execute(COMPLETE, &[key, &now_ms])?;
                         Ok(Some(JobState::Done))
                     }
                     OwnedSettlement::Defer {
@@ -511,7 +563,7 @@ impl StateStore for PgStore {
                         reason,
                     } => {
                         let changed =
-                            tx.execute(&defer, &[key, &owner, not_before_ms, reason, &now_ms])?;
+                            tx.execute(DEFER, &[key, &owner, not_before_ms, reason, &now_ms])?;
                         Ok((changed == 1).then_some(JobState::Pending))
                     }
                     OwnedSettlement::Fail {
@@ -521,7 +573,7 @@ impl StateStore for PgStore {
                         retry_at_ms,
                     } => {
                         let state = tx.query_opt(
-                            &fail,
+                            FAIL,
                             &[key, &owner, error, max_attempts, retry_at_ms, &now_ms],
                         )?;
                         Ok(match state {
