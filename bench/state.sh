@@ -46,12 +46,15 @@ for f in $(seq 1 "$F"); do
     for m in $(seq 1 "$M"); do printf '\nfunc F%d_%d(x int) int { return x + %d }\n' "$f" "$m" "$m"; done
   } > "$work/template/pkg/f$f.go"
 done
-sleep 0.3
+# Wait for the fake API to listen: a loaded machine starts Python slowly.
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 
-run="$bin generate --llm --batch --base-url http://127.0.0.1:$port/v1 --model bench --concurrency $C -q"
+base="$bin generate --llm --batch --base-url http://127.0.0.1:$port/v1 --model bench --concurrency $C"
+run="$base -q"
 fresh="rm -rf $work/a $work/b && cp -r $work/template $work/a && cp -r $work/template $work/b"
 # Warm: fresh copies; SQLite keeps the state of a finished run, PostgreSQL its database.
-( eval "$fresh" && cd "$work/a" && $run >/dev/null ) && mv "$work/a/.testsmith" "$work/sqlite-state"
+( eval "$fresh" && cd "$work/a" && $run >/dev/null )
+mv "$work/a/.testsmith" "$work/sqlite-state"
 eval "$newdb"
 ( eval "$fresh" && cd "$work/a" && $run --state-url "$url" >/dev/null )
 pg_dump_file="$work/warm.sql"
@@ -60,24 +63,31 @@ warm_sqlite="$fresh && cp -r $work/sqlite-state $work/a/.testsmith"
 warm_pg="$fresh && $newdb && $pgbin/psql -q -h 127.0.0.1 -p $pgport -U postgres bench < $pg_dump_file >/dev/null"
 
 cd "$work"
-hyperfine --show-output --runs 10 --export-json "$work/backends.json" \
+hyperfine --style basic --runs "${RUNS:-10}" --export-json "$work/backends.json" \
   -n sqlite --prepare "$fresh" "cd a && $run" \
   -n postgres --prepare "$fresh && $newdb" "cd a && $run --state-url $url" \
   -n warm-sqlite --prepare "$warm_sqlite" "cd a && $run" \
   -n warm-postgres --prepare "$warm_pg" "cd a && $run --state-url $url" \
   >/dev/null
-hyperfine --style basic --runs 5 --export-json "$work/machines.json" \
+hyperfine --style basic --runs "${RUNS:-5}" --export-json "$work/machines.json" \
   -n one-machine --prepare "$fresh && $newdb" "cd a && $run --state-url $url" \
   -n two-machines --prepare "$fresh && $newdb" \
   "(cd a && $run --state-url $url) & (cd b && $run --state-url $url) & wait" \
   >/dev/null
+
+# How the two machines split the requests (each run's -v summary), once more outside hyperfine.
+eval "$fresh && $newdb"
+(cd a && $base -v --state-url "$url" 2>&1 | grep -o '[0-9]* requests sent' > "$work/split-a") &
+(cd b && $base -v --state-url "$url" 2>&1 | grep -o '[0-9]* requests sent' > "$work/split-b") &
+wait
+echo "  two machines split the requests: $(cat "$work/split-a") / $(cat "$work/split-b")"
 
 python3 - "$work/backends.json" "$work/machines.json" "$F" "$M" "$C" "$L" <<'PY'
 import json, sys
 results = {r["command"]: r for f in sys.argv[1:3] for r in json.load(open(f))["results"]}
 F, M, C, L = sys.argv[3:7]
 median = lambda name: results[name]["median"]
-print(f"F={F} files x M={M} members, C={C} per machine, L={L}s (medians: 10 runs; machines 5)")
+print(f"F={F} files x M={M} members, C={C} per machine, L={L}s (medians)")
 for kind in ("", "warm-"):
     s, p = median(kind + "sqlite"), median(kind + "postgres")
     label = kind.rstrip("-") or "cold"
