@@ -77,9 +77,9 @@ hyperfine --style basic --runs "${RUNS:-5}" --export-json "$work/machines.json" 
 
 # How the two machines split the requests (each run's -v summary), once more outside hyperfine.
 eval "$fresh && $newdb"
-(cd a && $base -v --state-url "$url" 2>&1 | grep -o '[0-9]* requests sent' > "$work/split-a") &
-(cd b && $base -v --state-url "$url" 2>&1 | grep -o '[0-9]* requests sent' > "$work/split-b") &
-wait
+(cd a && $base -v --state-url "$url" 2>&1 | grep -o '[0-9]* requests sent' > "$work/split-a") & one=$!
+(cd b && $base -v --state-url "$url" 2>&1 | grep -o '[0-9]* requests sent' > "$work/split-b") & two=$!
+wait "$one" "$two"  # not a bare `wait`: the fake API is a child too
 echo "  two machines split the requests: $(cat "$work/split-a") / $(cat "$work/split-b")"
 
 python3 - "$work/backends.json" "$work/machines.json" "$F" "$M" "$C" "$L" <<'PY'
