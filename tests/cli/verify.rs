@@ -20,7 +20,7 @@ use wiremock::{Mock, MockServer, Request, Respond};
 /// module proxy and shares one build cache with every other test (the standard library is
 /// compiled once), and every Cargo build shares one target folder (the test crates have no
 /// dependencies, so sharing it costs nothing and spares recompiling per test).
-fn testsmith(project: &Project, args: &[&str]) -> TestRun {
+pub(crate) fn testsmith(project: &Project, args: &[&str]) -> TestRun {
     with_toolchains(project.testsmith(args))
 }
 
@@ -50,7 +50,7 @@ fn shared_cargo_target() -> PathBuf {
 
 /// Runs a toolchain command in `dir` and returns its output; panics when it fails.
 #[track_caller]
-fn toolchain(dir: &Path, program: &str, args: &[&str]) -> String {
+pub(crate) fn toolchain(dir: &Path, program: &str, args: &[&str]) -> String {
     let output = std::process::Command::new(program)
         .args(args)
         .current_dir(dir)

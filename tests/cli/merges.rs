@@ -1,0 +1,136 @@
+//! Issue 13, "real code, exact merges": a test file someone wrote keeps every line where it
+//! was, tests of a build-constrained file go where the same constraint holds, and a test that
+//! was not built is never called passed — each proved with the real go tool on a fixture named
+//! after the bug it once was.
+
+use crate::go_toolchain::go_tool;
+use crate::util::Project;
+use crate::verify::{testsmith, toolchain};
+
+const GO_MOD: &str = "module example.com/frames\n\ngo 1.19\n";
+
+/// pkg/errors' stack_test.go asserts the line numbers of its own functions: adding
+/// `"reflect"` to its import block shifted them all by one and its tests failed.
+#[test]
+fn a_test_asserting_its_own_line_numbers_passes_after_generate_needs_an_import_it_lacks() {
+    let project = Project::new();
+    let users_test = "package frames\n\nimport (\n\t\"runtime\"\n\t\"testing\"\n)\n\nfunc TestOwnLine(t *testing.T) {\n\t_, _, line, _ := runtime.Caller(0)\n\tif line != 9 {\n\t\tt.Fatalf(\"runtime.Caller says line %d, the file says 9\", line)\n\t}\n}\n";
+    project
+        .write("go.mod", GO_MOD)
+        .write(
+            "frames.go",
+            "package frames\n\n// Split cuts s in two.\nfunc Split(s string) []string { return []string{s[:1], s[1:]} }\n",
+        )
+        .write("frames_test.go", users_test);
+    let doc = testsmith(&project, &["generate", "--verify", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let report = &doc["files"][0];
+    assert_eq!(report["test_file"], "frames_internal_test.go", "{doc}");
+    assert_eq!(report["diverted"]["from"], "frames_test.go", "{doc}");
+    assert_eq!(
+        report["diverted"]["reason"],
+        "it lacks the import \"reflect\", and adding it would move its lines"
+    );
+    assert_eq!(project.read("frames_test.go"), users_test);
+    assert_eq!(doc["verify"]["totals"]["passed"], 1, "{}", doc["verify"]);
+    // The user's own test still finds itself on line 9.
+    let run = go_tool(
+        project.root(),
+        "go",
+        &["test", "-count=1", "-run", "TestOwnLine", "-v", "."],
+    );
+    assert!(run.contains("--- PASS: TestOwnLine"), "{run}");
+
+    // A second run finds TestSplit in the new file and writes nothing.
+    let again = testsmith(&project, &["generate", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(again["summary"]["written"], 0, "{again}");
+    assert_eq!(again["summary"]["already_tested"], 1, "{again}");
+}
+
+/// encoding/json and image/png: a member of a `//go:build` file was appended to an untagged
+/// test file, which does not compile (`undefined: Slow`) without the tag.
+#[test]
+fn tests_of_a_build_constrained_file_go_to_a_test_file_with_the_same_constraint() {
+    let project = Project::new();
+    let users_test = "package frames\n\nimport \"testing\"\n\nfunc TestFast(t *testing.T) {\n\tif Fast() != 1 {\n\t\tt.Fatal()\n\t}\n}\n";
+    project
+        .write("go.mod", GO_MOD)
+        .write("fast.go", "package frames\n\n// Fast is quick.\nfunc Fast() int { return 1 }\n")
+        .write(
+            "slow.go",
+            "//go:build integration\n\npackage frames\n\n// Slow takes its time.\nfunc Slow(n int) int { return n }\n",
+        )
+        .write("slow_test.go", users_test);
+    let run = testsmith(&project, &["generate"]).run().success();
+    assert!(
+        run.stdout.contains(
+            "slow.go → slow_internal_test.go: 1 written\n  new test file beside slow_test.go: it \
+             has no build constraint, its source `//go:build integration`\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(project.read("slow_test.go"), users_test);
+    assert!(
+        project
+            .read("slow_internal_test.go")
+            .starts_with("//go:build integration\n\npackage frames\n"),
+        "{}",
+        project.read("slow_internal_test.go")
+    );
+    // Untagged, the package builds; tagged, the new test runs.
+    toolchain(project.root(), "go", &["vet", "."]);
+    let tagged = toolchain(
+        project.root(),
+        "go",
+        &[
+            "test",
+            "-count=1",
+            "-tags",
+            "integration",
+            "-run",
+            "TestSlow",
+            "-v",
+            ".",
+        ],
+    );
+    assert!(tagged.contains("--- PASS: TestSlow"), "{tagged}");
+}
+
+/// A tagged test run without its tag ran nothing, and was reported passed.
+#[test]
+fn a_tagged_test_not_built_with_its_tag_is_not_verified_and_names_the_tag() {
+    let project = Project::new();
+    project.write("go.mod", GO_MOD).write(
+        "slow.go",
+        "//go:build integration\n\npackage frames\n\n// Slow takes its time.\nfunc Slow(n int) int { return n }\n",
+    );
+    let doc = testsmith(&project, &["generate", "--verify", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let entry = &doc["verify"]["tests"][0];
+    assert_eq!(entry["test"], "TestSlow", "{doc}");
+    assert_eq!(entry["status"], "not_verified", "{doc}");
+    assert_eq!(
+        entry["reason"],
+        "its test file is not built: needs -tags integration"
+    );
+    assert_eq!(doc["verify"]["totals"]["passed"], 0);
+
+    // `verify` finds the same, and with the tag the test builds and passes.
+    testsmith(&project, &["verify"]).run().code(1);
+    let tagged = testsmith(
+        &project,
+        &["verify", "--tags", "integration", "--format", "json"],
+    )
+    .run()
+    .success()
+    .json();
+    assert_eq!(tagged["totals"]["passed"], 1, "{tagged}");
+}
