@@ -443,7 +443,7 @@ pub fn finish_file(
         None
     } else {
         match driver.assemble(&source, &prepared.test_path, existing, &changes) {
-            Ok(text) if Some(text.as_str()) != existing => Some(text),
+            Ok(text) if Some(text.as_str()) != existing => Some(keep_line_endings(existing, text)),
             Ok(_) => None,
             Err(error) => return (fail(report, format!("cannot merge tests: {error}")), 0),
         }
@@ -458,6 +458,8 @@ pub fn finish_file(
     } else {
         None
     };
+    let new_source_text =
+        new_source_text.map(|text| keep_line_endings(Some(&prepared.source_text), text));
     report.attached = new_source_text.is_some();
 
     let mut edits = Vec::new();
@@ -479,6 +481,28 @@ pub fn finish_file(
         Ok(()) => (report, edits.len()),
         Err(error) => (fail(report, error.to_string()), 0),
     }
+}
+
+/// `new`, an edit of `old`, with the line endings `old` was written with: a file whose every
+/// line ends in CRLF keeps CRLF on the lines testsmith adds (drivers write `\n`).
+fn keep_line_endings(old: Option<&str>, new: String) -> String {
+    let Some(old) = old else {
+        return new;
+    };
+    let lines = old.matches('\n').count();
+    if lines == 0 || old.matches("\r\n").count() != lines {
+        return new;
+    }
+    let mut out = String::with_capacity(new.len() + new.len() / 32);
+    let mut previous = '\0';
+    for c in new.chars() {
+        if c == '\n' && previous != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        previous = c;
+    }
+    out
 }
 
 /// The report of a file whose write failed: what was planned is not claimed as written.

@@ -134,3 +134,139 @@ fn a_tagged_test_not_built_with_its_tag_is_not_verified_and_names_the_tag() {
     .json();
     assert_eq!(tagged["totals"]["passed"], 1, "{tagged}");
 }
+
+/// `testsmith generate extlink`, a symlinked folder named on the command line, wrote into
+/// the link's target outside the project, while `generate .` refused.
+#[test]
+fn generate_extlink_a_symlinked_folder_named_on_the_command_line_writes_nothing_outside() {
+    let outside = Project::new();
+    outside.write(
+        "lib/c.go",
+        "package lib\n\n// C is outside.\nfunc C() int { return 1 }\n",
+    );
+    let project = Project::new();
+    project.write("go.mod", GO_MOD);
+    std::os::unix::fs::symlink(outside.path("lib"), project.path("extlink")).unwrap();
+    for named in ["extlink", "extlink/c.go"] {
+        let run = project
+            .testsmith(&["generate", "--format", "json", named])
+            .run()
+            .code(1);
+        let error = run.json()["files"][0]["error"].as_str().unwrap().to_owned();
+        assert!(error.contains("outside the project"), "{named}: {error}");
+        assert!(!outside.exists("lib/c_test.go"), "{named}: wrote outside");
+    }
+}
+
+#[test]
+fn a_read_only_test_file_is_refused_with_a_reason_not_rewritten() {
+    use std::os::unix::fs::PermissionsExt;
+    let project = Project::new();
+    let users_test = "package frames\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {}\n";
+    project
+        .write("go.mod", GO_MOD)
+        .write(
+            "a.go",
+            "package frames\n\n// A is a.\nfunc A() {}\n\n// B is b.\nfunc B() {}\n",
+        )
+        .write("a_test.go", users_test);
+    std::fs::set_permissions(
+        project.path("a_test.go"),
+        std::fs::Permissions::from_mode(0o444),
+    )
+    .unwrap();
+    let run = project
+        .testsmith(&["generate", "--format", "json"])
+        .run()
+        .code(1);
+    let error = run.json()["files"][0]["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("a_test.go is read-only"), "{error}");
+    assert_eq!(project.read("a_test.go"), users_test);
+    let mode = std::fs::metadata(project.path("a_test.go"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o444);
+}
+
+#[test]
+fn a_crlf_test_file_keeps_crlf_on_every_line_testsmith_adds() {
+    let project = Project::new();
+    let users_test =
+        "package frames\r\n\r\nimport \"testing\"\r\n\r\nfunc TestA(t *testing.T) {}\r\n";
+    project
+        .write("go.mod", GO_MOD)
+        .write(
+            "a.go",
+            "package frames\n\n// A is a.\nfunc A() {}\n\n// B is b.\nfunc B() {}\n",
+        )
+        .write("a_test.go", users_test);
+    project.testsmith(&["generate"]).run().success();
+    let after = project.read("a_test.go");
+    assert!(after.starts_with(users_test), "{after:?}");
+    assert!(
+        after.contains("func TestB(t *testing.T) {\r\n"),
+        "{after:?}"
+    );
+    assert_eq!(
+        after.matches('\n').count(),
+        after.matches("\r\n").count(),
+        "{after:?}"
+    );
+    toolchain(project.root(), "go", &["vet", "."]);
+}
+
+#[test]
+fn a_broken_testsmith_toml_is_an_error_for_every_command_not_only_llm() {
+    let project = Project::new();
+    project
+        .write("a.go", "package frames\n\n// A is a.\nfunc A() {}\n")
+        .write("testsmith.toml", "[llm]\nconcurency = 3\n");
+    for args in [
+        &["analyze"][..],
+        &["generate"],
+        &["generate", "--dry-run"],
+        &["verify"],
+        &["cache", "stats"],
+        &["queue"],
+    ] {
+        let run = project.testsmith(args).run().code(2);
+        assert!(
+            run.stderr.contains("unknown key `concurency`"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(!project.exists("a_test.go"));
+}
+
+/// syn's `struct _Test where Error: Send + Sync;` and typenum's `where (): PrivateDiv<..>`
+/// bounds are valid Rust that tree-sitter's grammar rejects: their files were reported as
+/// syntax errors, got no tests, and the run exited 1.
+#[test]
+fn valid_rust_that_tree_sitter_rejects_is_no_syntax_error_and_gets_its_tests() {
+    let project = Project::new();
+    let lib = "pub trait PrivateDiv<D> {\n    type Output;\n}\n\nimpl PrivateDiv<u8> for () {\n    type Output = u8;\n}\n\n/// Quotient type.\npub type Quot<D> = <() as PrivateDiv<D>>::Output;\n\n/// Divides when the unit type knows how.\npub fn divide<D>(d: D) -> D\nwhere\n    (): PrivateDiv<D>,\n{\n    d\n}\n\n#[allow(dead_code)]\nstruct _Test\nwhere\n    u8: Send + Sync;\n\n/// Adds.\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
+    project
+        .write(
+            "Cargo.toml",
+            "[package]\nname = \"bounds\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        )
+        .write("src/lib.rs", lib);
+    let analysis = project
+        .testsmith(&["analyze", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(
+        analysis["files"][0]["errors"],
+        serde_json::json!([]),
+        "{analysis}"
+    );
+    let doc = testsmith(&project, &["generate", "--verify", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(doc["summary"]["written"], 2, "{doc}");
+    assert_eq!(doc["verify"]["totals"]["compiled"], 2, "{}", doc["verify"]);
+}
