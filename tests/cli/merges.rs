@@ -270,3 +270,47 @@ fn valid_rust_that_tree_sitter_rejects_is_no_syntax_error_and_gets_its_tests() {
     assert_eq!(doc["summary"]["written"], 2, "{doc}");
     assert_eq!(doc["verify"]["totals"]["compiled"], 2, "{}", doc["verify"]);
 }
+
+/// A receiver built from its zero value panicked on the first case a developer added (a nil
+/// map): the package's constructor builds it, its arguments in the table, its error checked.
+#[test]
+fn a_scaffold_builds_its_receiver_with_the_packages_constructor_and_survives_its_first_case() {
+    let project = Project::new();
+    project.write("go.mod", GO_MOD).write(
+        "counter.go",
+        "package frames\n\nimport \"errors\"\n\n// Counter counts words.\ntype Counter struct{ seen map[string]int }\n\n// NewCounter starts every count at start.\nfunc NewCounter(start int) (*Counter, error) {\n\tif start < 0 {\n\t\treturn nil, errors.New(\"negative start\")\n\t}\n\treturn &Counter{seen: map[string]int{\"\": start}}, nil\n}\n\n// Add counts word once more and returns its count.\nfunc (c *Counter) Add(word string) int {\n\tc.seen[word]++\n\treturn c.seen[word]\n}\n\n// Tally is a plain value.\ntype Tally struct{ n int }\n\n// New makes a Tally.\nfunc New(n int) Tally { return Tally{n: n} }\n\n// Count is n.\nfunc (t Tally) Count() int { return t.n }\n",
+    );
+    testsmith(&project, &["generate"]).run().success();
+    let written = project.read("counter_test.go");
+    assert!(
+        written.contains(
+            "\t\t\tc, err := NewCounter(tt.newArgs.start)\n\t\t\tif err != nil {\n\t\t\t\tt.Fatalf(\"NewCounter() error = %v\", err)\n\t\t\t}\n\t\t\tif got := c.Add(tt.args.word); got != tt.want {"
+        ),
+        "{written}"
+    );
+    assert!(
+        written.contains("\t\t\ttally := New(tt.newArgs.n)\n"),
+        "{written}"
+    );
+    let gofmt = go_tool(project.root(), "gofmt", &["-l", "counter_test.go"]);
+    assert_eq!(gofmt, "", "gofmt would change the scaffolds:\n{written}");
+    // The developer's first case runs instead of panicking on a nil map.
+    let at = written.find("func TestCounter_Add(").unwrap();
+    let filled = format!(
+        "{}{}",
+        &written[..at],
+        written[at..].replacen(
+            "// TODO: Add test cases.",
+            "{name: \"first\", newArgs: newArgs{start: 0}, args: args{word: \"go\"}, want: 1},",
+            1,
+        )
+    );
+    project.write("counter_test.go", filled);
+    toolchain(project.root(), "go", &["vet", "."]);
+    let run = toolchain(
+        project.root(),
+        "go",
+        &["test", "-count=1", "-run", "TestCounter_Add", "-v", "."],
+    );
+    assert!(run.contains("--- PASS: TestCounter_Add/first"), "{run}");
+}

@@ -84,13 +84,16 @@ impl Expr {
         }
     }
 
-    fn tags<'e>(&'e self, out: &mut Vec<&'e str>) {
+    /// The tags that appear without a `!` above them, in order: the ones passing `-tags`
+    /// can help.
+    fn positive_tags<'e>(&'e self, negated: bool, out: &mut Vec<&'e str>) {
         match self {
-            Expr::Tag(tag) => out.push(tag),
-            Expr::Not(inner) => inner.tags(out),
+            Expr::Tag(tag) if !negated => out.push(tag),
+            Expr::Tag(_) => {}
+            Expr::Not(inner) => inner.positive_tags(!negated, out),
             Expr::And(a, b) | Expr::Or(a, b) => {
-                a.tags(out);
-                b.tags(out);
+                a.positive_tags(negated, out);
+                b.positive_tags(negated, out);
             }
         }
     }
@@ -216,13 +219,24 @@ pub(crate) fn why_excluded(expression: &str, tags: &[String]) -> Option<String> 
         return None;
     }
     let mut named = Vec::new();
-    expr.tags(&mut named);
-    let mut missing: Vec<&str> = named
-        .into_iter()
-        .filter(|tag| !is_platform_tag(tag) && !tags.iter().any(|given| given == tag))
-        .collect();
+    expr.positive_tags(false, &mut named);
+    let mut missing: Vec<&str> = Vec::new();
+    for tag in named {
+        if !is_platform_tag(tag)
+            && !tags.iter().any(|given| given == tag)
+            && !missing.contains(&tag)
+        {
+            missing.push(tag);
+        }
+    }
+    // One tag that is enough, else all of them.
+    if let Some(one) = missing
+        .iter()
+        .find(|tag| expr.eval(&|t| holds(&[**tag], t)))
+    {
+        return Some(format!("needs -tags {one}"));
+    }
     missing.sort_unstable();
-    missing.dedup();
     if !missing.is_empty() && expr.eval(&|tag| holds(&missing, tag)) {
         return Some(format!("needs -tags {}", missing.join(",")));
     }
@@ -247,6 +261,10 @@ mod tests {
         );
         assert_eq!(
             why_excluded("integration && !short || e2e", &[]).as_deref(),
+            Some("needs -tags integration")
+        );
+        assert_eq!(
+            why_excluded("integration && e2e", &[]).as_deref(),
             Some("needs -tags e2e,integration")
         );
     }
