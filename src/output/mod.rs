@@ -2,12 +2,15 @@
 //! warnings and per-file errors on stderr. One submodule per command's report.
 
 mod analyze;
+pub mod coverage;
 pub mod generate;
+mod mutants;
 mod progress;
 mod watch;
 
 pub use analyze::{AnalyzeReport, RenderedFile, render};
 pub use generate::{FileReport, GenerateReport};
+pub use mutants::{MutantsProgress, print_mutants, print_mutants_list};
 pub use progress::Progress;
 pub use watch::WatchReport;
 

@@ -5,13 +5,15 @@
 //! The drivers say what to run and how to read it; this module runs it. The one entry
 //! point is [`verify_written`].
 
-mod command;
+pub(crate) mod command;
 mod engine;
 mod project;
 mod repair;
 mod report;
 mod written;
 
+/// The one runner for every command testsmith starts (`go`, `cargo`, test binaries).
+pub(crate) use command::run as run_command;
 pub use repair::{LlmRepairer, Repair};
 pub use report::VerifyReport;
 pub use written::{VerifyMode, VerifyOptions, WrittenFile, verify_written};

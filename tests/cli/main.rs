@@ -1,13 +1,18 @@
 //! Integration tests of the `testsmith` binary: one test binary, a module per command.
 
 mod analyze;
+mod coverage;
 mod crash;
 mod fake_llm;
 mod generate;
 mod go_toolchain;
 mod llm;
 mod merges;
+mod mutants;
 mod rust_toolchain;
+mod shared_state;
+#[path = "../../src/store/test_server.rs"]
+mod test_server;
 mod util;
 mod verify;
 mod watch;

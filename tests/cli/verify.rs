@@ -24,7 +24,7 @@ pub(crate) fn testsmith(project: &Project, args: &[&str]) -> TestRun {
     with_toolchains(project.testsmith(args))
 }
 
-fn with_toolchains(mut run: TestRun) -> TestRun {
+pub(crate) fn with_toolchains(mut run: TestRun) -> TestRun {
     for (key, value) in toolchain_env() {
         run = run.env(key, value.to_str().unwrap());
     }

@@ -7,14 +7,18 @@
 //!
 //! Adding a language means one crate implementing [`Driver`] and one line in the registry.
 
+pub mod coverage;
 mod generate;
 pub mod marker;
 mod model;
+pub mod mutate;
 pub mod syntax;
 pub mod verify;
 
+pub use coverage::{CoverBlock, CoveragePlan, CoverageTarget, Span};
 pub use generate::{ExistingTest, SourceFile, TestChange, TestCode};
 pub use model::{FileMembers, Member, MemberKind, Param, Signature, SyntaxIssue};
+pub use mutate::{Mutant, MutantRun, MutationEdit, MutationOperator, MutationSandbox};
 pub use verify::{
     BuildSelection, CommandOutput, Diagnostic, FileToVerify, TestOutcome, TestResult,
     VerifyCommand, VerifyRequest, VerifyStep,
@@ -28,8 +32,10 @@ use std::path::{Path, PathBuf};
 /// [`analyze`](Driver::analyze) are required; the rest have defaults that suit a language with
 /// no special files or folders and no test generation. The methods come in four groups:
 /// finding members, writing tests (`test_file_for` … `attach`), checking what a model
-/// wrote (`llm_instructions`, `check_answer`), and verifying written tests with the
-/// language's toolchain (`project_marker` … `tidy_imports`).
+/// wrote (`llm_instructions`, `check_answer`), verifying written tests with the
+/// language's toolchain (`project_marker` … `tidy_imports`), measuring which code the
+/// tests execute (`coverage_plan` … `read_coverage`), and mutation testing (`mutants` …
+/// `is_build_failure`).
 pub trait Driver: Send + Sync + std::fmt::Debug {
     /// The short lowercase name used on the command line (`--lang go`) and in output.
     fn name(&self) -> &'static str;
@@ -299,5 +305,80 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     fn tidy_imports(&self, path: &Path, before: &str, after: &str) -> String {
         let _ = (path, before);
         after.to_owned()
+    }
+
+    // ---- mutation testing -----------------------------------------------------------------
+
+    /// The mutants of one source file: every change of the
+    /// [`MutationOperator`] set to the bodies of its functions and methods, in source order.
+    /// Empty for a file with syntax errors (a mutant of a broken file tells nothing) and for
+    /// a driver that cannot mutate.
+    fn mutants(&self, path: &Path, source: &str) -> Vec<Mutant> {
+        let _ = (path, source);
+        Vec::new()
+    }
+
+    /// How the toolchain is shown a mutated file without touching the user's tree.
+    fn mutation_sandbox(&self) -> MutationSandbox {
+        MutationSandbox::ScratchCopy
+    }
+
+    /// The overlay file's text that makes the toolchain read `replacement` in place of
+    /// `original` (both absolute), for [`MutationSandbox::Overlay`].
+    fn overlay_file(&self, original: &Path, replacement: &Path) -> String {
+        let _ = (original, replacement);
+        String::new()
+    }
+
+    /// The commands that build and test `run`'s package: [`VerifyStep::Build`] steps first
+    /// (a failure there makes the mutant unviable), then [`VerifyStep::Run`] steps (a failure
+    /// there means the tests caught it).
+    fn mutant_commands(&self, run: &MutantRun) -> Vec<VerifyCommand> {
+        let _ = run;
+        Vec::new()
+    }
+
+    /// Whether a failed command of [`mutant_commands`](Driver::mutant_commands) failed
+    /// because the code did not build rather than because a test failed (`go test` builds
+    /// and runs in one command).
+    fn is_build_failure(&self, command: &VerifyCommand, output: &CommandOutput) -> bool {
+        let _ = output;
+        command.step == VerifyStep::Build
+    }
+
+    // ---- coverage -------------------------------------------------------------------------
+
+    /// How to measure what `target`'s tests execute, or `None` (the default) when this
+    /// driver cannot measure coverage.
+    fn coverage_plan(&self, target: &CoverageTarget) -> Option<CoveragePlan> {
+        let _ = target;
+        None
+    }
+
+    /// The command that runs only the test `test_name` of `target`'s package with the binary
+    /// [`coverage_plan`](Driver::coverage_plan) built, writing its profile to `profile`: which
+    /// code one test executes.
+    fn coverage_test_run(
+        &self,
+        target: &CoverageTarget,
+        test_name: &str,
+        profile: &Path,
+    ) -> Option<VerifyCommand> {
+        let _ = (target, test_name, profile);
+        None
+    }
+
+    /// Reads a profile a coverage run wrote into its blocks, files relative to the target's
+    /// root where they lie in the project. Blocks may come in any order and more than once.
+    fn read_coverage(
+        &self,
+        target: &CoverageTarget,
+        profile: &str,
+    ) -> Result<Vec<CoverBlock>, String> {
+        let _ = (target, profile);
+        Err(format!(
+            "testsmith cannot read {} coverage yet",
+            self.name()
+        ))
     }
 }
