@@ -1,6 +1,7 @@
 //! Integration tests of the `testsmith` binary: one test binary, a module per command.
 
 mod analyze;
+mod changed;
 mod coverage;
 mod crash;
 mod fake_llm;
@@ -9,6 +10,7 @@ mod go_toolchain;
 mod llm;
 mod merges;
 mod mutants;
+mod partition;
 mod rust_toolchain;
 mod shared_state;
 #[path = "../../src/store/test_server.rs"]
