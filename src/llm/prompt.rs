@@ -64,6 +64,55 @@ pub fn member_source(member: &testsmith_driver::Member, source_text: &str) -> St
     source
 }
 
+/// The member as the model sees it when coverage is known (CoverUp's form): its doc comment,
+/// then its declaration with each line's number, the lines no test executes marked `>`,
+/// and a last line saying which lines still need a test.
+pub fn member_source_with_missed_lines(
+    member: &testsmith_driver::Member,
+    source_text: &str,
+    missed: &[(usize, usize)],
+) -> String {
+    let mut source = String::new();
+    if let Some(doc) = &member.doc {
+        for line in doc.lines() {
+            let _ = writeln!(source, "      // {line}");
+        }
+    }
+    let body = source_text
+        .get(member.byte_range.clone())
+        .unwrap_or(&member.signature);
+    for (offset, line) in body.lines().enumerate() {
+        let number = member.start_line + offset;
+        let mark = if missed
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&number))
+        {
+            '>'
+        } else {
+            ' '
+        };
+        let _ = writeln!(source, "{mark}{number:>4}: {line}");
+    }
+    let lines: Vec<String> = missed
+        .iter()
+        .map(|&(first, last)| {
+            if first == last {
+                first.to_string()
+            } else {
+                format!("{first}-{last}")
+            }
+        })
+        .collect();
+    let single = missed.len() == 1 && missed[0].0 == missed[0].1;
+    let _ = write!(
+        source,
+        "(Lines marked > are executed by no test yet. Write a test that executes {} {}.)",
+        if single { "line" } else { "lines" },
+        lines.join(", ")
+    );
+    source
+}
+
 /// Builds the request asking for tests of `members`, within `budget` characters where the
 /// context allows. `feedback` explains why the previous answer for these members was
 /// rejected, so the model can do better.
