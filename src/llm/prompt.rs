@@ -333,4 +333,32 @@ mod tests {
         assert!(prompt.user.contains("`Add` — test name `TestAdd`"));
         assert!(prompt.user.contains("`Sub` — test name `TestSub`"));
     }
+
+    #[test]
+    fn missed_lines_are_numbered_marked_and_named() {
+        let text = "package a\n\nfunc Add(x, y int) int {\n\tif x > 0 {\n\t\treturn x + y\n\t}\n\treturn y\n}\n";
+        let start = text.find("func").unwrap();
+        let member = testsmith_driver::Member {
+            kind: testsmith_driver::MemberKind::Function,
+            name: "Add".to_owned(),
+            owner: None,
+            signature: "func Add(x, y int) int".to_owned(),
+            start_line: 3,
+            end_line: 8,
+            doc: Some("Add adds.".to_owned()),
+            module: None,
+            byte_range: start..text.len() - 1,
+            callable: None,
+        };
+        assert_eq!(
+            member_source_with_missed_lines(&member, text, &[(7, 7)]),
+            "      // Add adds.\n    3: func Add(x, y int) int {\n    4: \tif x > 0 {\n    \
+             5: \t\treturn x + y\n    6: \t}\n>   7: \treturn y\n    8: }\n\
+             (Lines marked > are executed by no test yet. Write a test that executes line 7.)"
+        );
+        assert!(
+            member_source_with_missed_lines(&member, text, &[(4, 5), (7, 7)])
+                .ends_with("executes lines 4-5, 7.)")
+        );
+    }
 }
