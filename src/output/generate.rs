@@ -255,6 +255,8 @@ pub struct GenerateReport {
     has_syntax_errors: bool,
     /// `--verify`: what the toolchains said about the tests written.
     verify: Option<crate::verify::VerifyReport>,
+    /// `--llm --coverage`: which tests raised coverage and were kept.
+    funnel: Option<crate::verify::CoverageFunnel>,
 }
 
 impl GenerateReport {
@@ -268,6 +270,7 @@ impl GenerateReport {
             },
             has_syntax_errors: false,
             verify: None,
+            funnel: None,
         }
     }
 
@@ -315,6 +318,10 @@ impl GenerateReport {
         self.verify = Some(report);
     }
 
+    pub fn set_funnel(&mut self, funnel: crate::verify::CoverageFunnel) {
+        self.funnel = Some(funnel);
+    }
+
     /// Prints everything; the outcome is 1 when any file failed or had syntax errors.
     pub fn finish(mut self, printer: &mut Printer) -> Result<Outcome, AppError> {
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -330,11 +337,14 @@ impl GenerateReport {
                     summary: &'a GenerateSummary,
                     #[serde(skip_serializing_if = "Option::is_none")]
                     verify: Option<&'a crate::verify::VerifyReport>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    funnel: Option<&'a crate::verify::CoverageFunnel>,
                 }
                 let document = Document {
                     files: &self.files,
                     summary: &self.summary,
                     verify: self.verify.as_ref(),
+                    funnel: self.funnel.as_ref(),
                 };
                 let json = serde_json::to_string(&document).expect("the report serialises");
                 printer.out(&json)?;
@@ -358,6 +368,9 @@ impl GenerateReport {
                 }
                 if let Some(verify) = &self.verify {
                     printer.out(&verify.text(verbose))?;
+                }
+                if let Some(funnel) = &self.funnel {
+                    printer.out(&funnel.text())?;
                 }
             }
         }
