@@ -489,3 +489,45 @@ async fn a_model_test_is_kept_only_when_it_executes_statements_no_earlier_test_e
     assert!(!c_tests.contains("func TestThird("), "{c_tests}");
     toolchain(project.root(), "go", &["test", "-count=1", "./a", "./c"]);
 }
+
+#[test]
+fn coverpkg_counts_what_a_packages_tests_execute_in_the_other_packages() {
+    let project = Project::new();
+    small_module(&project);
+    // a's tests now call into b, which has no tests of its own.
+    project.write(
+        "a/uses_b_test.go",
+        "package a\n\nimport (\n\t\"testing\"\n\n\t\"example.com/m/b\"\n)\n\n\
+         func TestUsesB(t *testing.T) {\n\tif b.B(1) != 4 {\n\t\tt.Fatal(\"want 4\")\n\t}\n}\n",
+    );
+    let (code, doc, stderr) = coverage(&project, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        member(&doc, "B")["status"],
+        "untested",
+        "b's own tests run none of it"
+    );
+    let (code, doc, stderr) = coverage(&project, &["--coverpkg"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(member(&doc, "B")["status"], "covered", "{doc}");
+    assert_eq!(member(&doc, "Add")["executed"], 2, "a's figures stay a's");
+    assert_eq!(doc["total"], serde_json::json!({"executed": 6, "total": 8}));
+}
+
+#[test]
+fn a_failing_test_is_reported_and_what_it_executed_still_counts() {
+    let project = Project::new();
+    small_module(&project);
+    project.write(
+        "b/b_test.go",
+        "package b\n\nimport \"testing\"\n\nfunc TestB(t *testing.T) {\n\tif B(1) != 5 {\n\t\tt.Fatal(\"want 5\")\n\t}\n}\n",
+    );
+    let (code, doc, stderr) = coverage(&project, &["b"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("warning: b: some tests failed; what they executed still counts"),
+        "{stderr}"
+    );
+    assert_eq!(doc["packages"][0]["tests_failed"], true);
+    assert_eq!(member(&doc, "B")["status"], "covered");
+}
