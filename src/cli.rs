@@ -154,6 +154,11 @@ pub struct GenerateArgs {
     #[arg(long, requires = "coverage")]
     pub keep_no_gain: bool,
 
+    /// With --llm --coverage: after a test is kept, ask up to N more times per member with
+    /// the lines still missed.
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "coverage")]
+    pub coverage_rounds: u32,
+
     /// With --coverage: count what a package's tests execute in every package of its
     /// project (Go's `-coverpkg=./...`).
     #[arg(long, requires = "coverage")]
