@@ -86,6 +86,7 @@ pub fn run(
         Some(Halt::BadCredentials(error)) => {
             Err(AppError::Credentials(error, session.key_env.clone()))
         }
+        Some(Halt::Refused(error)) => Err(AppError::Refused(error)),
         Some(Halt::QuotaExhausted) => {
             printer.note(&format!(
                 "the API quota is exhausted: {} waiting in the queue; add credit, then run \
@@ -94,15 +95,27 @@ pub fn run(
             ));
             Ok(outcome.max(Outcome::Deferred))
         }
-        None if queue.waiting() > 0 => {
-            printer.note(&format!(
-                "{} waiting in the queue (rate limits or an outage); `testsmith resume` \
-                 finishes them",
-                crate::output::plural(queue.waiting() as usize, "job is", "jobs are")
-            ));
-            Ok(outcome.max(Outcome::Deferred))
+        None => {
+            let tally = session.tally();
+            let mut outcome = outcome;
+            if tally.unusable > 0 {
+                printer.note(&format!(
+                    "{} no usable test: the model's answers stayed invalid or a request failed \
+                     for good (the reasons are listed above); the next run asks again",
+                    crate::output::plural(tally.unusable, "member got", "members got")
+                ));
+                outcome = outcome.max(Outcome::UnusableAnswers);
+            }
+            if tally.deferred > 0 || (tally.unusable == 0 && queue.waiting() > 0) {
+                printer.note(&format!(
+                    "{} waiting in the queue (rate limits or an outage); `testsmith resume` \
+                     finishes them",
+                    crate::output::plural(queue.waiting() as usize, "job is", "jobs are")
+                ));
+                outcome = outcome.max(Outcome::Deferred);
+            }
+            Ok(outcome)
         }
-        None => Ok(outcome),
     }
 }
 
@@ -168,6 +181,8 @@ pub(crate) struct LlmSession {
     /// `false` only under `TESTSMITH_NO_QUEUE=1`, which the benchmarks use to measure what
     /// the durable queue costs. Not for production use: a killed run then loses its jobs.
     queue_enabled: bool,
+    /// Members of this run that got no usable answer, and members deferred for later.
+    tally: std::sync::Mutex<Tally>,
     /// Job keys this pass recorded or found while asking, to tell queued jobs that no longer
     /// have work (their member got a test another way, or is gone) from the rest.
     touched: std::sync::Mutex<HashSet<String>>,
@@ -214,6 +229,7 @@ impl LlmSession {
             key_env: config.llm.api_key_env.clone(),
             queue_enabled: std::env::var_os("TESTSMITH_NO_QUEUE").is_none(),
             touched: std::sync::Mutex::new(HashSet::new()),
+            tally: std::sync::Mutex::default(),
             _lock: lock,
         })
     }
@@ -231,6 +247,11 @@ impl LlmSession {
             }
         });
         interrupted
+    }
+
+    /// What became of this session's members so far, for the exit code.
+    pub(super) fn tally(&self) -> Tally {
+        *self.tally.lock().expect("not poisoned")
     }
 
     /// Stops every request and backoff sleep of this session, now and later.
@@ -415,6 +436,17 @@ impl LlmSession {
             produced.insert(index, outcome);
         }
 
+        {
+            let mut tally = self.tally.lock().expect("not poisoned");
+            tally.deferred += produced
+                .values()
+                .filter(|outcome| matches!(outcome, Produced::Deferred(_)))
+                .count();
+            tally.unusable += results
+                .iter()
+                .filter(|result| is_unusable(&result.outcome))
+                .count();
+        }
         let finished = if cancelled || self.cancel.is_cancelled() {
             // Interrupted: write nothing for this file; its answers are cached for the rerun.
             prepared.report.interrupted = true;
@@ -487,6 +519,29 @@ impl LlmSession {
                 results.len()
             );
         }
+    }
+}
+
+/// What became of a session's members, for the exit code.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Tally {
+    /// Members whose answers stayed invalid, or whose request failed for good for a reason
+    /// that is not the configuration (exit 65).
+    pub unusable: usize,
+    /// Members whose job waits for later: rate limits, an outage (exit 75).
+    pub deferred: usize,
+}
+
+/// Whether a member's outcome leaves it without a test for a reason that is neither the
+/// configuration (credentials, a refused request: those stop the run) nor a wait.
+fn is_unusable(outcome: &MemberOutcome) -> bool {
+    match outcome {
+        MemberOutcome::Rejected { .. } => true,
+        MemberOutcome::Failed(error) => !matches!(
+            error,
+            crate::llm::LlmError::Auth { .. } | crate::llm::LlmError::Refused { .. }
+        ),
+        _ => false,
     }
 }
 

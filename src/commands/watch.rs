@@ -370,6 +370,7 @@ impl Watch {
             Some(Halt::BadCredentials(error)) => {
                 Err(AppError::Credentials(error, session.key_env.clone()))
             }
+            Some(Halt::Refused(error)) => Err(AppError::Refused(error)),
             Some(Halt::QuotaExhausted) if !self.quota_noted => {
                 self.quota_noted = true;
                 printer.note(

@@ -107,8 +107,11 @@ impl JobLedger {
             }
             MemberOutcome::Deferred { wait, reason } => defer(*wait, reason),
             MemberOutcome::Cancelled => defer(None, "cancelled"),
-            // Bad credentials are not the job's fault: keep it for a run with a good key.
-            MemberOutcome::Failed(error @ LlmError::Auth { .. }) => defer(None, &error.to_string()),
+            // Bad credentials or a wrong model/endpoint are not the job's fault: keep it for
+            // a run with a good configuration.
+            MemberOutcome::Failed(error @ (LlmError::Auth { .. } | LlmError::Refused { .. })) => {
+                defer(None, &error.to_string())
+            }
             MemberOutcome::Failed(error) => fail(&error.to_string()),
             MemberOutcome::Rejected { reason } => fail(reason),
         }

@@ -9,6 +9,7 @@
 
 use super::classify::{Failure, TransportKind};
 use super::envelope::envelope_schema;
+use super::pace::{Pace, pause_from_headers};
 use super::stats::LlmStats;
 use crate::config::{ApiKey, LlmConfig};
 use serde::Deserialize;
@@ -53,6 +54,11 @@ pub trait ChatBackend: Send + Sync {
         &self,
         request: &ChatRequest,
     ) -> impl Future<Output = Result<ChatResponse, Failure>> + Send;
+
+    /// The pace this backend feeds from the server's rate-limit headers, if it reads them.
+    fn pace(&self) -> Option<Arc<Pace>> {
+        None
+    }
 }
 
 /// How the reply's shape is requested, strictest first.
@@ -98,6 +104,8 @@ pub struct HttpProvider {
     /// What each endpoint (URL and model) is known to accept.
     formats: Mutex<HashMap<String, ResponseFormat>>,
     stats: Arc<LlmStats>,
+    /// Fed from every response's rate-limit headers; the client waits on it.
+    pace: Arc<Pace>,
 }
 
 /// Keep error bodies short in messages and memory.
@@ -126,6 +134,7 @@ impl HttpProvider {
             temperature: config.temperature,
             formats: Mutex::new(HashMap::new()),
             stats,
+            pace: Arc::default(),
         })
     }
 
@@ -182,6 +191,13 @@ impl HttpProvider {
         };
         let retry_after_ms = header("retry-after-ms");
         let retry_after = header("retry-after");
+        if let Some(pause) = pause_from_headers(header, 1) {
+            tracing::debug!(
+                "the API's rate-limit budget is spent; pausing {:.1}s",
+                pause.as_secs_f64()
+            );
+            self.pace.hold_for(pause);
+        }
         let text = response
             .text()
             .await
@@ -231,6 +247,10 @@ impl HttpProvider {
 }
 
 impl ChatBackend for HttpProvider {
+    fn pace(&self) -> Option<Arc<Pace>> {
+        Some(self.pace.clone())
+    }
+
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, Failure> {
         let mut format = self.response_format();
         loop {

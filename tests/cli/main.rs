@@ -6,6 +6,7 @@ mod fake_llm;
 mod generate;
 mod go_toolchain;
 mod llm;
+mod llm_real;
 mod rust_toolchain;
 mod util;
 mod verify;
