@@ -426,7 +426,8 @@ mod tests {
             );
         }
         assert_eq!(after(Some("inf"), None), RetryAfter::After(MAX_RETRY_HINT));
-        let far = httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(253_000_000_000));
+        let far =
+            httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(253_000_000_000));
         assert_eq!(after(None, Some(&far)), RetryAfter::After(MAX_RETRY_HINT));
         assert_eq!(after(Some("-0.5"), Some("-3")), RetryAfter::Invalid);
     }

@@ -10,8 +10,8 @@
 //! returned, so nothing invalid is ever stored.
 
 use super::breaker::{Admission, CircuitBreaker, Outcome};
-use super::classify::{ErrorClass, Failure, RetryAfter};
 use super::cache::{CacheKey, ResultCache};
+use super::classify::{ErrorClass, Failure, RetryAfter, TransportKind};
 use super::envelope::{assign, parse_reply};
 use super::error::LlmError;
 use super::limit::InFlightLimit;
@@ -32,6 +32,9 @@ use tracing::debug;
 /// code to keep (imports fixed, names sanitised, formatted) or why it is unusable.
 pub type Validator<'a> = &'a (dyn Fn(&MemberRequest, &str) -> Result<String, String> + Sync);
 
+/// The smallest completion cap a timed-out request is shrunk to.
+const MIN_CAP: u32 = 128;
+
 /// Everything a bad answer may cost a member: the first answer and one re-ask.
 const MAX_BAD_ANSWERS: u32 = 2;
 
@@ -46,6 +49,8 @@ pub struct ClientOptions {
     pub breaker: BreakerConfig,
     /// Characters of prompt to aim for; context is cut to fit, members never.
     pub prompt_budget: usize,
+    /// Completion tokens allowed per member asked; a request for n members gets n times this.
+    pub max_tokens_per_member: u32,
 }
 
 impl ClientOptions {
@@ -59,6 +64,7 @@ impl ClientOptions {
             retry: RetryPolicy::from_config(config),
             breaker: config.breaker.clone(),
             prompt_budget: DEFAULT_PROMPT_BUDGET,
+            max_tokens_per_member: config.max_tokens,
         })
     }
 }
@@ -286,7 +292,7 @@ impl<B: ChatBackend> LlmClient<B> {
             }
             let asked: Vec<&MemberRequest> = batch.iter().map(|&i| &members[i]).collect();
             let request = build_prompt(file, &asked, None, self.options.prompt_budget);
-            let reply = match self.ask(&request).await {
+            let reply = match self.ask(&request, asked.len()).await {
                 Ok(reply) if !reply.is_truncated() => reply,
                 Ok(_) | Err(LlmError::ContextOverflow { .. }) => {
                     debug!(
@@ -384,7 +390,7 @@ impl<B: ChatBackend> LlmClient<B> {
         let mut budget = self.options.prompt_budget;
         loop {
             let request = build_prompt(file, &[member], feedback.as_deref(), budget);
-            let reply = match self.ask(&request).await {
+            let reply = match self.ask(&request, 1).await {
                 Ok(reply) => reply,
                 Err(LlmError::ContextOverflow { .. }) if budget > 0 => {
                     debug!(
@@ -397,7 +403,11 @@ impl<B: ChatBackend> LlmClient<B> {
                 Err(error) => return MemberOutcome::from_error(error),
             };
             let verdict = if reply.is_truncated() {
-                Err("the answer was cut off at the token limit".to_owned())
+                Err(format!(
+                    "the answer ran past the limit of {} tokens; answer with one short test \
+                     and no explanation",
+                    self.options.max_tokens_per_member
+                ))
             } else {
                 let (_, items) = parse_reply(&reply.content);
                 match assign(items, &[member]).pop().flatten() {
@@ -436,15 +446,43 @@ impl<B: ChatBackend> LlmClient<B> {
     }
 
     /// One request through retry, breaker and limit.
-    async fn ask(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+    /// One request for `members` members through retry, breaker and limit, capped at their
+    /// completion allowance. A request that timed out may have kept the server generating
+    /// all along: it is not sent again as it was, but with half the cap.
+    async fn ask(&self, request: &ChatRequest, members: usize) -> Result<ChatResponse, LlmError> {
+        let members = u32::try_from(members.max(1)).unwrap_or(u32::MAX);
+        let sending = std::sync::Mutex::new(ChatRequest {
+            max_tokens: Some(self.options.max_tokens_per_member.saturating_mul(members)),
+            ..request.clone()
+        });
         let result = with_retry(&self.options.retry, &self.cancel, &self.stats, || {
-            self.attempt(request)
+            let sending = &sending;
+            async move {
+                let request = sending.lock().expect("not poisoned").clone();
+                let answer = self.attempt(&request).await;
+                if let Err(AttemptError::Failed {
+                    failure:
+                        Failure::Transport {
+                            kind: TransportKind::Timeout,
+                            ..
+                        },
+                    ..
+                }) = &answer
+                {
+                    let mut next = sending.lock().expect("not poisoned");
+                    next.max_tokens = next.max_tokens.map(|cap| (cap / 2).max(MIN_CAP));
+                }
+                answer
+            }
         })
         .await;
         match &result {
-            Ok(reply) => self
-                .stats
-                .tokens(reply.usage.prompt_tokens, reply.usage.completion_tokens),
+            Ok(reply) => {
+                self.stats
+                    .tokens(reply.usage.prompt_tokens, reply.usage.completion_tokens);
+                self.stats
+                    .answer(reply.usage.completion_tokens, reply.is_truncated());
+            }
             Err(error @ LlmError::Auth { .. }) => {
                 let _ = self.auth_failure.set(error.clone());
             }

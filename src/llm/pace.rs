@@ -124,11 +124,7 @@ mod tests {
             ("0.5", 500),
         ];
         for (text, ms) in cases {
-            assert_eq!(
-                parse_reset(text),
-                Some(Duration::from_millis(ms)),
-                "{text}"
-            );
+            assert_eq!(parse_reset(text), Some(Duration::from_millis(ms)), "{text}");
         }
         for bad in ["", "soon", "5 parsecs", "-3", "1x"] {
             assert_eq!(parse_reset(bad), None, "{bad}");

@@ -204,7 +204,10 @@ where
                     let wait = policy.backoff(retries);
                     return Err(LlmError::Deferred {
                         wait: Some(wait),
-                        reason: format!("still rate limited after {} attempts ({failure})", retries + 1),
+                        reason: format!(
+                            "still rate limited after {} attempts ({failure})",
+                            retries + 1
+                        ),
                     });
                 }
                 if class.is_retryable() {
@@ -323,7 +326,10 @@ mod tests {
         // Waits adding up past max_wait: the job is deferred, not the run held.
         let script = vec![Some(status(429, Some("4"))); 10];
         let (result, attempts) = run_script(&policy, &CancellationToken::new(), script).await;
-        assert_eq!(attempts, 3, "4 s + 4 s waited out, the third 4 s is one too many");
+        assert_eq!(
+            attempts, 3,
+            "4 s + 4 s waited out, the third 4 s is one too many"
+        );
         assert!(
             matches!(result, Err(LlmError::Deferred { wait: Some(wait), .. }) if wait == Duration::from_secs(4)),
             "{result:?}"
@@ -339,7 +345,10 @@ mod tests {
         let script = vec![Some(status(429, None)); 10];
         let (result, attempts) = run_script(&policy, &CancellationToken::new(), script).await;
         assert_eq!(attempts, 3);
-        assert!(matches!(result, Err(LlmError::Deferred { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(LlmError::Deferred { .. })),
+            "{result:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

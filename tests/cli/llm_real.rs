@@ -39,8 +39,13 @@ fn rate_limited() -> serde_json::Value {
 async fn throttling_with_an_affordable_retry_after_is_waited_out_and_never_opens_the_breaker() {
     let fake = FakeLlm::bare().await;
     // More 429s than the breaker's threshold (5) and than the retries allowed (3).
-    fake.fail_next(8, 429, rate_limited(), vec![("retry-after", "1".to_owned())])
-        .await;
+    fake.fail_next(
+        8,
+        429,
+        rate_limited(),
+        vec![("retry-after", "1".to_owned())],
+    )
+    .await;
     fake.answer_well(Duration::ZERO).await;
     let project = example();
     let doc = run(llm(&project, &fake, &["--fan-out", "--format", "json"]))
@@ -56,8 +61,13 @@ async fn throttling_with_an_affordable_retry_after_is_waited_out_and_never_opens
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_holds_every_request_of_the_run_not_only_its_own() {
     let fake = FakeLlm::bare().await;
-    fake.fail_next(1, 429, rate_limited(), vec![("retry-after", "1.5".to_owned())])
-        .await;
+    fake.fail_next(
+        1,
+        429,
+        rate_limited(),
+        vec![("retry-after", "1.5".to_owned())],
+    )
+    .await;
     fake.answer_well(Duration::ZERO).await;
     let project = two_go_functions();
     run(llm(&project, &fake, &["--fan-out", "--concurrency", "1"]))
@@ -104,9 +114,13 @@ async fn a_spent_rate_limit_budget_slows_the_run_before_any_429() {
         .mount(&server)
         .await;
     let project = two_go_functions();
-    run(generate_llm(&project, &server, &["--fan-out", "--concurrency", "1"]))
-        .await
-        .success();
+    run(generate_llm(
+        &project,
+        &server,
+        &["--fan-out", "--concurrency", "1"],
+    ))
+    .await
+    .success();
     let arrivals = arrivals.lock().unwrap();
     assert_eq!(arrivals.len(), 2);
     let waited = arrivals[1] - arrivals[0];
@@ -128,7 +142,9 @@ async fn absurd_and_past_retry_hints_neither_panic_nor_park_a_job_for_ages() {
     )
     .await;
     let project = two_go_functions();
-    let finished = run(llm(&project, &fake, &["--concurrency", "1"])).await.code(75);
+    let finished = run(llm(&project, &fake, &["--concurrency", "1"]))
+        .await
+        .code(75);
     assert!(!finished.stderr.contains("panicked"), "{}", finished.stderr);
     assert_eq!(fake.log.count(), 1);
     let queue = run(project.testsmith(&["queue", "--format", "json"]))
@@ -143,7 +159,10 @@ async fn absurd_and_past_retry_hints_neither_panic_nor_park_a_job_for_ages() {
         + 60_000;
     for job in queue["jobs"].as_array().unwrap() {
         let not_before = job["not_before_ms"].as_i64().unwrap_or(0);
-        assert!(not_before <= day_from_now, "parked until {not_before}: {job}");
+        assert!(
+            not_before <= day_from_now,
+            "parked until {not_before}: {job}"
+        );
     }
 
     // A date in the past and a negative number: back off and try again.
@@ -170,9 +189,15 @@ async fn a_wrong_model_name_is_a_configuration_error_sent_once() {
     let not_found = json!({"error": {"message": "The model `fake-1` does not exist", "type": "invalid_request_error", "code": "model_not_found"}});
     fake.fail_next(1000, 404, not_found, vec![]).await;
     let project = example();
-    let finished = run(llm(&project, &fake, &["--concurrency", "1"])).await.code(2);
+    let finished = run(llm(&project, &fake, &["--concurrency", "1"]))
+        .await
+        .code(2);
     assert_eq!(fake.log.count(), 1, "kept sending after a 404");
-    assert!(finished.stderr.contains("does not exist"), "{}", finished.stderr);
+    assert!(
+        finished.stderr.contains("does not exist"),
+        "{}",
+        finished.stderr
+    );
     assert!(finished.stderr.contains("--model"), "{}", finished.stderr);
     // Not the jobs' fault: they wait for a run with a good configuration, not dead-lettered.
     let queue = run(project.testsmith(&["queue", "--format", "json"]))
@@ -206,4 +231,182 @@ async fn answers_that_stay_invalid_exit_65_not_75() {
     assert!(!finished.stderr.contains("outage"), "{}", finished.stderr);
     // One batch with nothing in it, then each member alone, and once more with the reason.
     assert_eq!(sent.load(Ordering::SeqCst), 5);
+}
+
+/// Answers by a script over (request number, request body), and keeps every body.
+struct Scripted<F> {
+    bodies: Arc<Mutex<Vec<serde_json::Value>>>,
+    answer: F,
+}
+
+impl<F> Respond for Scripted<F>
+where
+    F: Fn(usize, &serde_json::Value, &Request) -> ResponseTemplate + Send + Sync,
+{
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        let mut bodies = self.bodies.lock().unwrap();
+        bodies.push(body.clone());
+        (self.answer)(bodies.len(), &body, request)
+    }
+}
+
+async fn scripted<F>(answer: F) -> (MockServer, Arc<Mutex<Vec<serde_json::Value>>>)
+where
+    F: Fn(usize, &serde_json::Value, &Request) -> ResponseTemplate + Send + Sync + 'static,
+{
+    let server = MockServer::start().await;
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("POST"))
+        .respond_with(Scripted {
+            bodies: bodies.clone(),
+            answer,
+        })
+        .mount(&server)
+        .await;
+    (server, bodies)
+}
+
+fn answer_well(request: &Request) -> ResponseTemplate {
+    let names = crate::fake_llm::asked_names(request);
+    completion(&envelope(&names, &known_answers()), "stop")
+}
+
+fn assert_no_identical_resend(bodies: &[serde_json::Value]) {
+    for (i, a) in bodies.iter().enumerate() {
+        for b in &bodies[i + 1..] {
+            assert_ne!(a, b, "a body was sent twice");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_carries_a_completion_cap_scaled_to_its_members() {
+    let (server, bodies) = scripted(|_, _, request| answer_well(request)).await;
+    let project = example();
+    run(generate_llm(&project, &server, &["--max-tokens", "300"]))
+        .await
+        .success();
+    let bodies = bodies.lock().unwrap();
+    assert_eq!(bodies.len(), 4);
+    for body in bodies.iter() {
+        let asked = body["messages"][1]["content"]
+            .as_str()
+            .unwrap()
+            .matches("test name `")
+            .count() as u64;
+        assert_eq!(body["max_tokens"], 300 * asked, "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_refusing_max_tokens_is_learnt_once_per_run() {
+    let refused = json!({"error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", "type": "invalid_request_error", "param": "max_tokens", "code": "unsupported_parameter"}});
+    let (server, bodies) = scripted(move |_, body, request| {
+        if body.get("max_tokens").is_some() {
+            ResponseTemplate::new(400).set_body_json(refused.clone())
+        } else {
+            answer_well(request)
+        }
+    })
+    .await;
+    let project = example();
+    let doc = run(generate_llm(
+        &project,
+        &server,
+        &["--concurrency", "1", "--format", "json"],
+    ))
+    .await
+    .success()
+    .json();
+    assert_eq!(doc["summary"]["written"], 16);
+    let bodies = bodies.lock().unwrap();
+    assert_eq!(
+        bodies.len(),
+        4 + 1,
+        "one refusal, then the field is remembered"
+    );
+    assert!(
+        bodies[1..]
+            .iter()
+            .all(|b| b["max_completion_tokens"].as_u64() > Some(0))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runaway_answer_cut_at_the_cap_is_never_cached_nor_asked_again_unchanged() {
+    // A small model running on: every first answer is cut at the cap.
+    let (server, bodies) = scripted(|n, _, request| {
+        if n <= 2 {
+            let runaway = "func TestAdd(t *testing.T) {\n".to_owned() + &"\tx := 1\n".repeat(500);
+            completion(&runaway, "length")
+        } else {
+            answer_well(request)
+        }
+    })
+    .await;
+    let project = two_go_functions();
+    let doc = run(generate_llm(&project, &server, &["--format", "json"]))
+        .await
+        .success()
+        .json();
+    assert_eq!(doc["summary"]["written"], 2);
+    assert_eq!(doc["summary"]["llm"]["answers_cut"], 2);
+    assert_eq!(doc["summary"]["llm"]["cache_entries"], 2);
+    let bodies = bodies.lock().unwrap();
+    // The batch of two, cut: split in halves; the first half cut: asked again with why.
+    assert_eq!(bodies.len(), 4, "{bodies:#?}");
+    assert_no_identical_resend(&bodies);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_timed_out_is_resent_with_a_smaller_cap() {
+    let (server, bodies) = scripted(|n, _, request| {
+        let answer = answer_well(request);
+        if n == 1 {
+            answer.set_delay(Duration::from_secs(3))
+        } else {
+            answer
+        }
+    })
+    .await;
+    let project = two_go_functions();
+    run(generate_llm(
+        &project,
+        &server,
+        &["--timeout", "1", "--max-tokens", "400"],
+    ))
+    .await
+    .success();
+    let bodies = bodies.lock().unwrap();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0]["max_tokens"], 800);
+    assert_eq!(bodies[1]["max_tokens"], 400);
+    assert_no_identical_resend(&bodies);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_overflow_shrinks_the_prompt_and_never_resends_it_unchanged() {
+    let overflow = json!({"error": {"code": 400, "message": "the request exceeds the available context size, try increasing it", "type": "exceed_context_size_error"}});
+    let (server, bodies) = scripted(move |n, _, request| {
+        if n <= 3 {
+            ResponseTemplate::new(400).set_body_json(overflow.clone())
+        } else {
+            answer_well(request)
+        }
+    })
+    .await;
+    let project = example();
+    project.write(
+        "go/shapes/shapes_more_test.go",
+        "package shapes\n\nimport \"testing\"\n\nfunc TestSomething(t *testing.T) {\n\tif 1 != 1 {\n\t\tt.Fatal()\n\t}\n}\n",
+    );
+    run(generate_llm(
+        &project,
+        &server,
+        &["--concurrency", "1", "--format", "json"],
+    ))
+    .await
+    .success();
+    assert_no_identical_resend(&bodies.lock().unwrap());
 }
