@@ -79,5 +79,5 @@ if server_sizes:
 if answers:
     print(f"  answers {answers}, cut at the cap {cut} ({cut / answers:.0%}); completion tokens "
           f"median {llm.get('completion_median')}, largest {llm.get('completion_max')}")
-if summary.get("salvaged") is not None:
-    print(f"  salvaged {summary.get('salvaged')}")
+if llm.get("salvaged") is not None:
+    print(f"  answers salvaged without a re-ask: {llm.get('salvaged')}")

@@ -76,6 +76,7 @@ pub fn run(
     }
     let queue = session.store.queue_counts(now_ms())?;
     report.set_llm(session.client.stats(), queue.waiting());
+    report.set_salvaged(session.tally().salvaged);
     let halt = session.client.halt();
     let outcome = report.finish(printer)?;
     if interrupted.load(Ordering::SeqCst) {
@@ -392,11 +393,15 @@ impl LlmSession {
         let plans = &prepared.plans;
         let index_of: HashMap<&str, usize> =
             to_ask.iter().map(|(i, m)| (m.id.as_str(), *i)).collect();
+        let salvaged = std::sync::atomic::AtomicUsize::new(0);
         let validate = |member: &MemberRequest, code: &str| -> Result<String, String> {
             let plan = &plans[index_of[member.id.as_str()]];
-            driver
-                .check_answer(&source, &plan.member, &member.test_name, code)
-                .map(|test| test.code)
+            let (test, was_salvaged) =
+                check_or_salvage(driver, &source, &plan.member, &member.test_name, code)?;
+            if was_salvaged {
+                salvaged.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(test.code)
         };
         let results = self.client.generate(&request, &members, &validate).await;
         // The answers are in and cached, and their permits free: let the requests waiting for
@@ -446,6 +451,7 @@ impl LlmSession {
                 .iter()
                 .filter(|result| is_unusable(&result.outcome))
                 .count();
+            tally.salvaged += salvaged.load(Ordering::Relaxed);
         }
         let finished = if cancelled || self.cancel.is_cancelled() {
             // Interrupted: write nothing for this file; its answers are cached for the rerun.
@@ -530,6 +536,39 @@ pub(crate) struct Tally {
     pub unusable: usize,
     /// Members whose job waits for later: rate limits, an outage (exit 75).
     pub deferred: usize,
+    /// Answers the driver's check refused and its salvage saved, without asking again.
+    pub salvaged: usize,
+}
+
+/// The driver's check of an answer, after its deterministic salvage where that fixes
+/// something (whether it did is the `bool`), and the rule every kept test obeys: it asserts
+/// something.
+fn check_or_salvage(
+    driver: &dyn testsmith_driver::Driver,
+    source: &testsmith_driver::SourceFile<'_>,
+    member: &testsmith_driver::Member,
+    test_name: &str,
+    code: &str,
+) -> Result<(testsmith_driver::TestCode, bool), String> {
+    // Salvage first: it changes only what the check refuses or the compiler would (a
+    // redeclared member, a bare fragment, a test returning a value), and nothing else.
+    let saved = driver
+        .salvage_answer(source, member, test_name, code)
+        .and_then(|fixed| driver.check_answer(source, member, test_name, &fixed).ok());
+    let (test, salvaged) = match saved {
+        Some(test) => {
+            tracing::debug!("{test_name}: the answer was salvaged without asking again");
+            (test, true)
+        }
+        None => (driver.check_answer(source, member, test_name, code)?, false),
+    };
+    if !driver.test_asserts(&test) {
+        return Err(format!(
+            "`{test_name}` asserts nothing: check the member's results so that a wrong one \
+             fails the test"
+        ));
+    }
+    Ok((test, salvaged))
 }
 
 /// Whether a member's outcome leaves it without a test for a reason that is neither the

@@ -410,3 +410,103 @@ async fn a_context_overflow_shrinks_the_prompt_and_never_resends_it_unchanged() 
     .success();
     assert_no_identical_resend(&bodies.lock().unwrap());
 }
+
+/// The members a prompt asks for, as `(id, test name)`, from its `### `id` — test name `x``
+/// lines.
+fn asked_members(request: &Request) -> Vec<(String, String)> {
+    let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+    let text = body["messages"][1]["content"].as_str().unwrap_or("");
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("### `")?;
+            let (id, rest) = rest.split_once("` — test name `")?;
+            Some((id.to_owned(), rest.trim_end_matches('`').to_owned()))
+        })
+        .collect()
+}
+
+/// Names every item by the member's bare name (`new`, `Area`) and its test after it
+/// (`test_new`, `TestArea`), as small models do; the tests themselves are good.
+fn bare_named_reply(request: &Request) -> ResponseTemplate {
+    let answers = known_answers();
+    let tests: Vec<serde_json::Value> = asked_members(request)
+        .into_iter()
+        .map(|(id, test_name)| {
+            let bare = id.rsplit(['.', ':']).next().unwrap().to_owned();
+            let own_name = if test_name.starts_with("Test") {
+                format!("Test{bare}")
+            } else {
+                format!("test_{bare}")
+            };
+            let code = answers
+                .get(&test_name)
+                .cloned()
+                .unwrap_or_default()
+                .replace(&test_name, &own_name);
+            json!({"name": bare, "code": code})
+        })
+        .collect();
+    completion(&json!({ "tests": tests }).to_string(), "stop")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_named_by_the_bare_member_name_cost_no_extra_request() {
+    let (server, bodies) = scripted(|_, _, request| bare_named_reply(request)).await;
+    let project = example();
+    let doc = run(generate_llm(&project, &server, &["--format", "json"]))
+        .await
+        .success()
+        .json();
+    assert_eq!(bodies.lock().unwrap().len(), 4, "one request per file");
+    assert_eq!(doc["summary"]["written"], 16);
+    let go = project.read("go/shapes/shapes_test.go");
+    assert!(go.contains("func TestRect_Area("), "{go}");
+    assert!(go.contains("func TestCircle_Area("), "{go}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redeclared_member_is_salvaged_without_asking_again_and_counted() {
+    let answer = "Sure! Here is the test:\n```go\npackage calc\n\nimport \"testing\"\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n\nfunc TestAdd(t *testing.T) {\n\tif got := Add(2, 3); got != 5 {\n\t\tt.Errorf(\"Add(2, 3) = %d\", got)\n\t}\n}\n```\nThis test checks Add.";
+    let (server, bodies) = scripted(move |_, _, _| completion(answer, "stop")).await;
+    let project = Project::new();
+    project.write(
+        "calc/calc.go",
+        "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n",
+    );
+    let doc = run(generate_llm(&project, &server, &["--format", "json"]))
+        .await
+        .success()
+        .json();
+    assert_eq!(bodies.lock().unwrap().len(), 1);
+    assert_eq!(doc["summary"]["written"], 1);
+    assert_eq!(doc["summary"]["llm"]["salvaged"], 1);
+    let test = project.read("calc/calc_test.go");
+    assert!(!test.contains("return a + b"), "{test}");
+    assert!(test.contains("func TestAdd(t *testing.T)"), "{test}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_that_asserts_nothing_is_not_kept() {
+    let answer = "func TestAdd(t *testing.T) {\n\tt.Log(Add(2, 3))\n}";
+    let (server, bodies) = scripted(move |_, _, _| completion(answer, "stop")).await;
+    let project = Project::new();
+    project.write(
+        "calc/calc.go",
+        "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n",
+    );
+    let finished = run(generate_llm(&project, &server, &["--format", "json"]))
+        .await
+        .code(65);
+    assert_eq!(finished.json()["summary"]["written"], 0);
+    assert!(!project.exists("calc/calc_test.go"));
+    let bodies = bodies.lock().unwrap();
+    assert_eq!(
+        bodies.len(),
+        2,
+        "the answer, then one re-ask with the reason"
+    );
+    assert!(
+        bodies[1].to_string().contains("asserts nothing"),
+        "the re-ask says why"
+    );
+}
