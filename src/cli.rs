@@ -37,6 +37,9 @@ pub enum Command {
     /// Check the tests already written: build and run them with the language's toolchain
     /// (go vet and go test, cargo test) and report the funnel. Changes nothing.
     Verify(VerifyArgs),
+    /// Measure how many small bugs (mutants) the existing tests catch, per function and in
+    /// total, and list the ones they miss. Never changes the project's files.
+    Mutants(MutantsArgs),
     /// Run the existing tests with coverage and report, per public member and in total, the
     /// statements they execute, and the members no test executes. Changes nothing.
     Coverage(CoverageArgs),
@@ -48,11 +51,25 @@ pub enum Command {
     Cache {
         #[command(subcommand)]
         action: CacheAction,
+
+        #[command(flatten)]
+        state: StateArgs,
     },
     /// List the jobs waiting in the queue (pending, deferred, dead), or manage them.
     Queue(QueueArgs),
     /// Keep tests current while you edit: generate once, then again for every saved file.
     Watch(WatchArgs),
+    /// Work with JSON reports: join the reports of `--partition` runs into one.
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
+    /// Print a shell completion script: `testsmith completions bash > ~/.local/share/bash-completion/completions/testsmith`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// What to look at: shared by every command that walks a project.
@@ -79,6 +96,18 @@ impl InputArgs {
     }
 }
 
+/// Which share of the project a run works on; shared by `generate`, `verify`, `coverage`,
+/// `mutants` (every command that works per package and may be split across CI runners).
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Selection")]
+pub struct SelectArgs {
+    /// Work on the I-th of N deterministic, disjoint shares of the packages (I from 1),
+    /// so N CI runners split a project; every machine agrees which package is whose.
+    /// `testsmith report merge` joins their JSON reports.
+    #[arg(long, value_name = "hash:I/N")]
+    pub partition: Option<crate::pipeline::Partition>,
+}
+
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     #[command(flatten)]
@@ -94,6 +123,9 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
+    #[command(flatten)]
+    pub select: SelectArgs,
+
     /// Print the change as a unified diff; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -101,6 +133,18 @@ pub struct GenerateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// Let coverage decide which members get a test: the existing tests run once with
+    /// coverage; a member none of whose statements they execute gets a scaffold, whatever
+    /// the tests are called; a partly executed one is reported with the lines no test
+    /// executes; a fully executed one is tested.
+    #[arg(long, conflicts_with = "enabled")]
+    pub coverage: bool,
+
+    /// With --coverage: count what a package's tests execute in every package of its
+    /// project (Go's `-coverpkg=./...`).
+    #[arg(long, requires = "coverage")]
+    pub coverpkg: bool,
 
     #[command(flatten)]
     pub llm: LlmArgs,
@@ -167,6 +211,9 @@ pub struct VerifyArgs {
     pub input: InputArgs,
 
     #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
     pub run: RunFlags,
 
     /// Run tests marked ignored too (Rust's `--include-ignored`; a Go `t.Skip` still skips).
@@ -179,9 +226,43 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct MutantsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Fail (exit code 3) when the mutation score is below PCT percent.
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    pub fail_under: Option<f64>,
+
+    /// Spend at most this much: N mutants per function, or `Ns` seconds for the whole run
+    /// (what is left is tried by the next run).
+    #[arg(long, value_name = "N|Ns", value_parser = parse_budget)]
+    pub mutants_budget: Option<crate::mutants::Budget>,
+
+    /// List the mutants without running anything.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Seconds the tests may take without any mutant (the baseline); a mutant's tests may
+    /// take five times the baseline, and at least 20 seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub test_timeout: u64,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
 pub struct CoverageArgs {
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     /// Fail (exit code 3) when less than PCT percent of all statements are executed.
     #[arg(long, value_name = "PCT", value_parser = parse_percent)]
@@ -217,6 +298,25 @@ fn parse_percent(text: &str) -> Result<f64, String> {
     } else {
         Err(format!("{value} is not between 0 and 100"))
     }
+}
+
+/// `10` (mutants per function) or `90s` (seconds for the run).
+fn parse_budget(text: &str) -> Result<crate::mutants::Budget, String> {
+    use crate::mutants::Budget;
+    let (number, seconds) = match text.strip_suffix('s') {
+        Some(number) => (number, true),
+        None => (text, false),
+    };
+    let value: u64 = number
+        .parse()
+        .ok()
+        .filter(|value| *value > 0)
+        .ok_or_else(|| format!("`{text}` is neither a count of mutants (10) nor seconds (90s)"))?;
+    Ok(if seconds {
+        Budget::Seconds(std::time::Duration::from_secs(value))
+    } else {
+        Budget::MutantsPerFunction(usize::try_from(value).unwrap_or(usize::MAX))
+    })
 }
 
 /// `--llm` and the flags that tune it. Each flag wins over its environment variable and
@@ -276,6 +376,32 @@ pub struct LlmTuning {
     /// Neither read nor write the answer cache.
     #[arg(long)]
     pub no_cache: bool,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// Where the answer cache and the job queue live; shared by every command that opens them.
+#[derive(Debug, Args, Default, Clone)]
+pub struct StateArgs {
+    /// Keep the answer cache and job queue in this PostgreSQL database, shared with other
+    /// machines (postgres://user:password@host/db) [env: TESTSMITH_STATE_URL]; by default
+    /// they are in .testsmith/state.db.
+    #[arg(
+        long = "state-url",
+        value_name = "URL",
+        env = "TESTSMITH_STATE_URL",
+        hide_env = true,
+        global = true
+    )]
+    url: Option<String>,
+}
+
+impl StateArgs {
+    /// The shared database's URL; `None` (an empty value too) means the SQLite file.
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref().filter(|url| !url.trim().is_empty())
+    }
 }
 
 impl LlmTuning {
@@ -329,6 +455,17 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ReportAction {
+    /// Join the `--format json` reports of one command run over disjoint `--partition`
+    /// shares into the report one run over everything gives; printed on stdout.
+    Merge {
+        /// The reports (files; `-` reads stdin).
+        #[arg(required = true, value_name = "REPORT")]
+        reports: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum CacheAction {
     /// How many answers are cached, and where.
     Stats {
@@ -343,6 +480,9 @@ pub enum CacheAction {
 pub struct QueueArgs {
     #[command(subcommand)]
     pub action: Option<QueueAction>,
+
+    #[command(flatten)]
+    pub state: StateArgs,
 
     /// Output format of the listing.
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -88,6 +88,11 @@ pub enum AppError {
     #[error("cannot find the current folder")]
     CurrentDir(#[source] std::io::Error),
 
+    /// `report merge`: a report that cannot be read, is not JSON, or disagrees with the
+    /// others.
+    #[error("{}: {reason}", .path.display())]
+    BadReport { path: PathBuf, reason: String },
+
     #[error("cannot write {}", .path.display())]
     WriteFile {
         path: PathBuf,
@@ -104,7 +109,9 @@ impl AppError {
             | AppError::Config(_)
             | AppError::Credentials(..)
             | AppError::Refused(_)
-            | AppError::Busy(_) => Outcome::UsageError,
+            | AppError::Busy(_)
+            | AppError::BadReport { .. }
+            | AppError::Store(crate::store::StoreError::BadUrl { .. }) => Outcome::UsageError,
             AppError::Watch { source, .. } => match source.kind {
                 notify::ErrorKind::PathNotFound => Outcome::UsageError,
                 _ => Outcome::SomeFilesFailed,
@@ -126,6 +133,11 @@ impl AppError {
                     .to_owned(),
             ),
             AppError::Config(error) => error.help(),
+            AppError::BadReport { .. } => Some(
+                "merge the `--format json` reports of one command, run with the same options \
+                 over different `--partition` shares"
+                    .to_owned(),
+            ),
             AppError::Credentials(_, key_env) => Some(format!(
                 "check the key in ${key_env} (or `api_key_env` in testsmith.toml) and the \
                  base URL; unfinished jobs wait in the queue: `testsmith resume`"

@@ -5,11 +5,13 @@ pub mod coverage;
 pub mod generate;
 mod generate_llm;
 pub mod init;
+pub mod mutants;
+pub mod report;
 pub mod state;
 pub mod verify;
 pub mod watch;
 
-use crate::cli::{GenerateArgs, InputArgs, Lang, LlmArgs, ResumeArgs, VerifyFlags};
+use crate::cli::{GenerateArgs, InputArgs, Lang, LlmArgs, ResumeArgs, SelectArgs, VerifyFlags};
 use crate::errors::{AppError, Outcome};
 use crate::output::Printer;
 use testsmith_driver::Driver;
@@ -24,10 +26,28 @@ pub fn selected_drivers(lang: Option<Lang>) -> Vec<&'static dyn Driver> {
     }
 }
 
+/// Walks the paths of `input` and keeps the share `select` names: every command that works
+/// per package selects through here, so `--partition` means the same to all of them. An
+/// empty share is fine (more runners than packages); finding nothing at all is an error.
+pub fn walk_selected(
+    input: &InputArgs,
+    select: &SelectArgs,
+) -> Result<Vec<crate::walk::Found>, AppError> {
+    let roots = input.roots();
+    let found = crate::walk::walk(&roots, &selected_drivers(input.lang));
+    if found.is_empty() {
+        return Err(AppError::NothingToDo { paths: roots });
+    }
+    Ok(match &select.partition {
+        Some(partition) => partition.select(found, &state::project_root()?),
+        None => found,
+    })
+}
+
 /// `testsmith resume`: `generate --llm` over the files whose jobs wait in the queue.
 pub fn resume(args: &ResumeArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
-    let (_, store) = state::open_project_store()?;
-    let paths = state::queued_paths(&store)?;
+    let (_, store) = state::open_project_store(&args.tuning.state)?;
+    let paths = state::queued_paths(&*store)?;
     drop(store);
     if paths.is_empty() {
         printer.note("nothing waits in the queue");
@@ -35,8 +55,11 @@ pub fn resume(args: &ResumeArgs, printer: &mut Printer) -> Result<Outcome, AppEr
     }
     let generate = GenerateArgs {
         input: InputArgs { paths, lang: None },
+        select: SelectArgs::default(),
         dry_run: false,
         format: args.format,
+        coverage: false,
+        coverpkg: false,
         llm: LlmArgs {
             enabled: true,
             tuning: args.tuning.clone(),

@@ -8,7 +8,12 @@ mod generate;
 mod go_toolchain;
 mod llm;
 mod llm_real;
+mod mutants;
+mod partition;
 mod rust_toolchain;
+mod shared_state;
+#[path = "../../src/store/test_server.rs"]
+mod test_server;
 mod util;
 mod verify;
 mod watch;
