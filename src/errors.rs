@@ -88,6 +88,9 @@ pub enum AppError {
     #[error("cannot find the current folder")]
     CurrentDir(#[source] std::io::Error),
 
+    #[error(transparent)]
+    Changes(#[from] crate::pipeline::ChangesError),
+
     /// `report merge`: a report that cannot be read, is not JSON, or disagrees with the
     /// others.
     #[error("{}: {reason}", .path.display())]
@@ -111,6 +114,7 @@ impl AppError {
             | AppError::Refused(_)
             | AppError::Busy(_)
             | AppError::BadReport { .. }
+            | AppError::Changes(_)
             | AppError::Store(crate::store::StoreError::BadUrl { .. }) => Outcome::UsageError,
             AppError::Watch { source, .. } => match source.kind {
                 notify::ErrorKind::PathNotFound => Outcome::UsageError,
@@ -133,6 +137,11 @@ impl AppError {
                     .to_owned(),
             ),
             AppError::Config(error) => error.help(),
+            AppError::Changes(_) => Some(
+                "run inside a git repository and name a commit or branch it has (fetch it \
+                 first in a shallow CI checkout: `git fetch origin main`)"
+                    .to_owned(),
+            ),
             AppError::BadReport { .. } => Some(
                 "merge the `--format json` reports of one command, run with the same options \
                  over different `--partition` shares"

@@ -9,7 +9,7 @@ use crate::walk::Found;
 use std::time::Duration;
 
 pub fn run(args: &CoverageArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
-    let found = super::walk_selected(&args.input, &args.select)?;
+    let (found, _) = super::walk_selected(&args.input, &args.select)?;
     let mut sources = Vec::new();
     let mut problems = Vec::new();
     for item in found {

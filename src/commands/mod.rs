@@ -14,6 +14,7 @@ pub mod watch;
 use crate::cli::{GenerateArgs, InputArgs, Lang, LlmArgs, ResumeArgs, SelectArgs, VerifyFlags};
 use crate::errors::{AppError, Outcome};
 use crate::output::Printer;
+use crate::pipeline::ChangedLines;
 use testsmith_driver::Driver;
 
 /// The drivers a run uses: all of them, or the one `--lang` names.
@@ -26,22 +27,38 @@ pub fn selected_drivers(lang: Option<Lang>) -> Vec<&'static dyn Driver> {
     }
 }
 
-/// Walks the paths of `input` and keeps the share `select` names: every command that works
-/// per package selects through here, so `--partition` means the same to all of them. An
-/// empty share is fine (more runners than packages); finding nothing at all is an error.
+/// Walks the paths of `input` and keeps the share `select` names — `--partition`'s packages,
+/// and with `--changed-since` the packages where something changed (the changes come back
+/// too, for commands that narrow the work to changed members). Every command that works per
+/// package selects through here, so the flags mean the same to all of them. An empty share is
+/// fine (more runners than packages); finding nothing at all is an error.
 pub fn walk_selected(
     input: &InputArgs,
     select: &SelectArgs,
-) -> Result<Vec<crate::walk::Found>, AppError> {
+) -> Result<(Vec<crate::walk::Found>, Option<ChangedLines>), AppError> {
     let roots = input.roots();
-    let found = crate::walk::walk(&roots, &selected_drivers(input.lang));
+    let mut found = crate::walk::walk(&roots, &selected_drivers(input.lang));
     if found.is_empty() {
         return Err(AppError::NothingToDo { paths: roots });
     }
-    Ok(match &select.partition {
-        Some(partition) => partition.select(found, &state::project_root()?),
-        None => found,
-    })
+    if let Some(partition) = &select.partition {
+        found = partition.select(found, &state::project_root()?);
+    }
+    let changes = match &select.changed_since {
+        Some(reference) => {
+            let cwd = std::env::current_dir().map_err(AppError::CurrentDir)?;
+            let changes = ChangedLines::since(reference, &cwd)?;
+            found.retain(|item| match item {
+                crate::walk::Found::File { path, .. } => {
+                    changes.touches_folder(crate::pipeline::folder_of(path))
+                }
+                crate::walk::Found::Problem { .. } => true,
+            });
+            Some(changes)
+        }
+        None => None,
+    };
+    Ok((found, changes))
 }
 
 /// `testsmith resume`: `generate --llm` over the files whose jobs wait in the queue.
@@ -60,6 +77,8 @@ pub fn resume(args: &ResumeArgs, printer: &mut Printer) -> Result<Outcome, AppEr
         format: args.format,
         coverage: false,
         coverpkg: false,
+        keep_no_gain: false,
+        coverage_rounds: 0,
         llm: LlmArgs {
             enabled: true,
             tuning: args.tuning.clone(),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 pub fn run(args: &MutantsArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
     let started = Instant::now();
-    let found = super::walk_selected(&args.input, &args.select)?;
+    let (found, _) = super::walk_selected(&args.input, &args.select)?;
     let mut sources = Vec::new();
     let mut has_failed_paths = false;
     for item in found {

@@ -2,6 +2,7 @@
 //! packages, scan files into members, plan the work per package, produce tests (templates or
 //! a model), merge, write.
 
+mod changes;
 mod diff;
 mod package;
 mod plan;
@@ -10,6 +11,7 @@ mod select;
 mod template;
 mod write;
 
+pub use changes::{ChangedLines, ChangesError};
 pub use diff::unified_diff;
 pub use package::{
     FileTexts, Package, PreparedFile, Produced, WriteSettings, finish_file, folder_of, prepare_file,
