@@ -147,6 +147,11 @@ pub struct RunFlags {
     /// Seconds the tests of one package or crate may run before they are stopped.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub test_timeout: u64,
+
+    /// Refuse to run generated tests where this machine cannot confine them (no user
+    /// namespaces or Landlock): exit 2 instead of a warning. For CI.
+    #[arg(long)]
+    pub require_sandbox: bool,
 }
 
 impl Default for RunFlags {
@@ -154,6 +159,7 @@ impl Default for RunFlags {
         RunFlags {
             reruns: 1,
             test_timeout: 300,
+            require_sandbox: false,
         }
     }
 }

@@ -72,6 +72,9 @@ pub enum AppError {
         source: notify::Error,
     },
 
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+
     #[error("cannot find the current folder")]
     CurrentDir(#[source] std::io::Error),
 
@@ -90,7 +93,8 @@ impl AppError {
             AppError::NothingToDo { .. }
             | AppError::Config(_)
             | AppError::Credentials(..)
-            | AppError::Busy(_) => Outcome::UsageError,
+            | AppError::Busy(_)
+            | AppError::Sandbox(_) => Outcome::UsageError,
             AppError::Watch { source, .. } => match source.kind {
                 notify::ErrorKind::PathNotFound => Outcome::UsageError,
                 _ => Outcome::SomeFilesFailed,
@@ -121,6 +125,12 @@ impl AppError {
                  process ends)"
                     .to_owned(),
             ),
+            AppError::Sandbox(crate::sandbox::SandboxError::Required { .. }) => Some(
+                "run where unprivileged user namespaces and Landlock are enabled (Linux 6.7 or \
+                 newer; `unshare -Urn true` must work), or drop --require-sandbox"
+                    .to_owned(),
+            ),
+            AppError::Sandbox(_) => None,
             AppError::Watch { source, .. } => match source.kind {
                 notify::ErrorKind::PathNotFound => {
                     Some("name a file or folder that exists".to_owned())

@@ -5,7 +5,7 @@
 //! tests in its test file that carry a member's conventional name.
 
 use super::generate::FileOutcome;
-use crate::cli::{Format, GenerateArgs, VerifyArgs};
+use crate::cli::{Format, GenerateArgs, RunFlags, VerifyArgs};
 use crate::errors::{AppError, Outcome};
 use crate::output::Printer;
 use crate::pipeline::WriteScope;
@@ -19,6 +19,7 @@ use std::time::Duration;
 use testsmith_driver::Driver;
 
 pub fn run(args: &VerifyArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
+    confine(&args.run)?;
     let drivers = super::selected_drivers(args.input.lang);
     let roots = args.input.roots();
     let found = walk(&roots, &drivers);
@@ -52,6 +53,18 @@ pub fn run(args: &VerifyArgs, printer: &mut Printer) -> Result<Outcome, AppError
     } else {
         Outcome::Success
     })
+}
+
+/// Tells the runner what the user decided about confinement; with `--require-sandbox`, a
+/// machine that cannot confine generated code ends the run here (exit 2), before anything
+/// is generated or run.
+pub fn confine(flags: &RunFlags) -> Result<(), AppError> {
+    crate::sandbox::configure(crate::sandbox::Settings {
+        require: flags.require_sandbox,
+        ..crate::sandbox::Settings::default()
+    });
+    crate::sandbox::check_required()?;
+    Ok(())
 }
 
 /// Prints `report` on its own: warnings for skipped projects on stderr, the report on

@@ -7,6 +7,7 @@ mod generate;
 mod go_toolchain;
 mod llm;
 mod rust_toolchain;
+mod sandbox;
 mod util;
 mod verify;
 mod watch;
