@@ -12,7 +12,7 @@ use std::path::PathBuf;
 #[command(name = "testsmith", version, propagate_version = true)]
 #[command(
     after_help = "Exit codes: 0 ok, 1 some files failed, 2 usage or configuration error, \
-                  75 work deferred to the queue (`testsmith resume` finishes it), 130 interrupted.\n\
+                  3 below a --fail-under threshold, 75 work deferred to the queue (`testsmith resume` finishes it), 130 interrupted.\n\
                   Logs: -v, -vv or TESTSMITH_LOG=debug (stderr)."
 )]
 pub struct Cli {
@@ -37,6 +37,9 @@ pub enum Command {
     /// Check the tests already written: build and run them with the language's toolchain
     /// (go vet and go test, cargo test) and report the funnel. Changes nothing.
     Verify(VerifyArgs),
+    /// Run the existing tests with coverage and report, per public member and in total, the
+    /// statements they execute, and the members no test executes. Changes nothing.
+    Coverage(CoverageArgs),
     /// Finish the jobs an earlier `generate --llm` left in the queue (quota, rate limits).
     Resume(ResumeArgs),
     /// Write a commented testsmith.toml and a TESTSMITH.md conventions file here.
@@ -179,6 +182,47 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Fail (exit code 3) when less than PCT percent of all statements are executed.
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    pub fail_under: Option<f64>,
+
+    /// Count what a package's tests execute in every package of its project, not only in
+    /// its own (Go's `-coverpkg=./...`).
+    #[arg(long)]
+    pub coverpkg: bool,
+
+    /// Report on this existing profile (`go test -coverprofile=FILE`) instead of running
+    /// the tests.
+    #[arg(long, value_name = "FILE", conflicts_with = "coverpkg")]
+    pub profile: Option<std::path::PathBuf>,
+
+    /// Seconds the tests of one package may run before they are stopped.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub test_timeout: u64,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// A percentage from 0 to 100.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=100.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{value} is not between 0 and 100"))
+    }
 }
 
 /// `--llm` and the flags that tune it. Each flag wins over its environment variable and

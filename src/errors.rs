@@ -13,6 +13,8 @@ pub enum Outcome {
     /// `--llm`: the run wrote what it could; the rest waits in the queue (rate limit, quota,
     /// outage). `testsmith resume` finishes it.
     Deferred,
+    /// The run finished, but a measure fell below its `--fail-under` threshold.
+    BelowThreshold,
     /// The run finished, but some files could not be read, parsed cleanly or written.
     SomeFilesFailed,
     /// Bad flags, a bad configuration file, or nothing to work on.
@@ -29,6 +31,7 @@ impl Outcome {
             // EX_TEMPFAIL from sysexits.h: a temporary failure; the user is invited to retry.
             Outcome::Deferred => 75,
             Outcome::UsageError => 2,
+            Outcome::BelowThreshold => 3,
             Outcome::Interrupted => 130,
         }
     }

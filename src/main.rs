@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod config;
+mod coverage;
 mod drivers;
 mod errors;
 mod llm;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
             commands::watch::run(args, &mut printer)
         }
         Command::Verify(args) => commands::verify::run(args, &mut printer),
+        Command::Coverage(args) => commands::coverage::run(args, &mut printer),
         Command::Resume(args) => commands::resume(args, &mut printer),
         Command::Init(args) => commands::init::run(args.force, &mut printer),
         Command::Cache { action } => commands::state::cache(action, &mut printer),

@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns parsed arguments into an [`Outcome`].
 
 pub mod analyze;
+pub mod coverage;
 pub mod generate;
 mod generate_llm;
 pub mod init;

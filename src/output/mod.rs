@@ -2,6 +2,7 @@
 //! warnings and per-file errors on stderr. One submodule per command's report.
 
 mod analyze;
+pub mod coverage;
 pub mod generate;
 mod progress;
 mod watch;

@@ -10,7 +10,7 @@ mod write;
 
 pub use diff::unified_diff;
 pub use package::{
-    FileTexts, Package, PreparedFile, Produced, WriteSettings, finish_file, prepare_file,
+    FileTexts, Package, PreparedFile, Produced, WriteSettings, finish_file, folder_of, prepare_file,
 };
 pub use plan::ScaffoldPolicy;
 pub use scan::{

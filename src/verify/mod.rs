@@ -12,6 +12,8 @@ mod repair;
 mod report;
 mod written;
 
+/// The one runner for every command testsmith starts (`go`, `cargo`, test binaries).
+pub(crate) use command::run as run_command;
 pub use repair::{LlmRepairer, Repair};
 pub use report::VerifyReport;
 pub use written::{VerifyMode, VerifyOptions, WrittenFile, verify_written};

@@ -1,6 +1,7 @@
 //! Integration tests of the `testsmith` binary: one test binary, a module per command.
 
 mod analyze;
+mod coverage;
 mod crash;
 mod fake_llm;
 mod generate;

@@ -24,7 +24,7 @@ fn testsmith(project: &Project, args: &[&str]) -> TestRun {
     with_toolchains(project.testsmith(args))
 }
 
-fn with_toolchains(mut run: TestRun) -> TestRun {
+pub(crate) fn with_toolchains(mut run: TestRun) -> TestRun {
     for (key, value) in toolchain_env() {
         run = run.env(key, value.to_str().unwrap());
     }
@@ -50,7 +50,7 @@ fn shared_cargo_target() -> PathBuf {
 
 /// Runs a toolchain command in `dir` and returns its output; panics when it fails.
 #[track_caller]
-fn toolchain(dir: &Path, program: &str, args: &[&str]) -> String {
+pub(crate) fn toolchain(dir: &Path, program: &str, args: &[&str]) -> String {
     let output = std::process::Command::new(program)
         .args(args)
         .current_dir(dir)

@@ -7,12 +7,14 @@
 //!
 //! Adding a language means one crate implementing [`Driver`] and one line in the registry.
 
+pub mod coverage;
 mod generate;
 pub mod marker;
 mod model;
 pub mod syntax;
 pub mod verify;
 
+pub use coverage::{CoverBlock, CoveragePlan, CoverageTarget, Span};
 pub use generate::{ExistingTest, SourceFile, TestChange, TestCode};
 pub use model::{FileMembers, Member, MemberKind, Param, Signature, SyntaxIssue};
 pub use verify::{
@@ -28,8 +30,9 @@ use std::path::{Path, PathBuf};
 /// [`analyze`](Driver::analyze) are required; the rest have defaults that suit a language with
 /// no special files or folders and no test generation. The methods come in four groups:
 /// finding members, writing tests (`test_file_for` … `attach`), checking what a model
-/// wrote (`llm_instructions`, `check_answer`), and verifying written tests with the
-/// language's toolchain (`project_marker` … `tidy_imports`).
+/// wrote (`llm_instructions`, `check_answer`), verifying written tests with the
+/// language's toolchain (`project_marker` … `tidy_imports`), and measuring which code the
+/// tests execute (`coverage_plan` … `read_coverage`).
 pub trait Driver: Send + Sync + std::fmt::Debug {
     /// The short lowercase name used on the command line (`--lang go`) and in output.
     fn name(&self) -> &'static str;
@@ -273,5 +276,39 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     fn tidy_imports(&self, path: &Path, before: &str, after: &str) -> String {
         let _ = (path, before);
         after.to_owned()
+    }
+
+    /// How to measure what `target`'s tests execute, or `None` (the default) when this
+    /// driver cannot measure coverage.
+    fn coverage_plan(&self, target: &CoverageTarget) -> Option<CoveragePlan> {
+        let _ = target;
+        None
+    }
+
+    /// The command that runs only the test `test_name` of `target`'s package with the binary
+    /// [`coverage_plan`](Driver::coverage_plan) built, writing its profile to `profile`: which
+    /// code one test executes.
+    fn coverage_test_run(
+        &self,
+        target: &CoverageTarget,
+        test_name: &str,
+        profile: &Path,
+    ) -> Option<VerifyCommand> {
+        let _ = (target, test_name, profile);
+        None
+    }
+
+    /// Reads a profile a coverage run wrote into its blocks, files relative to the target's
+    /// root where they lie in the project. Blocks may come in any order and more than once.
+    fn read_coverage(
+        &self,
+        target: &CoverageTarget,
+        profile: &str,
+    ) -> Result<Vec<CoverBlock>, String> {
+        let _ = (target, profile);
+        Err(format!(
+            "testsmith cannot read {} coverage yet",
+            self.name()
+        ))
     }
 }

@@ -23,6 +23,7 @@
 mod answer;
 mod assemble;
 mod callable;
+mod coverage;
 mod doc;
 mod extract;
 mod fields;
@@ -217,6 +218,32 @@ impl Driver for GoDriver {
 
     fn tidy_imports(&self, _path: &Path, before: &str, after: &str) -> String {
         verify::tidy_imports(before, after)
+    }
+
+    // ---- measuring coverage (coverage.rs) ------------------------------------------------
+
+    fn coverage_plan(
+        &self,
+        target: &testsmith_driver::CoverageTarget,
+    ) -> Option<testsmith_driver::CoveragePlan> {
+        coverage::plan(target)
+    }
+
+    fn coverage_test_run(
+        &self,
+        target: &testsmith_driver::CoverageTarget,
+        test_name: &str,
+        profile: &Path,
+    ) -> Option<testsmith_driver::VerifyCommand> {
+        Some(coverage::test_run(target, test_name, profile))
+    }
+
+    fn read_coverage(
+        &self,
+        target: &testsmith_driver::CoverageTarget,
+        profile: &str,
+    ) -> Result<Vec<testsmith_driver::CoverBlock>, String> {
+        coverage::read_profile(target, profile)
     }
 }
 

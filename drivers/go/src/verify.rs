@@ -132,7 +132,7 @@ fn parse_diagnostic(line: &str) -> Option<Diagnostic> {
 }
 
 /// The module path `go.mod` declares.
-fn module_path(go_mod: &str) -> Option<&str> {
+pub(crate) fn module_path(go_mod: &str) -> Option<&str> {
     go_mod.lines().find_map(|line| {
         let rest = line.trim().strip_prefix("module")?;
         if !rest.starts_with(char::is_whitespace) {

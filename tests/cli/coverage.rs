@@ -1,0 +1,297 @@
+//! `testsmith coverage` with the real Go toolchain: per-member and total figures equal
+//! `go tool cover -func` on a profile of the same tests — on a small module whose tests use
+//! other names than the members they exercise, and on a real package (hashicorp/golang-lru
+//! from Debian, copied at test time; `--profile` reads the toolchain's own profile); a package without tests is counted, nothing is written
+//! into the project, `--fail-under` gates with exit code 3, and tests that do not build are
+//! reported with exit code 1.
+
+use crate::util::{Project, copy_dir};
+use crate::verify::{toolchain, with_toolchains};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Where Debian's golang-github-hashicorp-golang-lru-dev puts the package's sources.
+const LRU_SOURCES: &str = "/usr/share/gocode/src/github.com/hashicorp/golang-lru";
+
+/// A module whose test is named after no member: `TestSumsPositives` exercises `Add` (one
+/// of its branches), `Other` runs in no test, and package `b` has no tests at all.
+fn small_module(project: &Project) {
+    project.write("go.mod", "module example.com/m\n\ngo 1.19\n");
+    project.write(
+        "a/a.go",
+        "package a\n\n// Add adds.\nfunc Add(x, y int) int {\n\tif x > 0 {\n\t\treturn x + y\n\t}\n\treturn y\n}\n\n\
+         func Other() int { return 1 }\n\ntype T struct{}\n\nfunc (T) Name() string {\n\treturn \"t\"\n}\n\n\
+         func (t *T) Twice() string {\n\treturn t.Name() + t.Name()\n}\n",
+    );
+    project.write(
+        "a/a_test.go",
+        "package a\n\nimport \"testing\"\n\nfunc TestSumsPositives(t *testing.T) {\n\
+         \tif Add(1, 2) != 3 {\n\t\tt.Fatal(\"no\")\n\t}\n\tvar x T\n\t_ = x.Twice()\n}\n",
+    );
+    project.write(
+        "b/b.go",
+        "package b\n\nfunc B(x int) int {\n\tx++\n\treturn x * 2\n}\n",
+    );
+}
+
+/// `testsmith coverage --format json ARGS` in `dir`, with its exit code.
+fn coverage(project: &Project, args: &[&str]) -> (i32, Value, String) {
+    let mut all = vec!["coverage", "--format", "json"];
+    all.extend(args);
+    let finished = with_toolchains(project.testsmith(&all)).run();
+    let doc = serde_json::from_str(&finished.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}\n{}", finished.stdout, finished.stderr));
+    (finished.code, doc, finished.stderr)
+}
+
+/// `go test -coverprofile` over the module at `dir`, written to `profile`.
+fn go_test_profile(dir: &Path, profile: &Path) {
+    toolchain(
+        dir,
+        "go",
+        &[
+            "test",
+            "-count=1",
+            "-covermode=set",
+            &format!("-coverprofile={}", profile.display()),
+            "./...",
+        ],
+    );
+}
+
+/// `go tool cover -func` on `profile`: percent per `file:line` (relative to the module at
+/// `dir`) and the total.
+fn go_cover_func(dir: &Path, module: &str, profile: &Path) -> (BTreeMap<String, String>, String) {
+    let listing = toolchain(
+        dir,
+        "go",
+        &["tool", "cover", &format!("-func={}", profile.display())],
+    );
+    let mut per_function = BTreeMap::new();
+    let mut total = String::new();
+    for line in listing.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let percent = fields.last().unwrap().trim_end_matches('%').to_owned();
+        if fields[0] == "total:" {
+            total = percent;
+        } else {
+            let place = fields[0].trim_end_matches(':');
+            let place = place.strip_prefix(&format!("{module}/")).unwrap_or(place);
+            per_function.insert(place.to_owned(), percent);
+        }
+    }
+    (per_function, total)
+}
+
+/// `executed / total` as the toolchain prints a percentage.
+fn percent(executed: &Value, total: &Value) -> String {
+    let (executed, total) = (executed.as_u64().unwrap(), total.as_u64().unwrap());
+    format!("{:.1}", 100.0 * executed as f64 / total.max(1) as f64)
+}
+
+/// Every member's figure equals the toolchain's for the function at the same place; returns
+/// how many members were compared.
+#[track_caller]
+fn assert_members_match(doc: &Value, toolchain: &BTreeMap<String, String>, prefix: &str) -> usize {
+    let mut compared = 0;
+    for package in doc["packages"].as_array().unwrap() {
+        for member in package["members"].as_array().unwrap() {
+            let file = member["file"].as_str().unwrap();
+            let file = file.strip_prefix(prefix).unwrap_or(file);
+            let place = format!("{file}:{}", member["line"]);
+            let expected = toolchain
+                .get(&place)
+                .unwrap_or_else(|| panic!("go tool cover lists nothing at {place}: {toolchain:?}"));
+            assert_eq!(
+                &percent(&member["executed"], &member["total"]),
+                expected,
+                "{place} {}",
+                member["member"]
+            );
+            compared += 1;
+        }
+    }
+    compared
+}
+
+fn member<'d>(doc: &'d Value, name: &str) -> &'d Value {
+    doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|package| package["members"].as_array().unwrap())
+        .find(|member| member["member"] == name)
+        .unwrap_or_else(|| panic!("no member {name} in {doc}"))
+}
+
+#[test]
+fn coverage_decides_what_is_tested_whatever_the_tests_are_called_and_matches_go_tool_cover() {
+    let project = Project::new();
+    small_module(&project);
+    let before = files_of(project.root());
+    let (code, doc, stderr) = coverage(&project, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        files_of(project.root()),
+        before,
+        "coverage wrote into the project"
+    );
+
+    let add = member(&doc, "Add");
+    assert_eq!((&add["executed"], &add["total"]), (&2.into(), &3.into()));
+    assert_eq!(add["status"], "partly");
+    assert_eq!(
+        add["missed_lines"],
+        serde_json::json!([{"first": 8, "last": 8}])
+    );
+    assert_eq!(member(&doc, "T.Name")["status"], "covered");
+    assert_eq!(member(&doc, "Other")["status"], "untested");
+    assert_eq!(member(&doc, "B")["status"], "untested");
+    assert_eq!(
+        member(&doc, "B")["total"],
+        2,
+        "a package without tests is counted"
+    );
+    assert_eq!(doc["untested"], 2);
+
+    // The toolchain's figures, with b given a test that runs nothing (go test skips a
+    // package without tests; testsmith counts it the same way).
+    project.write("b/b_test.go", "package b\n");
+    let profile = project.root().with_extension("cover");
+    go_test_profile(project.root(), &profile);
+    std::fs::remove_file(project.path("b/b_test.go")).unwrap();
+    let (functions, _) = go_cover_func(project.root(), "example.com/m", &profile);
+    std::fs::remove_file(&profile).unwrap();
+    assert_eq!(assert_members_match(&doc, &functions, ""), 5);
+    // 2 of Add, 1 of Name and 1 of Twice executed; Add 3, Other 1, Name 1, Twice 1, B 2.
+    assert_eq!(doc["total"], serde_json::json!({"executed": 4, "total": 8}));
+}
+
+#[test]
+fn coverage_of_a_real_package_equals_the_toolchains_per_member_and_in_total() {
+    let project = Project::new();
+    let sources = Path::new(LRU_SOURCES);
+    assert!(
+        sources.is_dir(),
+        "{LRU_SOURCES} is missing; install Debian's golang-github-hashicorp-golang-lru-dev \
+         (.ci/run does)"
+    );
+    copy_dir(sources, &project.path("lru"));
+    let (code, doc, stderr) = coverage(&project, &["lru"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        doc["packages"].as_array().unwrap().len(),
+        2,
+        "lru and lru/simplelru"
+    );
+    assert!(doc["total"]["total"].as_u64().unwrap() > 300, "{doc}");
+
+    // The tests draw random keys, so two runs may execute different statements: compare on
+    // one profile, the one `go test` wrote.
+    let profile = project.path("toolchain.cover");
+    go_test_profile(&project.path("lru"), &profile);
+    let (code, doc, stderr) = coverage(&project, &["--profile", "toolchain.cover", "lru"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (functions, total) = go_cover_func(
+        &project.path("lru"),
+        "github.com/hashicorp/golang-lru",
+        &profile,
+    );
+    let compared = assert_members_match(&doc, &functions, "lru/");
+    assert!(compared >= 40, "only {compared} members compared");
+    assert_eq!(
+        percent(&doc["total"]["executed"], &doc["total"]["total"]),
+        total
+    );
+}
+
+#[test]
+fn fail_under_gates_on_the_total_with_exit_code_3() {
+    let project = Project::new();
+    small_module(&project);
+    let (code, doc, stderr) = coverage(&project, &["--fail-under", "50.1"]);
+    assert_eq!(doc["percent"], 50.0);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("coverage 50.0% is below --fail-under 50.1%"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = coverage(&project, &["--fail-under", "50"]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let text = with_toolchains(project.testsmith(&["coverage", "a"])).run();
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout
+            .contains("  Other       a/a.go:11  0/1    0.0%  no test executes it\n"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains(
+            "total: 4/6 statements executed (66.7%) in 1 package; 1 member no test executes"
+        ),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn tests_that_do_not_build_are_reported_and_the_other_packages_still_measured() {
+    let project = Project::new();
+    small_module(&project);
+    project.write(
+        "b/b_test.go",
+        "package b\n\nimport \"testing\"\n\nfunc TestB(t *testing.T) {\n\tB(\"x\")\n}\n",
+    );
+    let (code, doc, stderr) = coverage(&project, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("error: b: the tests do not build"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("b_test.go:6"),
+        "the compiler's message: {stderr}"
+    );
+    assert_eq!(doc["packages"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["packages"][0]["package"], "a");
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files_of(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                found.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn a_rust_crate_beside_go_code_is_left_out_with_a_warning() {
+    let project = Project::new();
+    small_module(&project);
+    project.write(
+        "crate/Cargo.toml",
+        "[package]\nname = \"c\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    project.write("crate/src/lib.rs", "pub fn c() -> u8 {\n    1\n}\n");
+    let (code, doc, stderr) = coverage(&project, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning: crate/src: testsmith cannot measure rust coverage yet"),
+        "{stderr}"
+    );
+    assert_eq!(doc["skipped"][0]["path"], "crate/src");
+    assert_eq!(doc["packages"].as_array().unwrap().len(), 2, "a and b");
+}
