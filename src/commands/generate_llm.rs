@@ -40,7 +40,7 @@ pub fn run(
     mut report: GenerateReport,
     printer: &mut Printer,
 ) -> Result<Outcome, AppError> {
-    let session = LlmSession::open(&args.llm.tuning)?;
+    let session = LlmSession::open(&args.llm.tuning, printer)?;
     let interrupted = session.stop_on_interrupt();
     let results = {
         let printer = &*printer;
@@ -184,9 +184,17 @@ impl std::fmt::Debug for LlmSession {
 impl LlmSession {
     /// Loads the configuration, opens the state database under the project root, takes the
     /// run lock and builds the client.
-    pub(super) fn open(tuning: &crate::cli::LlmTuning) -> Result<LlmSession, AppError> {
+    /// Warnings about the configuration (settings a project file may not make, a key
+    /// withheld, plain http) go to `printer`.
+    pub(super) fn open(
+        tuning: &crate::cli::LlmTuning,
+        printer: &mut Printer,
+    ) -> Result<LlmSession, AppError> {
         let cwd = std::env::current_dir().map_err(AppError::CurrentDir)?;
         let config = Config::load(&cwd, &tuning.overrides())?;
+        for warning in &config.warnings {
+            printer.warn(warning);
+        }
         config.llm.require_model()?;
         let project_root = config.project_root().map(Path::to_owned).unwrap_or(cwd);
         let store = Arc::new(Store::open(&project_root)?);
@@ -195,7 +203,7 @@ impl LlmSession {
         let conventions =
             std::fs::read_to_string(project_root.join(CONVENTIONS_FILE)).unwrap_or_default();
         let cancel = CancellationToken::new();
-        let api_key = config.llm.require_api_key(&|var| std::env::var(var).ok())?;
+        let api_key = config.api_key(&|var| std::env::var(var).ok())?;
         let cache_store = (!tuning.no_cache).then(|| store.clone());
         let client = LlmClient::from_config(&config.llm, api_key, cache_store, cancel.clone())?;
         let runtime = tokio::runtime::Builder::new_multi_thread()

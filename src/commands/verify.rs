@@ -59,9 +59,14 @@ pub fn run(args: &VerifyArgs, printer: &mut Printer) -> Result<Outcome, AppError
 /// machine that cannot confine generated code ends the run here (exit 2), before anything
 /// is generated or run.
 pub fn confine(flags: &RunFlags) -> Result<(), AppError> {
+    let cwd = std::env::current_dir().map_err(AppError::CurrentDir)?;
+    let config = crate::config::Config::load(&cwd, &crate::config::LlmOverrides::default())?;
     crate::sandbox::configure(crate::sandbox::Settings {
-        require: flags.require_sandbox,
-        ..crate::sandbox::Settings::default()
+        env: crate::sandbox::EnvPolicy {
+            pass_env: config.verify.pass_env,
+            secret_vars: vec![config.llm.api_key_env],
+        },
+        require: flags.require_sandbox || config.verify.require_sandbox,
     });
     crate::sandbox::check_required()?;
     Ok(())

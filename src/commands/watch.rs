@@ -35,7 +35,7 @@ pub fn run(args: &WatchArgs, printer: &mut Printer) -> Result<Outcome, AppError>
     }
     let debounce = Duration::from_millis(args.debounce);
     let session = if args.llm.enabled {
-        Some(LlmSession::open(&args.llm.tuning)?)
+        Some(LlmSession::open(&args.llm.tuning, printer)?)
     } else {
         None
     };

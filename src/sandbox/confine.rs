@@ -80,10 +80,12 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             program,
             args,
         }) => {
+            // Entered again after the mounts, so it is seen through them.
+            let working_dir = std::env::current_dir().unwrap_or_else(|_| dir.clone());
             let error = match confine(level, &dir) {
                 Ok(_) => std::process::Command::new(&program)
                     .args(&args)
-                    .current_dir(&dir)
+                    .current_dir(&working_dir)
                     .exec(),
                 Err(error) => error,
             };

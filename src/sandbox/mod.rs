@@ -7,9 +7,12 @@
 //!   confinement is required (`--require-sandbox`).
 //! - [`prepare`] turns a driver's [`VerifyCommand`] into a [`Prepared`] process: the
 //!   environment cleared to an allowlist ([`env`]), a private `TMPDIR`, private build dirs
-//!   under `<dir>/.testsmith/build/` (`GOCACHE`, `CARGO_TARGET_DIR`), and, where the
-//!   machine allows it, the confinement below. `src/verify/command.rs::run` is its one
+//!   under `<project>/.testsmith/build/` (`GOCACHE`, `CARGO_TARGET_DIR`), and, where the
+//!   machine allows it, the confinement below. The project ([`confined_root`]) is the
+//!   nearest folder above the command's with a driver's project marker. `src/verify/command.rs::run` is its one
 //!   caller; anything else that runs generated code goes through that `run`.
+//! - [`private_dir`] gives a folder those commands may write outside the project's own
+//!   files (coverage profiles, test binaries): the system's temporary folder is hidden.
 //! - [`availability`] says once per process which confinement this machine gives, for the
 //!   `-v` log and the JSON report ([`Confinement::label`]).
 //!
@@ -226,14 +229,9 @@ pub struct Prepared {
 pub fn prepare(command: &VerifyCommand, program: &Path) -> Result<Prepared, SandboxError> {
     check_required()?;
     let settings = settings();
-    let build = build_dir(&command.dir)?;
-    let tmp = tempfile::Builder::new()
-        .prefix("tmp-")
-        .tempdir_in(&build)
-        .map_err(|source| SandboxError::BuildDir {
-            path: build.clone(),
-            source,
-        })?;
+    let root = confined_root(&command.dir);
+    let build = build_dir(&root)?;
+    let tmp = private_dir(&root, "tmp-")?;
     let mut env = settings.env.cleared(std::env::vars());
     let tmp_path = tmp.path().to_string_lossy().into_owned();
     env.insert("TMPDIR".to_owned(), tmp_path);
@@ -254,7 +252,7 @@ pub fn prepare(command: &VerifyCommand, program: &Path) -> Result<Prepared, Sand
                 .arg(confine_subcommand())
                 .args(["--level", confinement.label()])
                 .arg("--dir")
-                .arg(&command.dir)
+                .arg(&root)
                 .arg("--")
                 .arg(program);
             process
@@ -281,6 +279,34 @@ fn confine_subcommand() -> &'static str {
 #[cfg(not(target_os = "linux"))]
 fn confine_subcommand() -> &'static str {
     "__confine"
+}
+
+/// The folder a command working in `dir` may write to: the project holding it — the
+/// nearest folder with a driver's project marker (`go.mod`, `Cargo.toml`) — or `dir` itself.
+pub fn confined_root(dir: &Path) -> PathBuf {
+    let markers: Vec<&str> = crate::drivers::DRIVERS
+        .iter()
+        .filter_map(|driver| driver.project_marker())
+        .collect();
+    dir.ancestors()
+        .find(|folder| markers.iter().any(|marker| folder.join(marker).is_file()))
+        .unwrap_or(dir)
+        .to_owned()
+}
+
+/// A fresh folder that confined commands working in `dir` may write (test binaries,
+/// coverage profiles), under `<dir>/.testsmith/build/`; removed when dropped. Anything a
+/// confined command must write outside the project goes here instead: the system's
+/// temporary folder is hidden from it.
+pub fn private_dir(dir: &Path, prefix: &str) -> Result<tempfile::TempDir, SandboxError> {
+    let build = build_dir(&confined_root(dir))?;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(&build)
+        .map_err(|source| SandboxError::BuildDir {
+            path: build,
+            source,
+        })
 }
 
 /// `<dir>/.testsmith/build`, created with a `.gitignore` of `*` in `.testsmith` when new.

@@ -260,12 +260,17 @@ fn tests_that_do_not_build_are_reported_and_the_other_packages_still_measured() 
 }
 
 /// Every file under `dir`, relative, sorted.
+/// The project's files, without testsmith's own `.testsmith/` (its state and the private
+/// build folder confined commands write to).
 fn files_of(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(folder) = stack.pop() {
         for entry in std::fs::read_dir(&folder).unwrap() {
             let path = entry.unwrap().path();
+            if path == dir.join(".testsmith") {
+                continue;
+            }
             if path.is_dir() {
                 stack.push(path);
             } else {

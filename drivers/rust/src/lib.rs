@@ -25,6 +25,7 @@ mod lexer;
 mod naming;
 mod parse;
 mod paths;
+mod refusals;
 mod scaffold;
 mod signature;
 mod skeleton;
