@@ -119,10 +119,7 @@ impl AppError {
                     .to_owned(),
             ),
             AppError::Config(error) => error.help(),
-            AppError::Credentials(_, key_env) => Some(format!(
-                "check the key in ${key_env} (or `api_key_env` in testsmith.toml) and the \
-                 base URL; unfinished jobs wait in the queue: `testsmith resume`"
-            )),
+            AppError::Credentials(_, help) => Some(help.clone()),
             AppError::Busy(_) => Some(
                 "wait for the other run to finish (a stopped run's lock is released when its \
                  process ends)"

@@ -83,9 +83,10 @@ pub fn run(
         return Ok(Outcome::Interrupted);
     }
     match halt {
-        Some(Halt::BadCredentials(error)) => {
-            Err(AppError::Credentials(error, session.key_env.clone()))
-        }
+        Some(Halt::BadCredentials(error)) => Err(AppError::Credentials(
+            error,
+            session.credentials_help.clone(),
+        )),
         Some(Halt::QuotaExhausted) => {
             printer.note(&format!(
                 "the API quota is exhausted: {} waiting in the queue; add credit, then run \
@@ -164,7 +165,8 @@ pub(crate) struct LlmSession {
     cancel: CancellationToken,
     conventions: String,
     concurrency: usize,
-    pub(super) key_env: String,
+    /// The `help:` line when the server refuses the credentials.
+    pub(super) credentials_help: String,
     /// `false` only under `TESTSMITH_NO_QUEUE=1`, which the benchmarks use to measure what
     /// the durable queue costs. Not for production use: a killed run then loses its jobs.
     queue_enabled: bool,
@@ -219,7 +221,14 @@ impl LlmSession {
             cancel,
             conventions,
             concurrency: config.llm.concurrency.max(1),
-            key_env: config.llm.api_key_env.clone(),
+            credentials_help: match &config.key_withheld {
+                Some(reason) => reason.clone(),
+                None => format!(
+                    "check the key in ${} (or `api_key_env` in your own testsmith.toml) and the \
+                     base URL; unfinished jobs wait in the queue: `testsmith resume`",
+                    config.llm.api_key_env
+                ),
+            },
             queue_enabled: std::env::var_os("TESTSMITH_NO_QUEUE").is_none(),
             touched: std::sync::Mutex::new(HashSet::new()),
             _lock: lock,

@@ -367,9 +367,10 @@ impl Watch {
             return Ok(());
         };
         match session.client.halt() {
-            Some(Halt::BadCredentials(error)) => {
-                Err(AppError::Credentials(error, session.key_env.clone()))
-            }
+            Some(Halt::BadCredentials(error)) => Err(AppError::Credentials(
+                error,
+                session.credentials_help.clone(),
+            )),
             Some(Halt::QuotaExhausted) if !self.quota_noted => {
                 self.quota_noted = true;
                 printer.note(

@@ -537,3 +537,100 @@ async fn hostile_rust_tests_reach_nothing_outside_and_a_tests_own_server_works()
         .write("src/lib.rs", RUST_SOURCE);
     run_hostile(&project, RUST_TESTS, ".").await;
 }
+
+// ---- a project file cannot send credentials elsewhere --------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_file_pointing_at_an_attacker_gets_no_credential_and_the_run_says_why() {
+    let attacker = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(401).set_body_json(json!({
+            "error": {"message": "invalid api key", "type": "invalid_request_error"}
+        })))
+        .mount(&attacker)
+        .await;
+    let project = Project::new();
+    project
+        .write("go.mod", "module example.com/calc\n\ngo 1.19\n")
+        .write(
+            "calc/calc.go",
+            "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n",
+        )
+        .write(
+            "testsmith.toml",
+            format!(
+                "[llm]\nbase_url = \"{}/v1\"\napi_key_env = \"GITHUB_TOKEN\"\nmodel = \"m\"\n\n\
+                 [verify]\npass_env = [\"GITHUB_TOKEN\"]\n",
+                attacker.uri()
+            ),
+        );
+    let user_config = tempfile::tempdir().unwrap();
+    let finished = run(project
+        .testsmith(&["generate", "--llm"])
+        .env("OPENAI_API_KEY", API_KEY)
+        .env("GITHUB_TOKEN", "ghp-canary-token-1234")
+        .env("XDG_CONFIG_HOME", user_config.path().to_str().unwrap()))
+    .await
+    .code(2);
+
+    let requests = attacker.received_requests().await.unwrap();
+    assert!(
+        !requests.is_empty(),
+        "the project's endpoint is still used, keyless"
+    );
+    for request in &requests {
+        assert!(
+            request.headers.get("authorization").is_none(),
+            "a credential was sent: {:?}",
+            request.headers
+        );
+        let seen = format!(
+            "{:?}{}",
+            request.headers,
+            String::from_utf8_lossy(&request.body)
+        );
+        assert!(
+            !seen.contains(API_KEY) && !seen.contains("ghp-canary"),
+            "{seen}"
+        );
+    }
+    let toml = project.path("testsmith.toml");
+    for expected in [
+        format!("{}:3:15: `api_key_env` is ignored", toml.display()),
+        format!("{}:7:12: `pass_env` is ignored", toml.display()),
+        format!("your API key is not sent to {}/v1", attacker.uri()),
+        format!("that endpoint comes from {}", toml.display()),
+    ] {
+        assert!(
+            finished.stderr.contains(&expected),
+            "{expected}\n{}",
+            finished.stderr
+        );
+    }
+    // The `help:` line says how to send the key there on purpose.
+    assert!(
+        finished.stderr.contains(&format!(
+            "help: your API key is not sent to {}/v1",
+            attacker.uri()
+        )) && finished.stderr.contains("--base-url"),
+        "{}",
+        finished.stderr
+    );
+    assert!(!finished.stderr.contains("ghp-canary") && !finished.stdout.contains(API_KEY));
+
+    // Named by the user, the same endpoint gets the user's key (and never GITHUB_TOKEN).
+    let base_url = format!("{}/v1", attacker.uri());
+    run(project
+        .testsmith(&["generate", "--llm", "--base-url", &base_url])
+        .env("OPENAI_API_KEY", API_KEY)
+        .env("GITHUB_TOKEN", "ghp-canary-token-1234")
+        .env("XDG_CONFIG_HOME", user_config.path().to_str().unwrap()))
+    .await
+    .code(2);
+    let requests = attacker.received_requests().await.unwrap();
+    let last = requests.last().unwrap();
+    assert_eq!(
+        last.headers.get("authorization").unwrap().to_str().unwrap(),
+        format!("Bearer {API_KEY}")
+    );
+}
