@@ -37,6 +37,9 @@ pub enum Command {
     /// Check the tests already written: build and run them with the language's toolchain
     /// (go vet and go test, cargo test) and report the funnel. Changes nothing.
     Verify(VerifyArgs),
+    /// Measure how many small bugs (mutants) the existing tests catch, per function and in
+    /// total, and list the ones they miss. Never changes the project's files.
+    Mutants(MutantsArgs),
     /// Run the existing tests with coverage and report, per public member and in total, the
     /// statements they execute, and the members no test executes. Changes nothing.
     Coverage(CoverageArgs),
@@ -48,6 +51,9 @@ pub enum Command {
     Cache {
         #[command(subcommand)]
         action: CacheAction,
+
+        #[command(flatten)]
+        state: StateArgs,
     },
     /// List the jobs waiting in the queue (pending, deferred, dead), or manage them.
     Queue(QueueArgs),
@@ -185,6 +191,34 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct MutantsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Fail (exit code 3) when the mutation score is below PCT percent.
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    pub fail_under: Option<f64>,
+
+    /// Spend at most this much: N mutants per function, or `Ns` seconds for the whole run
+    /// (what is left is tried by the next run).
+    #[arg(long, value_name = "N|Ns", value_parser = parse_budget)]
+    pub mutants_budget: Option<crate::mutants::Budget>,
+
+    /// List the mutants without running anything.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Seconds the tests may take without any mutant (the baseline); a mutant's tests may
+    /// take five times the baseline, and at least 20 seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub test_timeout: u64,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
 pub struct CoverageArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -223,6 +257,25 @@ fn parse_percent(text: &str) -> Result<f64, String> {
     } else {
         Err(format!("{value} is not between 0 and 100"))
     }
+}
+
+/// `10` (mutants per function) or `90s` (seconds for the run).
+fn parse_budget(text: &str) -> Result<crate::mutants::Budget, String> {
+    use crate::mutants::Budget;
+    let (number, seconds) = match text.strip_suffix('s') {
+        Some(number) => (number, true),
+        None => (text, false),
+    };
+    let value: u64 = number
+        .parse()
+        .ok()
+        .filter(|value| *value > 0)
+        .ok_or_else(|| format!("`{text}` is neither a count of mutants (10) nor seconds (90s)"))?;
+    Ok(if seconds {
+        Budget::Seconds(std::time::Duration::from_secs(value))
+    } else {
+        Budget::MutantsPerFunction(usize::try_from(value).unwrap_or(usize::MAX))
+    })
 }
 
 /// `--llm` and the flags that tune it. Each flag wins over its environment variable and
@@ -277,6 +330,32 @@ pub struct LlmTuning {
     /// Neither read nor write the answer cache.
     #[arg(long)]
     pub no_cache: bool,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// Where the answer cache and the job queue live; shared by every command that opens them.
+#[derive(Debug, Args, Default, Clone)]
+pub struct StateArgs {
+    /// Keep the answer cache and job queue in this PostgreSQL database, shared with other
+    /// machines (postgres://user:password@host/db) [env: TESTSMITH_STATE_URL]; by default
+    /// they are in .testsmith/state.db.
+    #[arg(
+        long = "state-url",
+        value_name = "URL",
+        env = "TESTSMITH_STATE_URL",
+        hide_env = true,
+        global = true
+    )]
+    url: Option<String>,
+}
+
+impl StateArgs {
+    /// The shared database's URL; `None` (an empty value too) means the SQLite file.
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref().filter(|url| !url.trim().is_empty())
+    }
 }
 
 impl LlmTuning {
@@ -342,6 +421,9 @@ pub enum CacheAction {
 pub struct QueueArgs {
     #[command(subcommand)]
     pub action: Option<QueueAction>,
+
+    #[command(flatten)]
+    pub state: StateArgs,
 
     /// Output format of the listing.
     #[arg(long, value_enum, default_value_t = Format::Text)]

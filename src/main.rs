@@ -10,6 +10,7 @@ mod coverage;
 mod drivers;
 mod errors;
 mod llm;
+mod mutants;
 mod output;
 mod pipeline;
 mod sandbox;
@@ -46,13 +47,12 @@ fn main() -> ExitCode {
             commands::watch::run(args, &mut printer)
         }
         Command::Verify(args) => commands::verify::run(args, &mut printer),
+        Command::Mutants(args) => commands::mutants::run(args, &mut printer),
         Command::Coverage(args) => commands::coverage::run(args, &mut printer),
         Command::Resume(args) => commands::resume(args, &mut printer),
         Command::Init(args) => commands::init::run(args.force, &mut printer),
-        Command::Cache { action } => commands::state::cache(action, &mut printer),
-        Command::Queue(args) => {
-            commands::state::queue(args.action.as_ref(), args.format, &mut printer)
-        }
+        Command::Cache { action, state } => commands::state::cache(action, state, &mut printer),
+        Command::Queue(args) => commands::state::queue(args, &mut printer),
     };
     match result {
         Ok(outcome) => outcome.into(),

@@ -1,8 +1,11 @@
 //! `generate --llm`: the planned files go through the model concurrently, each member's job
 //! recorded in the durable queue before it is asked and settled after its file is written.
 //!
-//! A run holds the project's run lock: with it, every lease left in the queue belongs to a
-//! dead process and is released at the start, so a killed run's jobs are picked up at once.
+//! A run holds the project copy's run lock: with it, every lease the copy's processes left in
+//! the queue belongs to a dead process and is released at the start, so a killed run's jobs
+//! are picked up at once. Leases of other copies — other machines sharing a PostgreSQL
+//! state — are left alone: a file whose jobs another process holds is put off until the rest
+//! is done, then waited for; its answers come from the shared cache.
 //! Ctrl-C cancels every request and backoff sleep at once; nothing more is written, and the
 //! unfinished jobs stay queued.
 
@@ -11,7 +14,7 @@ use crate::cli::GenerateArgs;
 use crate::config::Config;
 use crate::errors::{AppError, Outcome};
 use crate::llm::{
-    CancellationToken, FileRequest, Halt, JobLedger, LlmClient, MemberOutcome, MemberRequest,
+    CancellationToken, FileRequest, Halt, Hold, JobLedger, LlmClient, MemberOutcome, MemberRequest,
     MemberResult,
 };
 use crate::output::{FileReport, GenerateReport, Printer, Progress};
@@ -19,7 +22,7 @@ use crate::pipeline::{
     FileTexts, Package, PreparedFile, Produced, ScaffoldPolicy, WriteSettings, finish_file,
     prepare_file,
 };
-use crate::store::{JobState, Store, now_ms};
+use crate::store::{StateStore, now_ms};
 use futures_util::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -161,7 +164,7 @@ pub(crate) struct LlmSession {
     runtime: tokio::runtime::Runtime,
     pub(super) client: LlmClient,
     ledger: JobLedger,
-    pub(super) store: Arc<Store>,
+    pub(super) store: Arc<dyn StateStore>,
     cancel: CancellationToken,
     conventions: String,
     concurrency: usize,
@@ -199,9 +202,12 @@ impl LlmSession {
         }
         config.llm.require_model()?;
         let project_root = config.project_root().map(Path::to_owned).unwrap_or(cwd);
-        let store = Arc::new(Store::open(&project_root)?);
+        let store = crate::store::open(&project_root, tuning.state.url())?;
         let lock = RunLock::acquire(&project_root)?;
-        store.release_all_leases(now_ms())?;
+        let copy = crate::store::copy_id(&project_root)?;
+        let ledger = JobLedger::new(store.clone(), MAX_JOB_ATTEMPTS, &copy);
+        ledger.release_dead(&copy)?;
+        tracing::info!("state: {}", store.location());
         let conventions =
             std::fs::read_to_string(project_root.join(CONVENTIONS_FILE)).unwrap_or_default();
         let cancel = CancellationToken::new();
@@ -216,7 +222,7 @@ impl LlmSession {
         Ok(LlmSession {
             runtime,
             client,
-            ledger: JobLedger::new(store.clone(), MAX_JOB_ATTEMPTS),
+            ledger,
             store,
             cancel,
             conventions,
@@ -264,38 +270,87 @@ impl LlmSession {
         settings: &WriteSettings,
         progress: &dyn Fn(usize) -> Progress,
     ) -> Result<Vec<FileOutcome>, AppError> {
-        let queued = self.take_queued()?;
+        let mut queued = self.take_queued()?;
         let first: HashSet<PathBuf> = queued.values().cloned().collect();
         let (prepared, mut outcomes) = prepare_all(packages, selection, &first);
         let in_this_pass: HashSet<PathBuf> =
             prepared.iter().map(|file| file.file.path.clone()).collect();
+        self.release_others(&mut queued, &in_this_pass);
         let progress = progress(prepared.len());
+        // Files whose jobs another process holds are put off, so this one does other work
+        // meanwhile; then they are done, waiting for those jobs where still needed.
+        let (finished, postponed) = self.round(prepared, settings, false, &progress);
+        outcomes.extend(finished);
+        let (finished, _) = self.round(postponed, settings, true, &progress);
+        outcomes.extend(finished);
+        progress.clear();
+        self.tidy_queued(queued, &in_this_pass);
+        Ok(outcomes)
+    }
+
+    /// Asks for, merges and writes `files`; unless `patient`, a file whose jobs another
+    /// process holds is handed back instead.
+    fn round<'p>(
+        &self,
+        files: Vec<PreparedFile<'p>>,
+        settings: &WriteSettings,
+        patient: bool,
+        progress: &Progress,
+    ) -> (Vec<FileOutcome>, Vec<PreparedFile<'p>>) {
         // Files are started a few more than the request limit at a time: enough to keep every
         // permit busy, few enough that a huge project's prompts are not all held at once.
         let in_flight = self.concurrency * 2;
-        let produced = self.runtime.block_on(
-            futures_util::stream::iter(prepared)
-                .map(|prepared| {
-                    let progress = &progress;
-                    async move {
-                        let started = Instant::now();
-                        progress.start(&prepared.file.path);
-                        let (report, files_written) = self.process(prepared, settings).await;
-                        progress.finish_one();
-                        FileOutcome {
-                            report,
-                            files_written,
-                            elapsed: started.elapsed(),
+        let processed = self.runtime.block_on(
+            futures_util::stream::iter(files)
+                .map(|prepared| async move {
+                    let started = Instant::now();
+                    progress.start(&prepared.file.path);
+                    match self.process(prepared, settings, patient).await {
+                        Processed::Finished(report, files_written) => {
+                            progress.finish_one();
+                            Ok(FileOutcome {
+                                report,
+                                files_written,
+                                elapsed: started.elapsed(),
+                            })
                         }
+                        Processed::Postponed(prepared) => Err(prepared),
                     }
                 })
                 .buffer_unordered(in_flight)
                 .collect::<Vec<_>>(),
         );
-        progress.clear();
-        outcomes.extend(produced);
-        self.tidy_queued(queued, &in_this_pass);
-        Ok(outcomes)
+        let mut finished = Vec::new();
+        let mut postponed = Vec::new();
+        for outcome in processed {
+            match outcome {
+                Ok(outcome) => finished.push(outcome),
+                Err(prepared) => postponed.push(prepared),
+            }
+        }
+        // Waited for in path order, whatever order they were put off in.
+        postponed.sort_by(|a, b| a.file.path.cmp(&b.file.path));
+        (finished, postponed)
+    }
+
+    /// Gives back at once the queued jobs whose files this pass does not cover, rather than
+    /// holding them (and keeping other machines from them) for the whole pass.
+    fn release_others(
+        &self,
+        queued: &mut HashMap<String, PathBuf>,
+        in_this_pass: &HashSet<PathBuf>,
+    ) {
+        let others: Vec<String> = queued
+            .iter()
+            .filter(|(_, path)| !in_this_pass.contains(*path))
+            .map(|(key, _)| key.clone())
+            .collect();
+        if let Err(error) = self.ledger.release(&others, "not in this run") {
+            tracing::warn!("cannot give back {} queued jobs: {error}", others.len());
+        }
+        for key in &others {
+            queued.remove(key);
+        }
     }
 
     /// Leases the jobs waiting in the queue and due, by key with their source file: their files
@@ -338,17 +393,19 @@ impl LlmSession {
     }
 
     /// Asks for the file's wanted tests, merges and writes them, then settles the jobs.
-    async fn process(
+    async fn process<'p>(
         &self,
-        mut prepared: PreparedFile<'_>,
+        mut prepared: PreparedFile<'p>,
         settings: &WriteSettings,
-    ) -> (FileReport, usize) {
+        patient: bool,
+    ) -> Processed<'p> {
         let wanted: Vec<(usize, MemberRequest)> = prepared
             .wanted()
             .map(|(index, _)| (index, member_request(&prepared, index)))
             .collect();
         if wanted.is_empty() {
-            return finish_file(prepared, HashMap::new(), settings);
+            let (report, written) = finish_file(prepared, HashMap::new(), settings);
+            return Processed::Finished(report, written);
         }
         let request = file_request(&prepared, &self.conventions, &wanted);
 
@@ -365,8 +422,9 @@ impl LlmSession {
                 (self.client.cache_key(&request, member), payload.to_json())
             })
             .collect();
-        match self.hold_jobs(&jobs) {
-            Ok(holds) => {
+        match self.hold_jobs(&jobs, patient).await {
+            Ok(None) => return Processed::Postponed(prepared),
+            Ok(Some(holds)) => {
                 for ((index, member), hold) in wanted.into_iter().zip(holds) {
                     match hold {
                         None => to_ask.push((index, member)),
@@ -432,7 +490,7 @@ impl LlmSession {
             produced.insert(index, outcome);
         }
 
-        let finished = if cancelled || self.cancel.is_cancelled() {
+        let (report, written) = if cancelled || self.cancel.is_cancelled() {
             // Interrupted: write nothing for this file; its answers are cached for the rerun.
             prepared.report.interrupted = true;
             (std::mem::take(&mut prepared.report), 0)
@@ -441,45 +499,82 @@ impl LlmSession {
             report.cached = cached;
             (report, written)
         };
-        self.settle(&results, finished.0.error.is_some());
-        finished
+        self.settle(&results, report.error.is_some());
+        Processed::Finished(report, written)
     }
 
     /// Records the file's jobs and takes them, in one transaction. Per job, `None`: this
-    /// run holds it, ask; `Some(..)`: not now, and what to report instead.
-    fn hold_jobs(
+    /// run holds it, ask; `Some(..)`: not now, and what to report instead. When another
+    /// process holds some of them, the file is put off (`Ok(None)`, this run's leases given
+    /// back) unless `patient`: then this waits for them to be done — their answers come from
+    /// the cache — or given up, and takes them.
+    async fn hold_jobs(
         &self,
         jobs: &[(crate::llm::CacheKey, String)],
-    ) -> Result<Vec<Option<Produced>>, crate::store::StoreError> {
+        patient: bool,
+    ) -> Result<Option<Vec<Option<Produced>>>, crate::store::StoreError> {
         if !self.queue_enabled {
-            return Ok(jobs.iter().map(|_| None).collect());
+            return Ok(Some(jobs.iter().map(|_| None).collect()));
         }
         self.touched
             .lock()
             .expect("not poisoned")
             .extend(jobs.iter().map(|(key, _)| key.as_str().to_owned()));
+        let mut holds = self.ledger.record_all(jobs)?;
+        loop {
+            let busy: Vec<usize> = (0..holds.len())
+                .filter(|&i| holds[i] == Hold::Elsewhere)
+                .collect();
+            if busy.is_empty() {
+                break;
+            }
+            if !patient {
+                let mine: Vec<String> = (0..holds.len())
+                    .filter(|&i| holds[i] == Hold::Ask)
+                    .map(|i| jobs[i].0.as_str().to_owned())
+                    .collect();
+                self.ledger
+                    .release(&mine, "put off: another process holds part of its file")?;
+                return Ok(None);
+            }
+            tracing::debug!("waiting for {} jobs another process holds", busy.len());
+            tokio::select! {
+                () = tokio::time::sleep(WAIT_POLL) => {}
+                () = self.cancel.cancelled() => break,
+            }
+            let again: Vec<(crate::llm::CacheKey, String)> =
+                busy.iter().map(|&i| jobs[i].clone()).collect();
+            for (i, hold) in busy.into_iter().zip(self.ledger.record_all(&again)?) {
+                holds[i] = hold;
+            }
+        }
         let now = now_ms();
-        Ok(self
-            .ledger
-            .record_all(jobs)?
-            .into_iter()
-            .map(|job| match job? {
-                job if job.state == JobState::Dead => Some(Produced::Skipped(format!(
-                    "dead-lettered after {} attempts ({}); `testsmith queue retry-dead` tries again",
-                    job.attempts,
-                    job.last_error.as_deref().unwrap_or("no error recorded")
-                ))),
-                job if job.state == JobState::Pending && job.not_before_ms > now => {
-                    let seconds = (job.not_before_ms - now + 999) / 1000;
-                    Some(Produced::Deferred(format!(
-                        "waiting {seconds} s more as the API asked"
-                    )))
-                }
-                // Done: asked before (the answer is cached) but its test is missing — ask
-                // again, the cache answers. Leased by us or pending and due: ask.
-                _ => None,
-            })
-            .collect())
+        Ok(Some(
+            holds
+                .into_iter()
+                .map(|hold| match hold {
+                    Hold::Ask => None,
+                    // Only when interrupted while waiting.
+                    Hold::Elsewhere => Some(Produced::Deferred(
+                        "another process holds it; interrupted while waiting".to_owned(),
+                    )),
+                    Hold::Standing(job) if job.state == crate::store::JobState::Dead => {
+                        Some(Produced::Skipped(format!(
+                            "dead-lettered after {} attempts ({}); `testsmith queue retry-dead` \
+                             tries again",
+                            job.attempts,
+                            job.last_error.as_deref().unwrap_or("no error recorded")
+                        )))
+                    }
+                    Hold::Standing(job) => {
+                        let seconds = (job.not_before_ms - now + 999) / 1000;
+                        Some(Produced::Deferred(format!(
+                            "waiting {seconds} s more as the API asked"
+                        )))
+                    }
+                })
+                .collect(),
+        ))
     }
 
     /// Settles every job from its result. A file that could not be written keeps its jobs
@@ -506,6 +601,17 @@ impl LlmSession {
         }
     }
 }
+
+/// What [`LlmSession::process`] did with a file.
+enum Processed<'p> {
+    /// Asked, merged and written (or reported): the file's report and files written.
+    Finished(FileReport, usize),
+    /// Put off: another process holds some of its jobs.
+    Postponed(PreparedFile<'p>),
+}
+
+/// How often a file put off for another process's jobs looks whether they are done.
+const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The prompt data for `prepared`'s wanted members.
 fn file_request(

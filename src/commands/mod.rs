@@ -5,6 +5,7 @@ pub mod coverage;
 pub mod generate;
 mod generate_llm;
 pub mod init;
+pub mod mutants;
 pub mod state;
 pub mod verify;
 pub mod watch;
@@ -26,8 +27,8 @@ pub fn selected_drivers(lang: Option<Lang>) -> Vec<&'static dyn Driver> {
 
 /// `testsmith resume`: `generate --llm` over the files whose jobs wait in the queue.
 pub fn resume(args: &ResumeArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
-    let (_, store) = state::open_project_store()?;
-    let paths = state::queued_paths(&store)?;
+    let (_, store) = state::open_project_store(&args.tuning.state)?;
+    let paths = state::queued_paths(&*store)?;
     drop(store);
     if paths.is_empty() {
         printer.note("nothing waits in the queue");

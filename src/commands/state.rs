@@ -1,13 +1,14 @@
-//! `testsmith cache` and `testsmith queue`: look at and tidy the state database under
-//! `.testsmith/` — the answer cache and the durable job queue.
+//! `testsmith cache` and `testsmith queue`: look at and tidy the state — the answer cache
+//! and the durable job queue, in `.testsmith/state.db` or the shared database.
 
 use super::generate_llm::JobPayload;
-use crate::cli::{CacheAction, Format, QueueAction};
+use crate::cli::{CacheAction, Format, QueueAction, QueueArgs, StateArgs};
 use crate::config::{Config, LlmOverrides};
 use crate::errors::{AppError, Outcome};
 use crate::output::Printer;
-use crate::store::{Job, JobState, Store, now_ms};
+use crate::store::{Job, JobState, StateStore, now_ms};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The project root: the folder of `testsmith.toml`, else the current folder.
 pub fn project_root() -> Result<PathBuf, AppError> {
@@ -16,12 +17,16 @@ pub fn project_root() -> Result<PathBuf, AppError> {
     Ok(config.project_root().map(PathBuf::from).unwrap_or(cwd))
 }
 
-fn open_store() -> Result<Store, AppError> {
-    Ok(Store::open(&project_root()?)?)
+fn open_store(state: &StateArgs) -> Result<Arc<dyn StateStore>, AppError> {
+    Ok(crate::store::open(&project_root()?, state.url())?)
 }
 
-pub fn cache(action: &CacheAction, printer: &mut Printer) -> Result<Outcome, AppError> {
-    let store = open_store()?;
+pub fn cache(
+    action: &CacheAction,
+    state: &StateArgs,
+    printer: &mut Printer,
+) -> Result<Outcome, AppError> {
+    let store = open_store(state)?;
     match action {
         CacheAction::Stats { format } => {
             let entries = store.cache_entries()?;
@@ -32,11 +37,11 @@ pub fn cache(action: &CacheAction, printer: &mut Printer) -> Result<Outcome, App
             let text = match format {
                 Format::Json => format!(
                     "{}\n",
-                    serde_json::json!({"entries": entries, "path": store.path(), "integrity": integrity})
+                    serde_json::json!({"entries": entries, "path": store.location(), "integrity": integrity})
                 ),
                 Format::Text => format!(
                     "{entries} cached answers in {} (integrity: {integrity})\n",
-                    store.path().display()
+                    store.location()
                 ),
             };
             printer.out(&text)?;
@@ -50,12 +55,9 @@ pub fn cache(action: &CacheAction, printer: &mut Printer) -> Result<Outcome, App
     Ok(Outcome::Success)
 }
 
-pub fn queue(
-    action: Option<&QueueAction>,
-    format: Format,
-    printer: &mut Printer,
-) -> Result<Outcome, AppError> {
-    let store = open_store()?;
+pub fn queue(args: &QueueArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
+    let (action, format) = (args.action.as_ref(), args.format);
+    let store = open_store(&args.state)?;
     let now = now_ms();
     match action {
         None => {
@@ -149,7 +151,7 @@ fn queue_json(jobs: &[Job], now: i64) -> serde_json::Value {
 
 /// The source files with jobs waiting (pending, deferred or dead-lettered jobs aside), for
 /// `testsmith resume`.
-pub fn queued_paths(store: &Store) -> Result<Vec<PathBuf>, AppError> {
+pub fn queued_paths(store: &dyn StateStore) -> Result<Vec<PathBuf>, AppError> {
     let mut paths: Vec<PathBuf> = store
         .jobs(Some(JobState::Pending))?
         .into_iter()
@@ -162,8 +164,8 @@ pub fn queued_paths(store: &Store) -> Result<Vec<PathBuf>, AppError> {
     Ok(paths)
 }
 
-pub fn open_project_store() -> Result<(PathBuf, Store), AppError> {
+pub fn open_project_store(state: &StateArgs) -> Result<(PathBuf, Arc<dyn StateStore>), AppError> {
     let root = project_root()?;
-    let store = Store::open(&root)?;
+    let store = crate::store::open(&root, state.url())?;
     Ok((root, store))
 }

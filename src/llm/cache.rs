@@ -4,7 +4,7 @@
 
 use super::prompt::{FileRequest, MemberRequest, PROMPT_VERSION};
 use super::stats::LlmStats;
-use crate::store::{CacheLookup, Store};
+use crate::store::{CacheLookup, StateStore};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::sync::Arc;
@@ -56,12 +56,12 @@ impl fmt::Display for CacheKey {
 /// and the lookup counts as a miss.
 #[derive(Debug)]
 pub struct ResultCache {
-    store: Option<Arc<Store>>,
+    store: Option<Arc<dyn StateStore>>,
     stats: Arc<LlmStats>,
 }
 
 impl ResultCache {
-    pub fn new(store: Option<Arc<Store>>, stats: Arc<LlmStats>) -> Self {
+    pub fn new(store: Option<Arc<dyn StateStore>>, stats: Arc<LlmStats>) -> Self {
         ResultCache { store, stats }
     }
 
@@ -133,6 +133,7 @@ impl ResultCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     fn file() -> FileRequest {
         FileRequest {

@@ -19,7 +19,7 @@ use super::provider::{ChatBackend, ChatRequest, ChatResponse, HttpProvider};
 use super::retry::{AttemptError, RetryPolicy, with_retry};
 use super::stats::{LlmStats, StatsSnapshot};
 use crate::config::{ApiKey, BreakerConfig, ConfigError, LlmConfig, LlmMode};
-use crate::store::Store;
+use crate::store::StateStore;
 use futures_util::future::join_all;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -143,7 +143,7 @@ impl LlmClient<HttpProvider> {
     pub fn from_config(
         config: &LlmConfig,
         api_key: Option<ApiKey>,
-        store: Option<Arc<Store>>,
+        store: Option<Arc<dyn StateStore>>,
         cancel: CancellationToken,
     ) -> Result<Self, ClientBuildError> {
         let options = ClientOptions::from_config(config)?;
@@ -161,7 +161,7 @@ impl<B: ChatBackend> LlmClient<B> {
     pub fn with_backend(
         backend: B,
         options: ClientOptions,
-        store: Option<Arc<Store>>,
+        store: Option<Arc<dyn StateStore>>,
         stats: Arc<LlmStats>,
         cancel: CancellationToken,
     ) -> Self {

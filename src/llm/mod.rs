@@ -21,7 +21,7 @@ mod stats;
 pub use cache::CacheKey;
 pub use client::{ClientBuildError, Halt, LlmClient, MemberOutcome, MemberResult};
 pub use error::LlmError;
-pub use jobs::JobLedger;
+pub use jobs::{Hold, JobLedger};
 pub use prompt::{FileRequest, MemberRequest, member_source};
 pub use stats::StatsSnapshot;
 pub use tokio_util::sync::CancellationToken;

@@ -4,11 +4,13 @@
 mod analyze;
 pub mod coverage;
 pub mod generate;
+mod mutants;
 mod progress;
 mod watch;
 
 pub use analyze::{AnalyzeReport, RenderedFile, render};
 pub use generate::{FileReport, GenerateReport};
+pub use mutants::{MutantsProgress, print_mutants, print_mutants_list};
 pub use progress::Progress;
 pub use watch::WatchReport;
 

@@ -123,7 +123,7 @@ impl Store {
 
 /// SHA-256 over the key, a separator and the value: a row edited, truncated or swapped with
 /// another key's value no longer matches.
-fn entry_checksum(key: &str, value: &str) -> String {
+pub(super) fn entry_checksum(key: &str, value: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(key.as_bytes());
     hasher.update([0]);

@@ -82,6 +82,31 @@ pub enum StoreError {
 
     #[error("state database error")]
     Sqlite(#[from] rusqlite::Error),
+
+    /// The shared database; `location` has its password masked, and the driver's errors
+    /// never carry the connection string.
+    #[error("shared state database {location}")]
+    Postgres {
+        location: String,
+        #[source]
+        source: postgres::Error,
+    },
+
+    #[error(
+        "the shared state database {location} has schema version {found}, newer than this \
+         testsmith knows ({known}); upgrade testsmith on this machine"
+    )]
+    NewerSharedSchema {
+        location: String,
+        found: i32,
+        known: usize,
+    },
+
+    #[error("the connection to the shared state database {location} is gone")]
+    Disconnected { location: String },
+
+    #[error("the shared state URL is not valid: {reason}")]
+    BadUrl { reason: String },
 }
 
 /// The open state database. One connection behind a mutex: every operation is a short
@@ -96,17 +121,7 @@ impl Store {
     /// Opens (creating when needed) `<project_root>/.testsmith/state.db`. The folder gets a
     /// `.gitignore` of `*` so the state is never committed by accident.
     pub fn open(project_root: &Path) -> Result<Store, StoreError> {
-        let dir = project_root.join(STATE_DIR);
-        let create_error = |source| StoreError::CreateDir {
-            path: dir.clone(),
-            source,
-        };
-        std::fs::create_dir_all(&dir).map_err(create_error)?;
-        let ignore = dir.join(".gitignore");
-        if !ignore.exists() {
-            std::fs::write(&ignore, "*\n").map_err(create_error)?;
-        }
-        Store::open_at(&dir.join(STATE_FILE))
+        Store::open_at(&ensure_state_dir(project_root)?.join(STATE_FILE))
     }
 
     /// Opens (creating when needed) the database file at `path` and brings its schema up to
@@ -212,6 +227,22 @@ fn migrate(connection: &mut Connection, path: &Path) -> Result<(), StoreError> {
     transaction.pragma_update(None, "user_version", MIGRATIONS.len())?;
     transaction.commit()?;
     Ok(())
+}
+
+/// Creates `<project_root>/.testsmith/` when missing, with a `.gitignore` of `*` so the
+/// state is never committed by accident; returns its path.
+pub(super) fn ensure_state_dir(project_root: &Path) -> Result<PathBuf, StoreError> {
+    let dir = project_root.join(STATE_DIR);
+    let create_error = |source| StoreError::CreateDir {
+        path: dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&dir).map_err(create_error)?;
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(&ignore, "*\n").map_err(create_error)?;
+    }
+    Ok(dir)
 }
 
 /// Milliseconds since the Unix epoch: the store's clock for leases and deferrals.

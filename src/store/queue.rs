@@ -32,7 +32,7 @@ impl JobState {
         }
     }
 
-    fn parse(text: &str) -> rusqlite::Result<Self> {
+    pub(super) fn parse(text: &str) -> rusqlite::Result<Self> {
         match text {
             "pending" => Ok(JobState::Pending),
             "leased" => Ok(JobState::Leased),

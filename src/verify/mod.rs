@@ -5,7 +5,7 @@
 //! The drivers say what to run and how to read it; this module runs it. The one entry
 //! point is [`verify_written`].
 
-mod command;
+pub(crate) mod command;
 mod engine;
 mod project;
 mod repair;

@@ -7,8 +7,12 @@ mod fake_llm;
 mod generate;
 mod go_toolchain;
 mod llm;
+mod mutants;
 mod rust_toolchain;
 mod sandbox;
+mod shared_state;
+#[path = "../../src/store/test_server.rs"]
+mod test_server;
 mod util;
 mod verify;
 mod watch;

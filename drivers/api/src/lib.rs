@@ -11,12 +11,14 @@ pub mod coverage;
 mod generate;
 pub mod marker;
 mod model;
+pub mod mutate;
 pub mod syntax;
 pub mod verify;
 
 pub use coverage::{CoverBlock, CoveragePlan, CoverageTarget, Span};
 pub use generate::{ExistingTest, SourceFile, TestChange, TestCode};
 pub use model::{FileMembers, Member, MemberKind, Param, Signature, SyntaxIssue};
+pub use mutate::{Mutant, MutantRun, MutationEdit, MutationOperator, MutationSandbox};
 pub use verify::{
     CommandOutput, Diagnostic, FileToVerify, TestOutcome, TestResult, VerifyCommand, VerifyRequest,
     VerifyStep,
@@ -31,8 +33,9 @@ use std::path::{Path, PathBuf};
 /// no special files or folders and no test generation. The methods come in four groups:
 /// finding members, writing tests (`test_file_for` … `attach`), checking what a model
 /// wrote (`llm_instructions`, `check_answer`), verifying written tests with the
-/// language's toolchain (`project_marker` … `tidy_imports`), and measuring which code the
-/// tests execute (`coverage_plan` … `read_coverage`).
+/// language's toolchain (`project_marker` … `tidy_imports`), measuring which code the
+/// tests execute (`coverage_plan` … `read_coverage`), and mutation testing (`mutants` …
+/// `is_build_failure`).
 pub trait Driver: Send + Sync + std::fmt::Debug {
     /// The short lowercase name used on the command line (`--lang go`) and in output.
     fn name(&self) -> &'static str;
@@ -277,6 +280,47 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         let _ = (path, before);
         after.to_owned()
     }
+
+    // ---- mutation testing -----------------------------------------------------------------
+
+    /// The mutants of one source file: every change of the
+    /// [`MutationOperator`] set to the bodies of its functions and methods, in source order.
+    /// Empty for a file with syntax errors (a mutant of a broken file tells nothing) and for
+    /// a driver that cannot mutate.
+    fn mutants(&self, path: &Path, source: &str) -> Vec<Mutant> {
+        let _ = (path, source);
+        Vec::new()
+    }
+
+    /// How the toolchain is shown a mutated file without touching the user's tree.
+    fn mutation_sandbox(&self) -> MutationSandbox {
+        MutationSandbox::ScratchCopy
+    }
+
+    /// The overlay file's text that makes the toolchain read `replacement` in place of
+    /// `original` (both absolute), for [`MutationSandbox::Overlay`].
+    fn overlay_file(&self, original: &Path, replacement: &Path) -> String {
+        let _ = (original, replacement);
+        String::new()
+    }
+
+    /// The commands that build and test `run`'s package: [`VerifyStep::Build`] steps first
+    /// (a failure there makes the mutant unviable), then [`VerifyStep::Run`] steps (a failure
+    /// there means the tests caught it).
+    fn mutant_commands(&self, run: &MutantRun) -> Vec<VerifyCommand> {
+        let _ = run;
+        Vec::new()
+    }
+
+    /// Whether a failed command of [`mutant_commands`](Driver::mutant_commands) failed
+    /// because the code did not build rather than because a test failed (`go test` builds
+    /// and runs in one command).
+    fn is_build_failure(&self, command: &VerifyCommand, output: &CommandOutput) -> bool {
+        let _ = output;
+        command.step == VerifyStep::Build
+    }
+
+    // ---- coverage -------------------------------------------------------------------------
 
     /// How to measure what `target`'s tests execute, or `None` (the default) when this
     /// driver cannot measure coverage.

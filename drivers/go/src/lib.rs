@@ -29,6 +29,7 @@ mod extract;
 mod fields;
 mod generics;
 mod imports;
+mod mutate;
 mod names;
 mod outline;
 mod package_context;
@@ -47,7 +48,10 @@ pub use names::is_exported;
 
 use std::path::Path;
 use std::sync::LazyLock;
-use testsmith_driver::{Driver, FileMembers, Member, syntax};
+use testsmith_driver::{
+    CommandOutput, Driver, FileMembers, Member, MutantRun, MutationSandbox, VerifyCommand,
+    VerifyStep, syntax,
+};
 use tree_sitter::Language;
 
 static GO: LazyLock<Language> = LazyLock::new(|| tree_sitter_go::LANGUAGE.into());
@@ -219,6 +223,57 @@ impl Driver for GoDriver {
 
     fn tidy_imports(&self, _path: &Path, before: &str, after: &str) -> String {
         verify::tidy_imports(before, after)
+    }
+
+    // ---- mutation testing (mutate.rs) ------------------------------------------------------
+
+    fn mutants(&self, _path: &Path, source: &str) -> Vec<testsmith_driver::Mutant> {
+        mutate::mutants(source)
+    }
+
+    /// `go test -overlay` reads the mutated file in place of the original: the module is
+    /// built where it is, with the build cache warm.
+    fn mutation_sandbox(&self) -> MutationSandbox {
+        MutationSandbox::Overlay
+    }
+
+    fn overlay_file(&self, original: &Path, replacement: &Path) -> String {
+        let mut replace = serde_json::Map::new();
+        replace.insert(
+            original.to_string_lossy().into_owned(),
+            serde_json::Value::String(replacement.to_string_lossy().into_owned()),
+        );
+        serde_json::json!({ "Replace": replace }).to_string()
+    }
+
+    /// One `go test` of the mutated file's package: it builds and runs, so a build failure
+    /// is read from its output ([`is_build_failure`](Driver::is_build_failure)). `-failfast`
+    /// because one failing test is enough; `-vet=off` because vet's opinion of a mutant
+    /// (unreachable code) is not a test catching it.
+    fn mutant_commands(&self, run: &MutantRun) -> Vec<VerifyCommand> {
+        let package = Path::new(".").join(&run.package_dir);
+        let mut args = vec![
+            "test".to_owned(),
+            "-count=1".to_owned(),
+            "-failfast".to_owned(),
+            "-vet=off".to_owned(),
+        ];
+        if let Some(overlay) = &run.overlay {
+            args.push(format!("-overlay={}", overlay.display()));
+        }
+        args.push(package.to_string_lossy().into_owned());
+        vec![VerifyCommand {
+            step: VerifyStep::Run,
+            program: "go".to_owned(),
+            args,
+            dir: run.root.clone(),
+            env: Vec::new(),
+        }]
+    }
+
+    fn is_build_failure(&self, _command: &VerifyCommand, output: &CommandOutput) -> bool {
+        let said = |marker: &str| output.stdout.contains(marker) || output.stderr.contains(marker);
+        said("[build failed]") || said("[setup failed]")
     }
 
     // ---- measuring coverage (coverage.rs) ------------------------------------------------

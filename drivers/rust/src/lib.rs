@@ -22,6 +22,7 @@ mod attributes;
 mod existing;
 mod extract;
 mod lexer;
+mod mutate;
 mod naming;
 mod parse;
 mod paths;
@@ -200,6 +201,54 @@ impl Driver for RustDriver {
         reason: &str,
     ) -> Result<String, String> {
         verify::quarantine(text, test_name, reason)
+    }
+
+    // ---- mutation testing (mutate.rs) ------------------------------------------------------
+
+    fn mutants(&self, path: &Path, source: &str) -> Vec<testsmith_driver::Mutant> {
+        if self.is_test_file(path) {
+            return Vec::new();
+        }
+        mutate::mutants(source)
+    }
+
+    /// A scratch copy of the package, built into a target folder of testsmith's own.
+    fn mutation_sandbox(&self) -> testsmith_driver::MutationSandbox {
+        testsmith_driver::MutationSandbox::ScratchCopy
+    }
+
+    /// `cargo test --no-run` (a failure means the mutant does not build: unviable), then
+    /// `cargo test`, which stops at the first failing test binary. Doctests are left out:
+    /// each is a crate of its own to build, for every mutant.
+    fn mutant_commands(
+        &self,
+        run: &testsmith_driver::MutantRun,
+    ) -> Vec<testsmith_driver::VerifyCommand> {
+        use testsmith_driver::{VerifyCommand, VerifyStep};
+        let env: Vec<(String, String)> = run
+            .target_dir
+            .iter()
+            .map(|dir| {
+                (
+                    "CARGO_TARGET_DIR".to_owned(),
+                    dir.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        let command = |step: VerifyStep, args: &[&str]| VerifyCommand {
+            step,
+            program: "cargo".to_owned(),
+            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+            dir: run.root.clone(),
+            env: env.clone(),
+        };
+        vec![
+            command(
+                VerifyStep::Build,
+                &["test", "--tests", "--no-run", "--quiet"],
+            ),
+            command(VerifyStep::Run, &["test", "--tests", "--quiet"]),
+        ]
     }
 }
 

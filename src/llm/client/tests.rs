@@ -6,6 +6,7 @@ use super::*;
 use crate::llm::classify::Failure;
 use crate::llm::provider::Usage;
 use crate::llm::provider::tests::completion;
+use crate::store::{StateStore, Store};
 use std::sync::Mutex;
 use std::time::Instant;
 use wiremock::matchers::method;
@@ -68,7 +69,7 @@ pub(crate) fn options(mode: LlmMode, concurrency: usize) -> ClientOptions {
 pub(crate) fn http_client(
     server: &MockServer,
     options: ClientOptions,
-    store: Option<Arc<Store>>,
+    store: Option<Arc<dyn StateStore>>,
     cancel: CancellationToken,
 ) -> LlmClient {
     let config = LlmConfig {

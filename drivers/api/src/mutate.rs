@@ -1,0 +1,246 @@
+//! The model of mutation testing shared by drivers and the application: a [`Mutant`] (one
+//! small, deliberate bug in a function, as text edits), the [`MutationOperator`] that made it,
+//! and how a driver's toolchain builds and tests one ([`MutantRun`], [`MutationSandbox`]).
+//!
+//! A driver finds mutants by walking the syntax tree and never applies or runs one; the
+//! application applies the edits to a copy (never the user's file) and runs the commands.
+
+use serde::Serialize;
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// What kind of change a mutant makes — cargo-mutants' operator set, in words a report can
+/// count by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MutationOperator {
+    /// The function's body replaced by a plain value of its return type (`return 0`,
+    /// `Default::default()`, `Ok(Default::default())`, nothing at all).
+    ReplaceBody,
+    /// A comparison changed: `<` to `<=`, `==` to `!=`, …
+    Comparison,
+    /// An arithmetic or bitwise operator changed: `+` to `-`, `&` to `|`, …
+    Arithmetic,
+    /// `&&` and `||` swapped.
+    Boolean,
+    /// An `if`/`for`/`while` condition negated.
+    NegateCondition,
+    /// A unary `!` or `-` deleted.
+    DeleteUnary,
+    /// A compound assignment (`x += e`) removed; `e` is still evaluated.
+    CompoundAssignment,
+}
+
+impl MutationOperator {
+    /// Every operator, in report order.
+    pub const ALL: [MutationOperator; 7] = [
+        Self::ReplaceBody,
+        Self::Comparison,
+        Self::Arithmetic,
+        Self::Boolean,
+        Self::NegateCondition,
+        Self::DeleteUnary,
+        Self::CompoundAssignment,
+    ];
+
+    /// The name used in JSON and text reports (`replace_body`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReplaceBody => "replace_body",
+            Self::Comparison => "comparison",
+            Self::Arithmetic => "arithmetic",
+            Self::Boolean => "boolean",
+            Self::NegateCondition => "negate_condition",
+            Self::DeleteUnary => "delete_unary",
+            Self::CompoundAssignment => "compound_assignment",
+        }
+    }
+}
+
+/// One replacement of a byte range of the source file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct MutationEdit {
+    pub range: Range<usize>,
+    pub replacement: String,
+}
+
+/// One mutant: a small change to one function that a good test suite should notice.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Mutant {
+    /// The function or method mutated, as the language writes it (`(*Rect).Scale`,
+    /// `Stack::push`).
+    pub function: String,
+    /// The 1-based line where that function starts.
+    pub function_line: usize,
+    pub operator: MutationOperator,
+    /// 1-based line and column of the change.
+    pub line: usize,
+    pub column: usize,
+    /// The text replaced, collapsed to one line (`<`, or the whole body for
+    /// [`MutationOperator::ReplaceBody`]).
+    pub original: String,
+    /// What it became, collapsed to one line.
+    pub replacement: String,
+    /// The edits that make the mutant, in the order found; the first is the change itself,
+    /// any others keep the file compiling (Go: a blank use of an import only the replaced
+    /// body used). Never overlapping.
+    pub edits: Vec<MutationEdit>,
+}
+
+impl Mutant {
+    /// The change in words: `` replace `<` with `<=` ``.
+    pub fn describe(&self) -> String {
+        match self.operator {
+            MutationOperator::ReplaceBody => {
+                format!(
+                    "replace the body of {} with `{}`",
+                    self.function, self.replacement
+                )
+            }
+            _ => format!("replace `{}` with `{}`", self.original, self.replacement),
+        }
+    }
+
+    /// `source` with the mutant's edits made. `None` when an edit falls outside `source` or
+    /// off a character boundary: the file changed since the mutant was found.
+    pub fn apply(&self, source: &str) -> Option<String> {
+        let mut edits: Vec<&MutationEdit> = self.edits.iter().collect();
+        edits.sort_by_key(|edit| std::cmp::Reverse(edit.range.start));
+        let mut text = source.to_owned();
+        for edit in edits {
+            if edit.range.end > text.len()
+                || !text.is_char_boundary(edit.range.start)
+                || !text.is_char_boundary(edit.range.end)
+            {
+                return None;
+            }
+            text.replace_range(edit.range.clone(), &edit.replacement);
+        }
+        Some(text)
+    }
+}
+
+/// How a driver's toolchain is shown a mutated file without touching the user's tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MutationSandbox {
+    /// The toolchain reads a replacement file named in an overlay file (Go's `-overlay`):
+    /// the project is built where it is.
+    Overlay,
+    /// The project is copied to a scratch folder, mutated there, and built with a target
+    /// folder of its own (Cargo).
+    ScratchCopy,
+}
+
+/// One build-and-test of a project with a mutant in place (or none: the baseline).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MutantRun {
+    /// The folder to build from (absolute): the project itself for
+    /// [`MutationSandbox::Overlay`], the scratch copy for [`MutationSandbox::ScratchCopy`].
+    pub root: PathBuf,
+    /// The folder of the mutated file relative to `root` (Go: its package); for the
+    /// baseline, one of the folders to test.
+    pub package_dir: PathBuf,
+    /// The overlay file to hand the toolchain, if any.
+    pub overlay: Option<PathBuf>,
+    /// A build folder of testsmith's own (Cargo's `CARGO_TARGET_DIR`), if any.
+    pub target_dir: Option<PathBuf>,
+}
+
+/// What a binary operator may become, after cargo-mutants (`src/visit.rs`): the operator kind
+/// and the replacements, or `None` for an operator left alone. Shared by the drivers; a
+/// language drops the replacements its type system rejects.
+pub fn binary_replacements(op: &str) -> Option<(MutationOperator, &'static [&'static str])> {
+    use MutationOperator::{Arithmetic, Boolean, Comparison};
+    let found: (MutationOperator, &'static [&'static str]) = match op {
+        "==" => (Comparison, &["!="]),
+        "!=" => (Comparison, &["=="]),
+        "<" => (Comparison, &["==", ">", "<="]),
+        ">" => (Comparison, &["==", "<", ">="]),
+        "<=" => (Comparison, &["<", ">"]),
+        ">=" => (Comparison, &[">", "<"]),
+        "&&" => (Boolean, &["||"]),
+        "||" => (Boolean, &["&&"]),
+        "+" => (Arithmetic, &["-", "*"]),
+        "-" => (Arithmetic, &["+", "/"]),
+        "*" => (Arithmetic, &["+", "/"]),
+        "/" => (Arithmetic, &["%", "*"]),
+        "%" => (Arithmetic, &["/", "+"]),
+        "<<" => (Arithmetic, &[">>"]),
+        ">>" => (Arithmetic, &["<<"]),
+        "&" => (Arithmetic, &["|", "^"]),
+        "|" => (Arithmetic, &["&", "^"]),
+        "^" => (Arithmetic, &["|", "&"]),
+        _ => return None,
+    };
+    Some(found)
+}
+
+/// Puts `mutants` in source order (by line and column, stably): a walk down the tree finds
+/// an outer operator before the inner ones to its left.
+pub fn sort_in_source_order(mutants: &mut [Mutant]) {
+    mutants.sort_by_key(|mutant| (mutant.function_line, mutant.line, mutant.column));
+}
+
+/// The first line of `text` with its whitespace collapsed, cut to `limit` characters with
+/// `…` when longer: how a replaced body is shown.
+pub fn short_text(text: &str, limit: usize) -> String {
+    let collapsed = crate::syntax::collapse_whitespace(text);
+    if collapsed.chars().count() <= limit {
+        return collapsed;
+    }
+    let mut cut: String = collapsed.chars().take(limit).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mutant(edits: Vec<MutationEdit>) -> Mutant {
+        Mutant {
+            function: "f".into(),
+            function_line: 1,
+            operator: MutationOperator::Comparison,
+            line: 1,
+            column: 1,
+            original: "<".into(),
+            replacement: "<=".into(),
+            edits,
+        }
+    }
+
+    #[test]
+    fn edits_apply_from_the_end_so_earlier_ranges_stay_valid() {
+        let source = "a < b && c";
+        let mutant = mutant(vec![
+            MutationEdit {
+                range: 2..3,
+                replacement: "<=".into(),
+            },
+            MutationEdit {
+                range: 6..8,
+                replacement: "||".into(),
+            },
+        ]);
+        assert_eq!(mutant.apply(source).as_deref(), Some("a <= b || c"));
+    }
+
+    #[test]
+    fn an_edit_past_the_end_of_a_changed_file_applies_nothing() {
+        let mutant = mutant(vec![MutationEdit {
+            range: 20..21,
+            replacement: "x".into(),
+        }]);
+        assert_eq!(mutant.apply("short"), None);
+    }
+
+    #[test]
+    fn a_long_body_is_shown_cut() {
+        assert_eq!(
+            short_text("{\n    return   a + b\n}", 40),
+            "{ return a + b }"
+        );
+        assert_eq!(short_text("abcdef", 3), "abc…");
+    }
+}

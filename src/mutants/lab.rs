@@ -1,0 +1,361 @@
+//! The mutation run of one project, after cargo-mutants' `lab.rs`: a baseline run of each
+//! package's tests (which must pass, and whose time sets the time limits), then each mutant
+//! in its sandbox, classified as caught, missed, timeout or unviable, and journaled so an
+//! interrupted run resumes.
+
+use super::journal::{self, Journal};
+use super::plan::{MutatedFile, Project};
+use super::sandbox::Sandbox;
+use crate::verify::command::{self, CommandError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use testsmith_driver::{CommandOutput, MutantRun, VerifyCommand};
+
+/// How a tested mutant ended: cargo-mutants' four outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MutantOutcome {
+    /// A test failed: the tests noticed.
+    Caught,
+    /// Every test passed: the tests did not notice.
+    Missed,
+    /// The tests ran out of time (the mutant made something loop); counted as caught.
+    Timeout,
+    /// The mutant did not build; it says nothing about the tests.
+    Unviable,
+}
+
+/// What happened to one mutant in this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Tested {
+        outcome: MutantOutcome,
+        millis: u64,
+        /// Taken from the journal of an earlier run rather than run again.
+        resumed: bool,
+    },
+    /// Not tried, and why (the budget ran out, the tests fail without mutants, …).
+    NotRun(String),
+}
+
+/// How much a run may spend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// At most this many mutants per function.
+    MutantsPerFunction(usize),
+    /// No mutant is started after this long (the run's total).
+    Seconds(Duration),
+}
+
+/// The knobs of a run.
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    pub budget: Option<Budget>,
+    /// How long the baseline may take; the mutants' limits come from its time.
+    pub baseline_timeout: Duration,
+    /// A mutant's command may take this many times its baseline time…
+    pub timeout_multiplier: f64,
+    /// …but never less than this.
+    pub minimum_timeout: Duration,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        LabOptions {
+            budget: None,
+            baseline_timeout: Duration::from_secs(300),
+            timeout_multiplier: 5.0,
+            minimum_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// What the lab tells its caller as it goes (for a progress bar).
+#[derive(Debug)]
+pub enum LabEvent<'a> {
+    /// This many of the project's mutants need no test in this run (the journal knows them,
+    /// or the budget leaves them out).
+    Settled(usize),
+    Baseline(&'a Path),
+    Testing(&'a MutatedFile, &'a testsmith_driver::Mutant),
+    Tested,
+}
+
+/// The result of one project's run: a status per mutant, `statuses[file][mutant]`, and the
+/// problems that kept mutants from being tested.
+#[derive(Debug)]
+pub struct ProjectRun {
+    pub statuses: Vec<Vec<Status>>,
+    pub problems: Vec<String>,
+}
+
+/// Runs `project`'s mutants. `started` is when the whole run began (for a time budget).
+pub fn run_project(
+    project: &Project,
+    options: &LabOptions,
+    started: Instant,
+    on_event: &mut dyn FnMut(LabEvent<'_>),
+) -> ProjectRun {
+    let mut statuses: Vec<Vec<Status>> = project
+        .files
+        .iter()
+        .map(|file| vec![Status::NotRun(String::new()); file.mutants.len()])
+        .collect();
+    let mut problems = Vec::new();
+    let fail_all = |statuses: &mut Vec<Vec<Status>>, reason: &str| {
+        for status in statuses.iter_mut().flatten() {
+            *status = Status::NotRun(reason.to_owned());
+        }
+    };
+    let sandbox = match Sandbox::prepare(project) {
+        Ok(sandbox) => sandbox,
+        Err(error) => {
+            let reason = format!("cannot prepare a sandbox: {error}");
+            fail_all(&mut statuses, &reason);
+            problems.push(reason);
+            return ProjectRun { statuses, problems };
+        }
+    };
+    let mut journal = match Journal::open(sandbox.state_dir()) {
+        Ok(journal) => journal,
+        Err(error) => {
+            let reason = format!("cannot read the journal of earlier runs: {error}");
+            fail_all(&mut statuses, &reason);
+            problems.push(reason);
+            return ProjectRun { statuses, problems };
+        }
+    };
+    let selected = select(project, options.budget, &mut statuses);
+
+    // Group by the unit the toolchain tests (Go: the package; Cargo: the whole crate), and
+    // look up what the journal already knows.
+    let mut units: BTreeMap<PathBuf, Vec<(usize, usize, String)>> = BTreeMap::new();
+    let mut fingerprints: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for (file_index, mutant_index) in selected {
+        let file = &project.files[file_index];
+        let unit = sandbox.test_unit(&file.rel);
+        let fingerprint = fingerprints
+            .entry(unit.clone())
+            .or_insert_with(|| sandbox.fingerprint(&unit));
+        let mutant = &file.mutants[mutant_index];
+        let key = journal::key(project.driver.name(), &file.rel, fingerprint, mutant);
+        if let Some((outcome, millis)) = journal.get(&key) {
+            statuses[file_index][mutant_index] = Status::Tested {
+                outcome,
+                millis,
+                resumed: true,
+            };
+        } else {
+            units
+                .entry(unit)
+                .or_default()
+                .push((file_index, mutant_index, key));
+        }
+    }
+    let pending: usize = units.values().map(Vec::len).sum();
+    on_event(LabEvent::Settled(project.mutant_count() - pending));
+
+    for (unit, pending) in &units {
+        on_event(LabEvent::Baseline(unit));
+        let baseline = match run_baseline(project, &sandbox, unit, options) {
+            Ok(times) => times,
+            Err(reason) => {
+                for (file_index, mutant_index, _) in pending {
+                    statuses[*file_index][*mutant_index] = Status::NotRun(reason.clone());
+                }
+                problems.push(reason);
+                continue;
+            }
+        };
+        let limits: Vec<Duration> = baseline
+            .iter()
+            .map(|time| {
+                time.mul_f64(options.timeout_multiplier)
+                    .max(options.minimum_timeout)
+            })
+            .collect();
+        let mut broken: Option<String> = None;
+        for (file_index, mutant_index, key) in pending {
+            let file = &project.files[*file_index];
+            let mutant = &file.mutants[*mutant_index];
+            if let Some(reason) = &broken {
+                statuses[*file_index][*mutant_index] = Status::NotRun(reason.clone());
+                continue;
+            }
+            if let Some(Budget::Seconds(limit)) = options.budget
+                && started.elapsed() >= limit
+            {
+                statuses[*file_index][*mutant_index] =
+                    Status::NotRun("the time budget ran out".to_owned());
+                continue;
+            }
+            on_event(LabEvent::Testing(file, mutant));
+            let began = Instant::now();
+            let outcome = match test_mutant(project, &sandbox, file, mutant, &limits) {
+                Ok(outcome) => outcome,
+                Err(reason) => {
+                    problems.push(reason.clone());
+                    statuses[*file_index][*mutant_index] = Status::NotRun(reason.clone());
+                    broken = Some(reason);
+                    continue;
+                }
+            };
+            let millis = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+            if let Err(error) = journal.record(key, outcome, millis) {
+                problems.push(format!("cannot record an outcome: {error}"));
+            }
+            statuses[*file_index][*mutant_index] = Status::Tested {
+                outcome,
+                millis,
+                resumed: false,
+            };
+            on_event(LabEvent::Tested);
+        }
+    }
+    ProjectRun { statuses, problems }
+}
+
+/// The mutants to try, as (file, mutant) indices; those left out by a per-function budget
+/// are marked as not run. Within a function the budget takes each operator in turn, so a
+/// small budget still tries every kind of change.
+fn select(
+    project: &Project,
+    budget: Option<Budget>,
+    statuses: &mut [Vec<Status>],
+) -> Vec<(usize, usize)> {
+    let mut selected = Vec::new();
+    for (file_index, file) in project.files.iter().enumerate() {
+        let Some(Budget::MutantsPerFunction(limit)) = budget else {
+            selected.extend((0..file.mutants.len()).map(|index| (file_index, index)));
+            continue;
+        };
+        let mut by_function: BTreeMap<(usize, &str), Vec<usize>> = BTreeMap::new();
+        for (index, mutant) in file.mutants.iter().enumerate() {
+            by_function
+                .entry((mutant.function_line, mutant.function.as_str()))
+                .or_default()
+                .push(index);
+        }
+        for indices in by_function.values() {
+            let mut rank: BTreeMap<testsmith_driver::MutationOperator, usize> = BTreeMap::new();
+            let mut ordered: Vec<(usize, usize)> = indices
+                .iter()
+                .map(|&index| {
+                    let seen = rank.entry(file.mutants[index].operator).or_default();
+                    *seen += 1;
+                    (*seen, index)
+                })
+                .collect();
+            ordered.sort();
+            for (position, (_, index)) in ordered.into_iter().enumerate() {
+                if position < limit {
+                    selected.push((file_index, index));
+                } else {
+                    statuses[file_index][index] =
+                        Status::NotRun(format!("over the budget of {limit} mutants per function"));
+                }
+            }
+        }
+    }
+    selected.sort();
+    selected
+}
+
+/// Runs the unit's tests with no mutant: they must pass. Returns each command's time.
+fn run_baseline(
+    project: &Project,
+    sandbox: &Sandbox,
+    unit: &Path,
+    options: &LabOptions,
+) -> Result<Vec<Duration>, String> {
+    let run = sandbox.baseline(unit);
+    let mut times = Vec::new();
+    for command in project.driver.mutant_commands(&run) {
+        let began = Instant::now();
+        let output = run_command(&command, options.baseline_timeout)?;
+        times.push(began.elapsed());
+        if !output.is_success() {
+            return Err(format!(
+                "the tests of {} fail without any mutant (`{}`), so no mutant there can be judged:\n{}",
+                shown_unit(project, unit),
+                command.display(),
+                tail(&output)
+            ));
+        }
+    }
+    Ok(times)
+}
+
+/// Builds and tests one mutant; `Err` only when the sandbox or the toolchain fails.
+fn test_mutant(
+    project: &Project,
+    sandbox: &Sandbox,
+    file: &MutatedFile,
+    mutant: &testsmith_driver::Mutant,
+    limits: &[Duration],
+) -> Result<MutantOutcome, String> {
+    let mutated = mutant.apply(&file.text).ok_or_else(|| {
+        format!(
+            "{}:{}: the mutant does not apply to the file",
+            file.shown.display(),
+            mutant.line
+        )
+    })?;
+    let run: MutantRun = sandbox
+        .install(file, &mutated)
+        .map_err(|error| format!("cannot write a mutant of {}: {error}", file.shown.display()))?;
+    let outcome = outcome_of(project, &run, limits);
+    sandbox.restore(file).map_err(|error| {
+        format!(
+            "cannot restore the copy of {}: {error}",
+            file.shown.display()
+        )
+    })?;
+    outcome
+}
+
+fn outcome_of(
+    project: &Project,
+    run: &MutantRun,
+    limits: &[Duration],
+) -> Result<MutantOutcome, String> {
+    for (index, command) in project.driver.mutant_commands(run).iter().enumerate() {
+        let limit = limits
+            .get(index)
+            .copied()
+            .unwrap_or(Duration::from_secs(300));
+        let output = run_command(command, limit)?;
+        if output.exit_code.is_none() {
+            return Ok(MutantOutcome::Timeout);
+        }
+        if !output.is_success() {
+            return Ok(if project.driver.is_build_failure(command, &output) {
+                MutantOutcome::Unviable
+            } else {
+                MutantOutcome::Caught
+            });
+        }
+    }
+    Ok(MutantOutcome::Missed)
+}
+
+fn run_command(command: &VerifyCommand, limit: Duration) -> Result<CommandOutput, String> {
+    command::run(command, limit).map_err(|error| match error {
+        CommandError::NotFound { .. } => format!("{error}: no mutant can be tested"),
+        CommandError::Spawn { .. } | CommandError::Sandbox(_) => error.to_string(),
+    })
+}
+
+fn shown_unit(project: &Project, unit: &Path) -> String {
+    let path = project.root.join(unit);
+    path.display().to_string()
+}
+
+/// The last lines of what a command printed, for an error message.
+fn tail(output: &CommandOutput) -> String {
+    let text = format!("{}{}", output.stdout, output.stderr);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
