@@ -58,9 +58,9 @@ fn decode_escapes(text: &str) -> String {
         if let Some(decoded) = unicode {
             out.push(decoded);
             rest = &escape[6..];
-        } else if escape.starts_with("\\/") {
+        } else if let Some(after) = escape.strip_prefix("\\/") {
             out.push('/');
-            rest = &escape[2..];
+            rest = after;
         } else {
             out.push('\\');
             rest = &escape[1..];
