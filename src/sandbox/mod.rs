@@ -11,6 +11,8 @@
 //!   machine allows it, the confinement below. The project ([`confined_root`]) is the
 //!   nearest folder above the command's with a driver's project marker. `src/verify/command.rs::run` is its one
 //!   caller; anything else that runs generated code goes through that `run`.
+//! - [`prepare_download`] is the same without confinement, for the one command per project
+//!   that downloads dependencies (a driver's `fetch_command`) before anything is built.
 //! - [`private_dir`] gives a folder those commands may write outside the project's own
 //!   files (coverage profiles, test binaries): the system's temporary folder is hidden.
 //! - [`availability`] says once per process which confinement this machine gives, for the
@@ -228,6 +230,21 @@ pub struct Prepared {
 /// temporary and build folders under `<dir>/.testsmith/build/`, confined where possible.
 pub fn prepare(command: &VerifyCommand, program: &Path) -> Result<Prepared, SandboxError> {
     check_required()?;
+    prepare_as(command, program, availability().confinement)
+}
+
+/// The process for a command that downloads dependencies and executes no generated code
+/// (`go mod download`, `cargo fetch`): the cleared environment and private folders, with
+/// the network and without confinement.
+pub fn prepare_download(command: &VerifyCommand, program: &Path) -> Result<Prepared, SandboxError> {
+    prepare_as(command, program, Confinement::None)
+}
+
+fn prepare_as(
+    command: &VerifyCommand,
+    program: &Path,
+    confinement: Confinement,
+) -> Result<Prepared, SandboxError> {
     let settings = settings();
     let root = confined_root(&command.dir);
     let build = build_dir(&root)?;
@@ -243,7 +260,11 @@ pub fn prepare(command: &VerifyCommand, program: &Path) -> Result<Prepared, Sand
         "CARGO_TARGET_DIR".to_owned(),
         build.join("target").to_string_lossy().into_owned(),
     );
-    let confinement = availability().confinement;
+    if confinement != Confinement::None {
+        // Dependencies were fetched before; offline, a missing one is named at once.
+        env.insert("GOPROXY".to_owned(), "off".to_owned());
+        env.insert("CARGO_NET_OFFLINE".to_owned(), "true".to_owned());
+    }
     let mut process = match (confinement, CONFINER.get()) {
         (Confinement::None, _) | (_, None) => std::process::Command::new(program),
         (_, Some(confiner)) => {

@@ -10,12 +10,13 @@
 //! `go` and `cargo` too; a command out of time is killed with all its descendants, found
 //! through `/proc`, since `go test` and `cargo test` run the test binaries as children.
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
-use testsmith_driver::{CommandOutput, VerifyCommand};
+use testsmith_driver::{CommandOutput, VerifyCommand, VerifyRequest};
 
 /// Why a command could not be run at all.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +56,69 @@ pub fn run(command: &VerifyCommand, timeout: Duration) -> Result<CommandOutput, 
     let program = find_on_path(&command.program).ok_or_else(|| CommandError::NotFound {
         program: command.program.clone(),
     })?;
-    let mut prepared = crate::sandbox::prepare(command, &program)?;
+    if crate::sandbox::availability().confinement != crate::sandbox::Confinement::None {
+        fetch_once(&command.dir, timeout);
+    }
+    let prepared = crate::sandbox::prepare(command, &program)?;
+    run_prepared(command, prepared, timeout)
+}
+
+/// Downloads the dependencies of the project holding `dir` once per run, before its first
+/// confined command (which is offline): the driver whose project marker the project holds
+/// says how (`go mod download`, `cargo fetch`). A failed download is only logged — the
+/// build that follows names what is missing, in the toolchain's words.
+fn fetch_once(dir: &Path, timeout: Duration) {
+    static FETCHED: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+    let root = crate::sandbox::confined_root(dir);
+    let is_new = FETCHED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(root.clone());
+    if !is_new {
+        return;
+    }
+    let found = crate::drivers::DRIVERS.iter().find_map(|driver| {
+        let marker = root.join(driver.project_marker()?);
+        let marker_text = std::fs::read_to_string(marker).ok()?;
+        let request = VerifyRequest {
+            root: root.clone(),
+            marker_text,
+            files: Vec::new(),
+            include_ignored: false,
+            test_timeout_secs: 0,
+        };
+        driver.fetch_command(&request)
+    });
+    let Some(fetch) = found else {
+        return;
+    };
+    match run_download(&fetch, timeout) {
+        Ok(output) if output.is_success() => {}
+        Ok(output) => tracing::info!(
+            "`{}` failed; building offline with what is there: {}",
+            fetch.display(),
+            output.stderr.trim()
+        ),
+        Err(error) => tracing::info!("`{}`: {error}", fetch.display()),
+    }
+}
+
+/// Runs a driver's dependency download (`go mod download`, `cargo fetch`) as [`run`] does,
+/// but with the network and unconfined: it executes no generated code, and the confined
+/// build that follows is offline.
+fn run_download(command: &VerifyCommand, timeout: Duration) -> Result<CommandOutput, CommandError> {
+    let program = find_on_path(&command.program).ok_or_else(|| CommandError::NotFound {
+        program: command.program.clone(),
+    })?;
+    let prepared = crate::sandbox::prepare_download(command, &program)?;
+    run_prepared(command, prepared, timeout)
+}
+
+fn run_prepared(
+    command: &VerifyCommand,
+    mut prepared: crate::sandbox::Prepared,
+    timeout: Duration,
+) -> Result<CommandOutput, CommandError> {
     tracing::info!(
         "verify: {} (in {}, confinement: {})",
         command.display(),

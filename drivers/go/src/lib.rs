@@ -186,6 +186,19 @@ impl Driver for GoDriver {
         Some("go.mod")
     }
 
+    fn fetch_command(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+    ) -> Option<testsmith_driver::VerifyCommand> {
+        Some(testsmith_driver::VerifyCommand {
+            step: testsmith_driver::VerifyStep::Build,
+            program: "go".to_owned(),
+            args: vec!["mod".to_owned(), "download".to_owned()],
+            dir: request.root.clone(),
+            env: Vec::new(),
+        })
+    }
+
     fn verify_commands(
         &self,
         request: &testsmith_driver::VerifyRequest,
