@@ -1,13 +1,16 @@
 //! `testsmith __confine`: testsmith re-executed as the confining parent of `go` or `cargo`.
 //!
-//! `testsmith __confine --level LEVEL --dir DIR -- PROGRAM ARGS…` sets up the confinement
+//! `testsmith __confine --level LEVEL --dir DIR [--write BUILD_DIR]… -- PROGRAM ARGS…`
+//! (`--write`: a build folder of testsmith's own outside `DIR`, such as mutants' shared
+//! target folder) sets up the confinement
 //! in its own (single-threaded, freshly started) process and then `exec`s the program, so
 //! every process the toolchain starts — the compiler, the test binaries — inherits it:
 //! 1. new user, network and mount namespaces (the user's own uid and gid mapped to
 //!    themselves), `lo` up;
-//! 2. `/tmp`, `/var/tmp`, `/run` and `/dev/shm` hidden under empty tmpfs mounts (other
-//!    programs' unix sockets live there), the project and toolchain folders bound back when
-//!    they live below one of them;
+//! 2. `/tmp`, `/var/tmp`, `/run`, `/dev/shm`, `/home`, `/var/lib` and `HOME` hidden under
+//!    empty tmpfs mounts (other programs' unix sockets live there, and `HOME` holds the
+//!    user's secrets), the project and toolchain folders bound back when they live below
+//!    one of them;
 //! 3. `DIR/.git` and `DIR/.testsmith` bound read-only over themselves, `DIR/.testsmith/build`
 //!    writable;
 //! 4. Landlock: read everywhere, write beneath `DIR` (and to `/dev/null` and friends);
@@ -43,8 +46,9 @@ pub const SETUP_FAILED: u8 = 121;
 /// The stderr prefix of a setup failure, so the runner can tell it from the program's own.
 pub const FAILURE_PREFIX: &str = "testsmith-confine: ";
 
-/// Folders where other programs keep unix sockets, hidden from confined code.
-const HIDDEN: &[&str] = &["/tmp", "/var/tmp", "/run", "/dev/shm"];
+/// Folders where other programs keep unix sockets (agents, databases, Docker, X11, tmux,
+/// other users' sessions), hidden from confined code; `HOME` is hidden too.
+const HIDDEN: &[&str] = &["/tmp", "/var/tmp", "/run", "/dev/shm", "/home", "/var/lib"];
 
 /// Device files a toolchain opens for writing.
 const DEVICES: &[&str] = &[
@@ -56,15 +60,19 @@ const DEVICES: &[&str] = &[
 ];
 
 /// Variables naming toolchain folders that must stay visible when they live under a hidden
-/// folder (as in tests, where `HOME` may be a temporary folder).
+/// folder (`HOME` is hidden too).
 const TOOLCHAIN_DIRS: &[&str] = &[
-    "HOME",
     "GOROOT",
     "GOPATH",
     "GOMODCACHE",
     "CARGO_HOME",
     "RUSTUP_HOME",
 ];
+
+/// The toolchains' default folders in `HOME`, kept visible (read-only) when the variables
+/// above are not set: rustup's toolchains and cargo's registry, Go's module cache and its
+/// `go env -w` settings.
+const HOME_TOOLCHAIN_DIRS: &[&str] = &[".cargo", ".rustup", "go", ".config/go"];
 
 /// The Landlock ABI whose rights are asked for; older kernels get what they have (best
 /// effort), reported as a shortfall.
@@ -77,12 +85,19 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(Invocation::Run {
             level,
             dir,
+            writable,
             program,
             args,
         }) => {
             // Entered again after the mounts, so it is seen through them.
             let working_dir = std::env::current_dir().unwrap_or_else(|_| dir.clone());
-            let error = match confine(level, &dir) {
+            // A toolchain installed under `HOME` (`~/sdk/go/bin/go`) stays visible: the
+            // folder above its `bin`.
+            let installed = Path::new(&program)
+                .parent()
+                .and_then(Path::parent)
+                .map(Path::to_owned);
+            let error = match confine(level, &dir, &writable, installed.as_deref()) {
                 Ok(_) => std::process::Command::new(&program)
                     .args(&args)
                     .current_dir(&working_dir)
@@ -106,6 +121,7 @@ enum Invocation {
     Run {
         level: Confinement,
         dir: PathBuf,
+        writable: Vec<PathBuf>,
         program: OsString,
         args: Vec<OsString>,
     },
@@ -113,7 +129,7 @@ enum Invocation {
 
 fn parse(args: Vec<OsString>) -> Result<Invocation, String> {
     let mut args = args.into_iter();
-    let (mut level, mut dir) = (None, None);
+    let (mut level, mut dir, mut writable) = (None, None, Vec::new());
     while let Some(arg) = args.next() {
         match arg.to_str() {
             Some("--probe") => return Ok(Invocation::Probe),
@@ -122,11 +138,13 @@ fn parse(args: Vec<OsString>) -> Result<Invocation, String> {
                 level = Confinement::from_label(&label.to_string_lossy());
             }
             Some("--dir") => dir = args.next().map(PathBuf::from),
+            Some("--write") => writable.extend(args.next().map(PathBuf::from)),
             Some("--") => {
                 let program = args.next().ok_or("no program to run")?;
                 return Ok(Invocation::Run {
                     level: level.ok_or("no --level")?,
                     dir: dir.ok_or("no --dir")?,
+                    writable,
                     program,
                     args: args.collect(),
                 });
@@ -140,9 +158,9 @@ fn parse(args: Vec<OsString>) -> Result<Invocation, String> {
 /// Tries the strongest confinement in this (throw-away) process and prints what it got.
 fn probe() -> ExitCode {
     let dir = std::env::temp_dir();
-    let (level, mut shortfalls) = match confine(Confinement::Namespaces, &dir) {
+    let (level, mut shortfalls) = match confine(Confinement::Namespaces, &dir, &[], None) {
         Ok(shortfalls) => (Confinement::Namespaces, shortfalls),
-        Err(namespaces) => match confine(Confinement::Landlock, &dir) {
+        Err(namespaces) => match confine(Confinement::Landlock, &dir, &[], None) {
             Ok(mut shortfalls) => {
                 shortfalls.insert(0, format!("no namespaces: {namespaces}"));
                 (Confinement::Landlock, shortfalls)
@@ -164,16 +182,33 @@ fn probe() -> ExitCode {
 
 /// Confines this process at `level` for a command working in `dir`; `Ok` holds what the
 /// kernel could not give (an older Landlock ABI).
-fn confine(level: Confinement, dir: &Path) -> Result<Vec<String>, std::io::Error> {
+fn confine(
+    level: Confinement,
+    dir: &Path,
+    writable: &[PathBuf],
+    installed: Option<&Path>,
+) -> Result<Vec<String>, std::io::Error> {
     let dir = dir.canonicalize()?;
+    let writable: Vec<PathBuf> = writable
+        .iter()
+        .filter_map(|path| path.canonicalize().ok())
+        .collect();
     match level {
         Confinement::Namespaces => {
             enter_namespaces()?;
-            hide_shared_folders(&dir)?;
+            let mut kept = writable.clone();
+            kept.extend(installed.map(Path::to_owned));
+            hide_shared_folders(&dir, &kept)?;
             protect_state(&dir)?;
-            landlock(std::slice::from_ref(&dir), false)
+            let mut rules = writable;
+            rules.push(dir);
+            landlock(&rules, false)
         }
-        Confinement::Landlock => landlock(&writable_entries(&dir)?, true),
+        Confinement::Landlock => {
+            let mut rules = writable_entries(&dir)?;
+            rules.extend(writable);
+            landlock(&rules, true)
+        }
         Confinement::None => Ok(Vec::new()),
     }
 }
@@ -204,21 +239,31 @@ fn enter_namespaces() -> std::io::Result<()> {
     .map_err(|errno| context("making / private", errno.into()))
 }
 
-/// Covers [`HIDDEN`] with empty tmpfs mounts; the project and toolchain folders below one
-/// are bound back from a descriptor opened before the cover.
-fn hide_shared_folders(dir: &Path) -> std::io::Result<()> {
+/// Covers [`HIDDEN`] and `HOME` with empty tmpfs mounts; the project and toolchain folders
+/// below one are bound back from a descriptor opened before the cover.
+fn hide_shared_folders(dir: &Path, also_kept: &[PathBuf]) -> std::io::Result<()> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .and_then(|home| home.canonicalize().ok())
+        .filter(|home| home.parent().is_some());
+    let home_toolchains = home
+        .iter()
+        .flat_map(|home| HOME_TOOLCHAIN_DIRS.iter().map(move |dir| home.join(dir)));
     let mut keep: Vec<PathBuf> = TOOLCHAIN_DIRS
         .iter()
         .filter_map(std::env::var_os)
         .map(PathBuf::from)
+        .chain(home_toolchains)
+        .chain(also_kept.iter().cloned())
         .chain(std::iter::once(dir.to_owned()))
         .filter_map(|path| path.canonicalize().ok())
         .collect();
     keep.sort();
     // A folder inside another kept one comes back with it.
     keep.dedup_by(|inner, outer| inner.starts_with(outer));
-    for hidden in HIDDEN {
-        let hidden = Path::new(hidden);
+    let hidden_dirs = HIDDEN.iter().map(PathBuf::from).chain(home);
+    for hidden in hidden_dirs {
+        let hidden = hidden.as_path();
         let is_real_dir = std::fs::symlink_metadata(hidden).is_ok_and(|meta| meta.is_dir());
         if !is_real_dir {
             continue;

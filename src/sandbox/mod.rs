@@ -24,8 +24,8 @@
 //! - enters new user, network and mount namespaces; only `lo` is up, so a test's own
 //!   loopback server works and nothing of the host (its 127.0.0.1 included) is reachable;
 //! - hides the folders where other programs keep their unix sockets and temporary files
-//!   (`/tmp`, `/var/tmp`, `/run`, `/dev/shm`) under empty tmpfs mounts, binding back only
-//!   the project and the toolchains when they live there;
+//!   (`/tmp`, `/var/tmp`, `/run`, `/dev/shm`, `/home`, `/var/lib`) and `HOME` under empty
+//!   tmpfs mounts, binding back only the project and the toolchains when they live there;
 //! - bind-mounts `.git` and `.testsmith` read-only (the private build dir stays writable);
 //! - applies Landlock: read everywhere, write only beneath the project folder and a few
 //!   device files; abstract unix sockets and signals scoped to the confined processes,
@@ -51,6 +51,10 @@ use testsmith_driver::VerifyCommand;
 
 /// The folder under a project's `.testsmith/` that confined builds may write.
 pub const BUILD_DIR: &str = ".testsmith/build";
+
+/// Variables a command's own environment (from testsmith's code: a driver, mutants) may set
+/// to a build folder of testsmith's choosing; a confined command may write there too.
+const BUILD_DIR_VARS: &[&str] = &["CARGO_TARGET_DIR", "GOCACHE", "GOTMPDIR", "TMPDIR"];
 
 /// What the user decided about running generated code.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -273,9 +277,15 @@ fn prepare_as(
                 .arg(confine_subcommand())
                 .args(["--level", confinement.label()])
                 .arg("--dir")
-                .arg(&root)
-                .arg("--")
-                .arg(program);
+                .arg(&root);
+            for (name, value) in &command.env {
+                let path = Path::new(value);
+                if BUILD_DIR_VARS.contains(&name.as_str()) && path.is_absolute() {
+                    let _ = std::fs::create_dir_all(path);
+                    process.arg("--write").arg(path);
+                }
+            }
+            process.arg("--").arg(program);
             process
         }
     };
