@@ -143,9 +143,21 @@ pub struct GenerateArgs {
     /// Let coverage decide which members get a test: the existing tests run once with
     /// coverage; a member none of whose statements they execute gets a scaffold, whatever
     /// the tests are called; a partly executed one is reported with the lines no test
-    /// executes; a fully executed one is tested.
-    #[arg(long, conflicts_with = "enabled")]
+    /// executes; a fully executed one is tested. With --llm: every member with statements
+    /// no test executes is asked for, the prompt marks those lines, and a model's test is
+    /// kept only if it builds, passes every rerun (--reruns, 3 unless given) and executes
+    /// statements no earlier test executed (implies --verify).
+    #[arg(long, conflicts_with = "dry_run")]
     pub coverage: bool,
+
+    /// With --llm --coverage: keep a model's test that passes but adds no coverage.
+    #[arg(long, requires = "coverage")]
+    pub keep_no_gain: bool,
+
+    /// With --llm --coverage: after a test is kept, ask up to N more times per member with
+    /// the lines still missed.
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "coverage")]
+    pub coverage_rounds: u32,
 
     /// With --coverage: count what a package's tests execute in every package of its
     /// project (Go's `-coverpkg=./...`).
@@ -205,6 +217,23 @@ pub struct RunFlags {
     /// namespaces or Landlock): exit 2 instead of a warning. For CI.
     #[arg(long)]
     pub require_sandbox: bool,
+
+    /// Go build tags to build with (`go test -tags`); a test file whose `//go:build` needs
+    /// a tag not given is reported as not verified, naming the tag.
+    #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
+    pub tags: Vec<String>,
+
+    /// Cargo features to build with (`cargo test --features`).
+    #[arg(long, value_name = "FEATURE,...", value_delimiter = ',')]
+    pub features: Vec<String>,
+
+    /// Build with every Cargo feature (`cargo test --all-features`).
+    #[arg(long)]
+    pub all_features: bool,
+
+    /// Build without Cargo's default features (`cargo test --no-default-features`).
+    #[arg(long)]
+    pub no_default_features: bool,
 }
 
 impl Default for RunFlags {
@@ -213,6 +242,22 @@ impl Default for RunFlags {
             reruns: 1,
             test_timeout: 300,
             require_sandbox: false,
+            tags: Vec::new(),
+            features: Vec::new(),
+            all_features: false,
+            no_default_features: false,
+        }
+    }
+}
+
+impl RunFlags {
+    /// The build tags and features chosen, as the drivers take them.
+    pub fn build_selection(&self) -> testsmith_driver::BuildSelection {
+        testsmith_driver::BuildSelection {
+            tags: self.tags.clone(),
+            features: self.features.clone(),
+            all_features: self.all_features,
+            no_default_features: self.no_default_features,
         }
     }
 }

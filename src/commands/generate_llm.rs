@@ -12,6 +12,7 @@
 use super::generate::{FileOutcome, Generator, Selection, generate_files};
 use crate::cli::GenerateArgs;
 use crate::config::Config;
+use crate::coverage::Verdicts;
 use crate::errors::{AppError, Outcome};
 use crate::llm::{
     CancellationToken, FileRequest, Halt, Hold, JobLedger, LlmClient, MemberOutcome, MemberRequest,
@@ -23,6 +24,7 @@ use crate::pipeline::{
     prepare_file,
 };
 use crate::store::{StateStore, now_ms};
+use crate::verify::{FunnelOptions, WrittenFile, judge_coverage};
 use futures_util::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -43,7 +45,23 @@ pub fn run(
     mut report: GenerateReport,
     printer: &mut Printer,
 ) -> Result<Outcome, AppError> {
-    let session = LlmSession::open(&args.llm.tuning, printer)?;
+    let mut session = LlmSession::open(&args.llm.tuning, printer)?;
+    let baselines = if args.coverage {
+        let sources: Vec<(PathBuf, &'static dyn testsmith_driver::Driver)> = packages
+            .iter()
+            .flat_map(|package| {
+                package
+                    .files
+                    .iter()
+                    .map(|file| (file.path.clone(), package.driver))
+            })
+            .collect();
+        let (verdicts, baselines) = super::generate::coverage_verdicts(&sources, args, printer);
+        session.coverage = Some(verdicts);
+        Some(baselines)
+    } else {
+        None
+    };
     let interrupted = session.stop_on_interrupt();
     let results = {
         let printer = &*printer;
@@ -71,11 +89,49 @@ pub fn run(
             Some(interrupted.clone()),
         )
     };
+    let funnel = match (&verified, &baselines) {
+        (Some(verified), Some(baselines)) if !interrupted.load(Ordering::SeqCst) => {
+            let written: Vec<WrittenFile> = results
+                .iter()
+                .filter_map(|outcome| WrittenFile::from_report(&outcome.report))
+                .collect();
+            let options = FunnelOptions {
+                keep_no_gain: args.keep_no_gain,
+                all_packages: args.coverpkg,
+                test_timeout: std::time::Duration::from_secs(args.verify.run.test_timeout),
+            };
+            let mut funnel =
+                judge_coverage(verified, &written, baselines, &settings.scope, options);
+            for round in 1..=args.coverage_rounds {
+                if interrupted.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Some(later) = follow_up(
+                    &mut session,
+                    args,
+                    &packages,
+                    settings,
+                    &funnel,
+                    round,
+                    options,
+                )?
+                else {
+                    break;
+                };
+                funnel.absorb(round, later);
+            }
+            Some(funnel)
+        }
+        _ => None,
+    };
     for file in results {
         report.file(printer, file.report, file.files_written);
     }
     if let Some(verified) = verified {
         report.set_verify(verified);
+    }
+    if let Some(funnel) = funnel {
+        report.set_funnel(funnel);
     }
     let queue = session.store.queue_counts(now_ms())?;
     report.set_llm(session.client.stats(), queue.waiting());
@@ -110,6 +166,65 @@ pub fn run(
     }
 }
 
+/// One follow-up round of `--coverage-rounds`: for every member a test kept in the last
+/// round left lines of, one more ask carrying the lines still missed, for a test named after
+/// the kept one with the round (`TestAdd_2`); written, verified and judged like the first.
+/// `None` when no member is left to ask about.
+fn follow_up(
+    session: &mut LlmSession,
+    args: &GenerateArgs,
+    packages: &[Package],
+    settings: &WriteSettings,
+    funnel: &crate::verify::CoverageFunnel,
+    round: u32,
+    options: FunnelOptions,
+) -> Result<Option<crate::verify::CoverageFunnel>, AppError> {
+    let wanted = funnel.still_missed(round - 1);
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let base_name = |name: &str| match name.rsplit_once('_') {
+        Some((base, number)) if number.parse::<u32>().is_ok() => base.to_owned(),
+        _ => name.to_owned(),
+    };
+    session.follow_ups = Some(
+        wanted
+            .iter()
+            .map(|missed| {
+                let name = format!("{}_{}", base_name(&missed.test_name), round + 1);
+                (
+                    (missed.source.clone(), missed.line),
+                    (name, missed.lines.clone()),
+                )
+            })
+            .collect(),
+    );
+    let results = {
+        let progress = |_| Progress::hidden();
+        let generator = Generator::Llm {
+            session,
+            progress: &progress,
+        };
+        generate_files(packages, &Selection::All, generator, settings)?
+    };
+    session.follow_ups = None;
+    let Some(verified) = super::verify::after_generate(args, &results, &settings.scope, None, None)
+    else {
+        return Ok(None);
+    };
+    let written: Vec<WrittenFile> = results
+        .iter()
+        .filter_map(|outcome| WrittenFile::from_report(&outcome.report))
+        .collect();
+    Ok(Some(judge_coverage(
+        &verified,
+        &written,
+        &funnel.covered,
+        &settings.scope,
+        options,
+    )))
+}
+
 /// Resolves when the user asks the run to stop (Ctrl-C, SIGTERM); `false` if signals cannot
 /// be watched.
 async fn wait_for_interrupt() -> bool {
@@ -123,12 +238,34 @@ async fn wait_for_interrupt() -> bool {
     }
 }
 
+/// Members to ask about again, by source file and first line: the test name to write and
+/// the lines still missed.
+type FollowUps = HashMap<(PathBuf, usize), (String, Vec<(usize, usize)>)>;
+
+/// Re-plans for a follow-up round: only the members in `follow_ups` are asked about.
+fn aim_at_follow_ups(prepared: &mut [PreparedFile<'_>], follow_ups: &FollowUps) {
+    for file in prepared {
+        let path = file.file.path.clone();
+        for plan in &mut file.plans {
+            match follow_ups.get(&(path.clone(), plan.member.start_line)) {
+                Some((name, lines)) => {
+                    plan.test_name = name.clone();
+                    plan.missed_lines = lines.clone();
+                    plan.decision = crate::pipeline::Decision::Write;
+                }
+                None => plan.decision = crate::pipeline::Decision::AlreadyTested,
+            }
+        }
+    }
+}
+
 /// Plans every selected file, files with queued jobs first; the files that cannot be worked
 /// on come back finished.
 fn prepare_all<'p>(
     packages: &'p [Package],
     selection: &Selection,
     ready: &HashSet<PathBuf>,
+    coverage: Option<&Verdicts>,
 ) -> (Vec<PreparedFile<'p>>, Vec<FileOutcome>) {
     let mut prepared = Vec::new();
     let mut unprepared = Vec::new();
@@ -144,7 +281,12 @@ fn prepare_all<'p>(
                 &mut texts,
                 ScaffoldPolicy::ReplaceUnedited,
             ) {
-                Ok(file) => prepared.push(file),
+                Ok(mut file) => {
+                    if let Some(verdicts) = coverage {
+                        verdicts.decide(&file.file.path, &mut file.plans, true);
+                    }
+                    prepared.push(file)
+                }
                 Err(report) => unprepared.push(FileOutcome {
                     report: *report,
                     files_written: 0,
@@ -176,6 +318,11 @@ pub(crate) struct LlmSession {
     /// Job keys this pass recorded or found while asking, to tell queued jobs that no longer
     /// have work (their member got a test another way, or is gone) from the rest.
     touched: std::sync::Mutex<HashSet<String>>,
+    /// `--coverage`: what the existing tests execute; plans aim at what they miss.
+    coverage: Option<Verdicts>,
+    /// A `--coverage-rounds` follow-up: the only members asked about, by source file and
+    /// first line, with the test name to write and the lines still missed.
+    follow_ups: Option<FollowUps>,
     /// Held for the whole run; released when dropped (or when the process dies).
     _lock: RunLock,
 }
@@ -237,6 +384,8 @@ impl LlmSession {
             },
             queue_enabled: std::env::var_os("TESTSMITH_NO_QUEUE").is_none(),
             touched: std::sync::Mutex::new(HashSet::new()),
+            coverage: None,
+            follow_ups: None,
             _lock: lock,
         })
     }
@@ -272,7 +421,11 @@ impl LlmSession {
     ) -> Result<Vec<FileOutcome>, AppError> {
         let mut queued = self.take_queued()?;
         let first: HashSet<PathBuf> = queued.values().cloned().collect();
-        let (prepared, mut outcomes) = prepare_all(packages, selection, &first);
+        let (mut prepared, mut outcomes) =
+            prepare_all(packages, selection, &first, self.coverage.as_ref());
+        if let Some(follow_ups) = &self.follow_ups {
+            aim_at_follow_ups(&mut prepared, follow_ups);
+        }
         let in_this_pass: HashSet<PathBuf> =
             prepared.iter().map(|file| file.file.path.clone()).collect();
         self.release_others(&mut queued, &in_this_pass);
@@ -675,7 +828,15 @@ fn member_request(prepared: &PreparedFile<'_>, index: usize) -> MemberRequest {
             .driver()
             .display_name_in(prepared.file, &plan.member),
         test_name: plan.test_name.clone(),
-        source: crate::llm::member_source(&plan.member, &prepared.source_text),
+        source: if plan.missed_lines.is_empty() {
+            crate::llm::member_source(&plan.member, &prepared.source_text)
+        } else {
+            crate::llm::member_source_with_missed_lines(
+                &plan.member,
+                &prepared.source_text,
+                &plan.missed_lines,
+            )
+        },
     }
 }
 

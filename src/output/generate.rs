@@ -14,6 +14,14 @@ pub struct SkippedMember {
     pub reason: String,
 }
 
+/// Why a file's tests went to `test_file` rather than to the test file they usually go to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diversion {
+    /// The test file they usually go to, left as it was.
+    pub from: PathBuf,
+    pub reason: String,
+}
+
 /// What a run did for one source file.
 #[derive(Debug, Default, Serialize)]
 pub struct FileReport {
@@ -21,6 +29,10 @@ pub struct FileReport {
     pub path: PathBuf,
     /// Where its tests go; `null` when its language writes none.
     pub test_file: Option<PathBuf>,
+    /// Set when the tests went to a new file beside the usual one, which they could not be
+    /// appended to without moving its lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverted: Option<Diversion>,
     /// Tests written for members that had none.
     pub written: Vec<String>,
     /// Unedited scaffolds rewritten because their member's signature changed (or, with
@@ -114,6 +126,13 @@ impl FileReport {
             line.push_str(" (test module attached)");
         }
         line.push('\n');
+        if let Some(diverted) = &self.diverted {
+            line.push_str(&format!(
+                "  new test file beside {}: {}\n",
+                diverted.from.display(),
+                diverted.reason
+            ));
+        }
         if verbose {
             for name in &self.written {
                 line.push_str(&format!("  written         {name}\n"));
@@ -236,6 +255,8 @@ pub struct GenerateReport {
     has_syntax_errors: bool,
     /// `--verify`: what the toolchains said about the tests written.
     verify: Option<crate::verify::VerifyReport>,
+    /// `--llm --coverage`: which tests raised coverage and were kept.
+    funnel: Option<crate::verify::CoverageFunnel>,
 }
 
 impl GenerateReport {
@@ -249,6 +270,7 @@ impl GenerateReport {
             },
             has_syntax_errors: false,
             verify: None,
+            funnel: None,
         }
     }
 
@@ -296,6 +318,10 @@ impl GenerateReport {
         self.verify = Some(report);
     }
 
+    pub fn set_funnel(&mut self, funnel: crate::verify::CoverageFunnel) {
+        self.funnel = Some(funnel);
+    }
+
     /// Prints everything; the outcome is 1 when any file failed or had syntax errors.
     pub fn finish(mut self, printer: &mut Printer) -> Result<Outcome, AppError> {
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -311,11 +337,14 @@ impl GenerateReport {
                     summary: &'a GenerateSummary,
                     #[serde(skip_serializing_if = "Option::is_none")]
                     verify: Option<&'a crate::verify::VerifyReport>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    funnel: Option<&'a crate::verify::CoverageFunnel>,
                 }
                 let document = Document {
                     files: &self.files,
                     summary: &self.summary,
                     verify: self.verify.as_ref(),
+                    funnel: self.funnel.as_ref(),
                 };
                 let json = serde_json::to_string(&document).expect("the report serialises");
                 printer.out(&json)?;
@@ -339,6 +368,9 @@ impl GenerateReport {
                 }
                 if let Some(verify) = &self.verify {
                     printer.out(&verify.text(verbose))?;
+                }
+                if let Some(funnel) = &self.funnel {
+                    printer.out(&funnel.text())?;
                 }
             }
         }

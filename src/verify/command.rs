@@ -86,6 +86,7 @@ fn fetch_once(dir: &Path, timeout: Duration) {
             files: Vec::new(),
             include_ignored: false,
             test_timeout_secs: 0,
+            build: Default::default(),
         };
         driver.fetch_command(&request)
     });
