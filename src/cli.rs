@@ -146,8 +146,9 @@ pub struct GenerateArgs {
     /// executes; a fully executed one is tested. With --llm: every member with statements
     /// no test executes is asked for, the prompt marks those lines, and a model's test is
     /// kept only if it builds, passes every rerun (--reruns, 3 unless given) and executes
-    /// statements no earlier test executed (implies --verify).
-    #[arg(long, conflicts_with = "dry_run")]
+    /// statements no earlier test executed (implies --verify, except with --dry-run, which
+    /// measures and plans but writes and judges nothing).
+    #[arg(long)]
     pub coverage: bool,
 
     /// With --llm --coverage: keep a model's test that passes but adds no coverage.

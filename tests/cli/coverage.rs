@@ -314,6 +314,18 @@ fn file_report<'d>(doc: &'d Value, path: &str) -> &'d Value {
 fn generate_with_coverage_scaffolds_only_what_no_test_executes_whatever_the_tests_are_called() {
     let project = Project::new();
     small_module(&project);
+    // A dry run measures and plans the same, and writes nothing.
+    let before = files_of(project.root());
+    let dry = with_toolchains(project.testsmith(&["generate", "--coverage", "--dry-run"]))
+        .run()
+        .success();
+    assert!(
+        dry.stdout.contains("+func TestOther(t *testing.T) {"),
+        "{}",
+        dry.stdout
+    );
+    assert!(!dry.stdout.contains("+func TestAdd("), "{}", dry.stdout);
+    assert_eq!(files_of(project.root()), before);
     let doc = with_toolchains(project.testsmith(&["generate", "--coverage", "--format", "json"]))
         .run()
         .success()
