@@ -85,6 +85,9 @@ pub enum AppError {
         source: notify::Error,
     },
 
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+
     #[error("cannot find the current folder")]
     CurrentDir(#[source] std::io::Error),
 
@@ -113,6 +116,7 @@ impl AppError {
             | AppError::Credentials(..)
             | AppError::Refused(_)
             | AppError::Busy(_)
+            | AppError::Sandbox(_)
             | AppError::BadReport { .. }
             | AppError::Changes(_)
             | AppError::Store(crate::store::StoreError::BadUrl { .. }) => Outcome::UsageError,
@@ -147,10 +151,7 @@ impl AppError {
                  over different `--partition` shares"
                     .to_owned(),
             ),
-            AppError::Credentials(_, key_env) => Some(format!(
-                "check the key in ${key_env} (or `api_key_env` in testsmith.toml) and the \
-                 base URL; unfinished jobs wait in the queue: `testsmith resume`"
-            )),
+            AppError::Credentials(_, help) => Some(help.clone()),
             AppError::Refused(_) => Some(
                 "check the model name (--model), the base URL (--base-url) and the [llm] \
                  settings; unfinished jobs wait in the queue: `testsmith resume`"
@@ -161,6 +162,12 @@ impl AppError {
                  process ends)"
                     .to_owned(),
             ),
+            AppError::Sandbox(crate::sandbox::SandboxError::Required { .. }) => Some(
+                "run where unprivileged user namespaces and Landlock are enabled (Linux 6.7 or \
+                 newer; `unshare -Urn true` must work), or drop --require-sandbox"
+                    .to_owned(),
+            ),
+            AppError::Sandbox(_) => None,
             AppError::Watch { source, .. } => match source.kind {
                 notify::ErrorKind::PathNotFound => {
                     Some("name a file or folder that exists".to_owned())

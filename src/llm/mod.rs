@@ -15,6 +15,7 @@ mod limit;
 mod pace;
 mod prompt;
 mod provider;
+mod redact;
 mod retry;
 mod stats;
 
