@@ -17,6 +17,9 @@ pub enum Outcome {
     BelowThreshold,
     /// The run finished, but some files could not be read, parsed cleanly or written.
     SomeFilesFailed,
+    /// `--llm`: some members got no usable test — the model's answers stayed invalid, or a
+    /// request failed in a way no retry fixes — and it is not a configuration problem.
+    UnusableAnswers,
     /// Bad flags, a bad configuration file, or nothing to work on.
     UsageError,
     /// The user pressed Ctrl-C (or sent SIGINT/SIGTERM).
@@ -28,6 +31,8 @@ impl Outcome {
         match self {
             Outcome::Success => 0,
             Outcome::SomeFilesFailed => 1,
+            // EX_DATAERR from sysexits.h: the model's answers were unusable.
+            Outcome::UnusableAnswers => 65,
             // EX_TEMPFAIL from sysexits.h: a temporary failure; the user is invited to retry.
             Outcome::Deferred => 75,
             Outcome::UsageError => 2,
@@ -65,6 +70,11 @@ pub enum AppError {
     #[error("{}", .0)]
     Credentials(crate::llm::LlmError, String),
 
+    /// The API refused a request as wrong (400/404/422): the model name, the base URL or
+    /// a setting.
+    #[error("{}", .0)]
+    Refused(crate::llm::LlmError),
+
     #[error("another testsmith run is working on {}", .0.display())]
     Busy(PathBuf),
 
@@ -74,6 +84,9 @@ pub enum AppError {
         #[source]
         source: notify::Error,
     },
+
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
 
     #[error("cannot find the current folder")]
     CurrentDir(#[source] std::io::Error),
@@ -101,7 +114,9 @@ impl AppError {
             AppError::NothingToDo { .. }
             | AppError::Config(_)
             | AppError::Credentials(..)
+            | AppError::Refused(_)
             | AppError::Busy(_)
+            | AppError::Sandbox(_)
             | AppError::BadReport { .. }
             | AppError::Changes(_)
             | AppError::Store(crate::store::StoreError::BadUrl { .. }) => Outcome::UsageError,
@@ -136,15 +151,23 @@ impl AppError {
                  over different `--partition` shares"
                     .to_owned(),
             ),
-            AppError::Credentials(_, key_env) => Some(format!(
-                "check the key in ${key_env} (or `api_key_env` in testsmith.toml) and the \
-                 base URL; unfinished jobs wait in the queue: `testsmith resume`"
-            )),
+            AppError::Credentials(_, help) => Some(help.clone()),
+            AppError::Refused(_) => Some(
+                "check the model name (--model), the base URL (--base-url) and the [llm] \
+                 settings; unfinished jobs wait in the queue: `testsmith resume`"
+                    .to_owned(),
+            ),
             AppError::Busy(_) => Some(
                 "wait for the other run to finish (a stopped run's lock is released when its \
                  process ends)"
                     .to_owned(),
             ),
+            AppError::Sandbox(crate::sandbox::SandboxError::Required { .. }) => Some(
+                "run where unprivileged user namespaces and Landlock are enabled (Linux 6.7 or \
+                 newer; `unshare -Urn true` must work), or drop --require-sandbox"
+                    .to_owned(),
+            ),
+            AppError::Sandbox(_) => None,
             AppError::Watch { source, .. } => match source.kind {
                 notify::ErrorKind::PathNotFound => {
                     Some("name a file or folder that exists".to_owned())

@@ -12,8 +12,10 @@ mod envelope;
 mod error;
 mod jobs;
 mod limit;
+mod pace;
 mod prompt;
 mod provider;
+mod redact;
 mod retry;
 mod stats;
 

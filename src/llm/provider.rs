@@ -9,6 +9,7 @@
 
 use super::classify::{Failure, TransportKind};
 use super::envelope::envelope_schema;
+use super::pace::{Pace, pause_from_headers};
 use super::stats::LlmStats;
 use crate::config::{ApiKey, LlmConfig};
 use serde::Deserialize;
@@ -20,6 +21,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub struct ChatRequest {
     pub system: String,
     pub user: String,
+    /// The completion cap: the answer is cut there (`finish_reason: "length"`).
+    pub max_tokens: Option<u32>,
 }
 
 /// A successful completion.
@@ -53,6 +56,11 @@ pub trait ChatBackend: Send + Sync {
         &self,
         request: &ChatRequest,
     ) -> impl Future<Output = Result<ChatResponse, Failure>> + Send;
+
+    /// The pace this backend feeds from the server's rate-limit headers, if it reads them.
+    fn pace(&self) -> Option<Arc<Pace>> {
+        None
+    }
 }
 
 /// How the reply's shape is requested, strictest first.
@@ -97,7 +105,28 @@ pub struct HttpProvider {
     temperature: f64,
     /// What each endpoint (URL and model) is known to accept.
     formats: Mutex<HashMap<String, ResponseFormat>>,
+    /// Endpoints known to refuse `max_tokens` and want `max_completion_tokens` (OpenAI's
+    /// reasoning models answer 400 to the former).
+    completion_cap_field: Mutex<HashMap<String, CapField>>,
     stats: Arc<LlmStats>,
+    /// Fed from every response's rate-limit headers; the client waits on it.
+    pace: Arc<Pace>,
+}
+
+/// Redirects are followed only within the endpoint's own origin (scheme, host and port): a
+/// 307/308 replays the POST — the prompt, the project's source — to wherever it points, and
+/// the endpoint the user chose is the only one that should see it. A redirect elsewhere
+/// ends the request with the redirect's status.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let origin = |url: &reqwest::Url| url.origin();
+        let first = attempt.previous().first().map(origin);
+        if attempt.previous().len() > 5 || first.as_ref() != Some(&origin(attempt.url())) {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// Keep error bodies short in messages and memory.
@@ -114,7 +143,8 @@ impl HttpProvider {
     ) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("testsmith/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(10));
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .redirect(same_origin_redirects());
         if let Some(timeout) = config.timeout {
             builder = builder.timeout(timeout);
         }
@@ -125,7 +155,9 @@ impl HttpProvider {
             model: model.to_owned(),
             temperature: config.temperature,
             formats: Mutex::new(HashMap::new()),
+            completion_cap_field: Mutex::new(HashMap::new()),
             stats,
+            pace: Arc::default(),
         })
     }
 
@@ -150,10 +182,21 @@ impl HttpProvider {
             .insert(self.format_key(), format);
     }
 
+    /// The field this endpoint takes the completion cap in.
+    fn cap_field(&self) -> CapField {
+        self.completion_cap_field
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&self.format_key())
+            .copied()
+            .unwrap_or(CapField::MaxTokens)
+    }
+
     async fn send(
         &self,
         request: &ChatRequest,
         format: ResponseFormat,
+        cap_field: CapField,
     ) -> Result<ChatResponse, Failure> {
         let mut body = serde_json::json!({
             "model": self.model,
@@ -165,6 +208,9 @@ impl HttpProvider {
         });
         if let Some(field) = format.request_field() {
             body["response_format"] = field;
+        }
+        if let Some(cap) = request.max_tokens {
+            body[cap_field.name()] = cap.into();
         }
         let mut http = self.http.post(&self.endpoint).json(&body);
         if let Some(key) = &self.api_key {
@@ -182,6 +228,14 @@ impl HttpProvider {
         };
         let retry_after_ms = header("retry-after-ms");
         let retry_after = header("retry-after");
+        let tokens_needed = request.max_tokens.map_or(1, u64::from);
+        if let Some(pause) = pause_from_headers(header, tokens_needed) {
+            tracing::debug!(
+                "the API's rate-limit budget is spent; pausing {:.1}s",
+                pause.as_secs_f64()
+            );
+            self.pace.hold_for(pause);
+        }
         let text = response
             .text()
             .await
@@ -191,7 +245,8 @@ impl HttpProvider {
                 status: status.as_u16(),
                 retry_after_ms,
                 retry_after,
-                body: self.redact(truncate(&text, MAX_ERROR_BODY)),
+                // Redacted whole, then cut: a cut JSON body no longer decodes.
+                body: truncate(&self.redact(&text), MAX_ERROR_BODY).to_owned(),
             });
         }
         parse_completion(&text).map_err(|message| Failure::Malformed {
@@ -224,17 +279,37 @@ impl HttpProvider {
 
     fn redact(&self, text: &str) -> String {
         match &self.api_key {
-            Some(key) if !key.expose().is_empty() => text.replace(key.expose(), "[redacted]"),
+            Some(key) => super::redact::redact(text, key.expose()),
             _ => text.to_owned(),
         }
     }
 }
 
 impl ChatBackend for HttpProvider {
+    fn pace(&self) -> Option<Arc<Pace>> {
+        Some(self.pace.clone())
+    }
+
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, Failure> {
         let mut format = self.response_format();
+        let mut cap_field = self.cap_field();
         loop {
-            match self.send(request, format).await {
+            match self.send(request, format, cap_field).await {
+                Err(failure)
+                    if cap_field == CapField::MaxTokens
+                        && request.max_tokens.is_some()
+                        && is_max_tokens_refusal(&failure) =>
+                {
+                    tracing::debug!(
+                        "{} refused max_tokens ({failure}); using max_completion_tokens from now on",
+                        self.endpoint
+                    );
+                    cap_field = CapField::MaxCompletionTokens;
+                    self.completion_cap_field
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(self.format_key(), cap_field);
+                }
                 Err(failure) if is_format_refusal(&failure) => {
                     let Some(weaker) = format.weaker() else {
                         return Err(failure);
@@ -251,6 +326,34 @@ impl ChatBackend for HttpProvider {
             }
         }
     }
+}
+
+/// The request field carrying the completion cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CapField {
+    MaxTokens,
+    MaxCompletionTokens,
+}
+
+impl CapField {
+    fn name(self) -> &'static str {
+        match self {
+            CapField::MaxTokens => "max_tokens",
+            CapField::MaxCompletionTokens => "max_completion_tokens",
+        }
+    }
+}
+
+/// Whether a failure is the endpoint refusing `max_tokens` as a parameter (OpenAI: "Unsupported
+/// parameter: 'max_tokens' ... Use 'max_completion_tokens' instead."), not the request.
+fn is_max_tokens_refusal(failure: &Failure) -> bool {
+    let Failure::Status { status, body, .. } = failure else {
+        return false;
+    };
+    let body = body.to_ascii_lowercase();
+    matches!(status, 400 | 422)
+        && body.contains("max_tokens")
+        && (body.contains("max_completion_tokens") || body.contains("unsupported"))
 }
 
 /// Whether a failure is the server refusing our `response_format` rather than the request:
@@ -368,6 +471,7 @@ pub(super) mod tests {
         ChatRequest {
             system: "sys".to_owned(),
             user: "usr".to_owned(),
+            max_tokens: Some(700),
         }
     }
 
@@ -400,6 +504,30 @@ pub(super) mod tests {
             }
         );
         assert_eq!(provider.stats.snapshot().requests_sent, 1);
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_refusing_max_tokens_gets_max_completion_tokens_from_then_on() {
+        let server = MockServer::start().await;
+        Mock::given(body_partial_json(serde_json::json!({"max_tokens": 700})))
+            .respond_with(ResponseTemplate::new(400).set_body_string(
+                r#"{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}"#,
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(body_partial_json(
+            serde_json::json!({"max_completion_tokens": 700}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(completion("ok", "stop")))
+        .expect(3)
+        .mount(&server)
+        .await;
+        let provider = provider(&server, None);
+        for _ in 0..3 {
+            assert_eq!(provider.complete(&request()).await.unwrap().content, "ok");
+        }
+        assert_eq!(provider.stats.snapshot().requests_sent, 4);
     }
 
     #[tokio::test]
@@ -482,6 +610,60 @@ pub(super) mod tests {
     }
 
     #[tokio::test]
+    async fn a_redirect_to_another_origin_is_not_followed_and_one_within_is() {
+        let elsewhere = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0)
+            .mount(&elsewhere)
+            .await;
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(wiremock::matchers::path("/v1/chat/completions"))
+            .respond_with(ResponseTemplate::new(307).insert_header(
+                "location",
+                format!("{}/v1/chat/completions", elsewhere.uri()).as_str(),
+            ))
+            .mount(&server)
+            .await;
+        let failure = provider(&server, Some("sk-live-SECRET42"))
+            .complete(&request())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(failure, Failure::Status { status: 307, .. }),
+            "{failure:?}"
+        );
+        assert!(elsewhere.received_requests().await.unwrap().is_empty());
+
+        // Within the endpoint's own origin a redirect is followed, key and body included.
+        let moved = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(wiremock::matchers::path("/v1/chat/completions"))
+            .respond_with(
+                ResponseTemplate::new(308).insert_header("location", "/v2/chat/completions"),
+            )
+            .mount(&moved)
+            .await;
+        Mock::given(method("POST"))
+            .and(wiremock::matchers::path("/v2/chat/completions"))
+            .and(wiremock::matchers::header(
+                "authorization",
+                "Bearer sk-live-SECRET42",
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]
+            })))
+            .mount(&moved)
+            .await;
+        let answer = provider(&moved, Some("sk-live-SECRET42"))
+            .complete(&request())
+            .await
+            .unwrap();
+        assert_eq!(answer.content, "ok");
+    }
+
+    #[tokio::test]
     async fn status_failures_carry_the_retry_headers_and_never_the_key() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
@@ -513,6 +695,36 @@ pub(super) mod tests {
         assert_eq!(retry_after.as_deref(), Some("3"));
         assert!(!format!("{failure} {failure:?}").contains("SECRET42"));
         assert!(failure.to_string().contains("[redacted]"));
+    }
+
+    #[tokio::test]
+    async fn a_key_the_server_spells_in_unicode_escapes_is_never_shown_decoded() {
+        let escaped: String = "sk-live-SECRET42"
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect();
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(401).set_body_string(format!(
+                r#"{{"error":{{"message":"Incorrect API key provided: {escaped}"}}}}"#
+            )))
+            .mount(&server)
+            .await;
+        let failure = provider(&server, Some("sk-live-SECRET42"))
+            .complete(&request())
+            .await
+            .unwrap_err();
+        let Failure::Status { body, .. } = &failure else {
+            panic!("{failure:?}");
+        };
+        // However the body is read later — as it is, or decoded — the key is not in it.
+        let decoded: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert!(!decoded.to_string().contains("SECRET42"), "{decoded}");
+        assert!(
+            !body.contains("SECRET42") && !body.contains(&escaped[..30]),
+            "{body}"
+        );
+        assert!(!format!("{failure} {failure:?}").contains("SECRET42"));
     }
 
     #[tokio::test]

@@ -8,10 +8,12 @@ mod fake_llm;
 mod generate;
 mod go_toolchain;
 mod llm;
+mod llm_real;
 mod merges;
 mod mutants;
 mod partition;
 mod rust_toolchain;
+mod sandbox;
 mod shared_state;
 #[path = "../../src/store/test_server.rs"]
 mod test_server;

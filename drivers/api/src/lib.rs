@@ -220,12 +220,44 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         Err(format!("testsmith cannot check {} tests yet", self.name()))
     }
 
+    /// Fixes what [`check_answer`](Driver::check_answer) would refuse or the compiler reject
+    /// in an answer, where what was meant is plain (small models redeclare the member beside
+    /// the test, send a bare fragment of statements, return a value from a test): the fixed
+    /// answer, to be checked, or `None` when there is nothing to fix this way (the answer is
+    /// then checked as it is, and re-asked if refused). Deterministic.
+    fn salvage_answer(
+        &self,
+        source: &SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+        code: &str,
+    ) -> Option<String> {
+        let _ = (source, member, test_name, code);
+        None
+    }
+
+    /// Whether a checked test asserts something (a test that asserts nothing proves nothing
+    /// and is not kept). The default trusts every test.
+    fn test_asserts(&self, test: &TestCode) -> bool {
+        let _ = test;
+        true
+    }
+
     // ---- verifying written tests with the toolchain -------------------------------------
 
     /// The file that marks the folder the language's toolchain builds from (`go.mod`,
     /// `Cargo.toml`): a test file is verified from the nearest folder above it that holds
     /// one. `None` (the default) when this driver cannot verify tests.
     fn project_marker(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The command that downloads the project's dependencies (`go mod download`, `cargo
+    /// fetch`), run before the commands that build generated code: those run confined and
+    /// offline, this one with the network but never executing generated code. `None` (the
+    /// default) when there is nothing to fetch.
+    fn fetch_command(&self, request: &VerifyRequest) -> Option<VerifyCommand> {
+        let _ = request;
         None
     }
 

@@ -35,6 +35,8 @@ mod names;
 mod outline;
 mod package_context;
 mod parse;
+mod refusals;
+mod salvage;
 mod scaffold;
 mod skeleton;
 mod source;
@@ -193,10 +195,38 @@ impl Driver for GoDriver {
         answer::check_answer(source, member, test_name, code)
     }
 
+    fn salvage_answer(
+        &self,
+        source: &testsmith_driver::SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+        code: &str,
+    ) -> Option<String> {
+        let _ = member;
+        salvage::salvage(source, test_name, code)
+    }
+
+    fn test_asserts(&self, test: &testsmith_driver::TestCode) -> bool {
+        salvage::asserts_something(&test.code)
+    }
+
     // ---- verifying written tests (verify.rs) ---------------------------------------------
 
     fn project_marker(&self) -> Option<&'static str> {
         Some("go.mod")
+    }
+
+    fn fetch_command(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+    ) -> Option<testsmith_driver::VerifyCommand> {
+        Some(testsmith_driver::VerifyCommand {
+            step: testsmith_driver::VerifyStep::Build,
+            program: "go".to_owned(),
+            args: vec!["mod".to_owned(), "download".to_owned()],
+            dir: request.root.clone(),
+            env: Vec::new(),
+        })
     }
 
     fn verify_commands(

@@ -26,6 +26,8 @@ mod mutate;
 mod naming;
 mod parse;
 mod paths;
+mod refusals;
+mod salvage;
 mod scaffold;
 mod signature;
 mod skeleton;
@@ -167,10 +169,38 @@ impl Driver for RustDriver {
         answer::check_answer(member, test_name, code)
     }
 
+    fn salvage_answer(
+        &self,
+        source: &SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+        code: &str,
+    ) -> Option<String> {
+        let _ = source;
+        salvage::salvage(member, test_name, code)
+    }
+
+    fn test_asserts(&self, test: &testsmith_driver::TestCode) -> bool {
+        salvage::asserts_something(&test.code)
+    }
+
     // ---- verifying written tests (verify.rs) ---------------------------------------------
 
     fn project_marker(&self) -> Option<&'static str> {
         Some("Cargo.toml")
+    }
+
+    fn fetch_command(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+    ) -> Option<testsmith_driver::VerifyCommand> {
+        Some(testsmith_driver::VerifyCommand {
+            step: testsmith_driver::VerifyStep::Build,
+            program: "cargo".to_owned(),
+            args: vec!["fetch".to_owned()],
+            dir: request.root.clone(),
+            env: vec![("CARGO_TERM_COLOR".to_owned(), "never".to_owned())],
+        })
     }
 
     fn verify_commands(
