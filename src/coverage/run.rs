@@ -118,10 +118,6 @@ impl PackageRun {
 
     /// Runs the test `test_name` alone with the binary already built: the profile of what
     /// it executes, and its run's output (a failing test still has a profile).
-    #[expect(
-        dead_code,
-        reason = "the API for judging new tests (generate --coverage, mutants)"
-    )]
     pub fn test_profile(&self, test_name: &str) -> Result<(Profile, CommandOutput), String> {
         let number = self.profiles_written.fetch_add(1, Ordering::Relaxed);
         let profile = self.target.work_dir.join(format!("test-{number}.cover"));
