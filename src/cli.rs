@@ -59,6 +59,17 @@ pub enum Command {
     Queue(QueueArgs),
     /// Keep tests current while you edit: generate once, then again for every saved file.
     Watch(WatchArgs),
+    /// Work with JSON reports: join the reports of `--partition` runs into one.
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
+    /// Print a shell completion script: `testsmith completions bash > ~/.local/share/bash-completion/completions/testsmith`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// What to look at: shared by every command that walks a project.
@@ -85,6 +96,24 @@ impl InputArgs {
     }
 }
 
+/// Which share of the project a run works on; shared by `generate`, `verify`, `coverage`,
+/// `mutants` (every command that works per package and may be split across CI runners).
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Selection")]
+pub struct SelectArgs {
+    /// Work on the I-th of N deterministic, disjoint shares of the packages (I from 1),
+    /// so N CI runners split a project; every machine agrees which package is whose.
+    /// `testsmith report merge` joins their JSON reports.
+    #[arg(long, value_name = "hash:I/N")]
+    pub partition: Option<crate::pipeline::Partition>,
+
+    /// Only what changed since the merge base of REF and HEAD, uncommitted edits included
+    /// (a pull request's check): `generate` writes tests for the added and edited functions
+    /// and methods only; the other commands work on the packages with changes.
+    #[arg(long, value_name = "REF")]
+    pub changed_since: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     #[command(flatten)]
@@ -100,6 +129,9 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
+    #[command(flatten)]
+    pub select: SelectArgs,
+
     /// Print the change as a unified diff; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -107,6 +139,18 @@ pub struct GenerateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// Let coverage decide which members get a test: the existing tests run once with
+    /// coverage; a member none of whose statements they execute gets a scaffold, whatever
+    /// the tests are called; a partly executed one is reported with the lines no test
+    /// executes; a fully executed one is tested.
+    #[arg(long, conflicts_with = "enabled")]
+    pub coverage: bool,
+
+    /// With --coverage: count what a package's tests execute in every package of its
+    /// project (Go's `-coverpkg=./...`).
+    #[arg(long, requires = "coverage")]
+    pub coverpkg: bool,
 
     #[command(flatten)]
     pub llm: LlmArgs,
@@ -173,6 +217,9 @@ pub struct VerifyArgs {
     pub input: InputArgs,
 
     #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
     pub run: RunFlags,
 
     /// Run tests marked ignored too (Rust's `--include-ignored`; a Go `t.Skip` still skips).
@@ -188,6 +235,9 @@ pub struct VerifyArgs {
 pub struct MutantsArgs {
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     /// Fail (exit code 3) when the mutation score is below PCT percent.
     #[arg(long, value_name = "PCT", value_parser = parse_percent)]
@@ -221,6 +271,9 @@ pub struct MutantsArgs {
 pub struct CoverageArgs {
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     /// Fail (exit code 3) when less than PCT percent of all statements are executed.
     #[arg(long, value_name = "PCT", value_parser = parse_percent)]
@@ -403,6 +456,17 @@ pub struct InitArgs {
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportAction {
+    /// Join the `--format json` reports of one command run over disjoint `--partition`
+    /// shares into the report one run over everything gives; printed on stdout.
+    Merge {
+        /// The reports (files; `-` reads stdin).
+        #[arg(required = true, value_name = "REPORT")]
+        reports: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

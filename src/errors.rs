@@ -78,6 +78,14 @@ pub enum AppError {
     #[error("cannot find the current folder")]
     CurrentDir(#[source] std::io::Error),
 
+    #[error(transparent)]
+    Changes(#[from] crate::pipeline::ChangesError),
+
+    /// `report merge`: a report that cannot be read, is not JSON, or disagrees with the
+    /// others.
+    #[error("{}: {reason}", .path.display())]
+    BadReport { path: PathBuf, reason: String },
+
     #[error("cannot write {}", .path.display())]
     WriteFile {
         path: PathBuf,
@@ -93,7 +101,10 @@ impl AppError {
             AppError::NothingToDo { .. }
             | AppError::Config(_)
             | AppError::Credentials(..)
-            | AppError::Busy(_) => Outcome::UsageError,
+            | AppError::Busy(_)
+            | AppError::BadReport { .. }
+            | AppError::Changes(_)
+            | AppError::Store(crate::store::StoreError::BadUrl { .. }) => Outcome::UsageError,
             AppError::Watch { source, .. } => match source.kind {
                 notify::ErrorKind::PathNotFound => Outcome::UsageError,
                 _ => Outcome::SomeFilesFailed,
@@ -115,6 +126,16 @@ impl AppError {
                     .to_owned(),
             ),
             AppError::Config(error) => error.help(),
+            AppError::Changes(_) => Some(
+                "run inside a git repository and name a commit or branch it has (fetch it \
+                 first in a shallow CI checkout: `git fetch origin main`)"
+                    .to_owned(),
+            ),
+            AppError::BadReport { .. } => Some(
+                "merge the `--format json` reports of one command, run with the same options \
+                 over different `--partition` shares"
+                    .to_owned(),
+            ),
             AppError::Credentials(_, key_env) => Some(format!(
                 "check the key in ${key_env} (or `api_key_env` in testsmith.toml) and the \
                  base URL; unfinished jobs wait in the queue: `testsmith resume`"

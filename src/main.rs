@@ -45,6 +45,10 @@ fn main() -> ExitCode {
         Command::Init(args) => commands::init::run(args.force, &mut printer),
         Command::Cache { action, state } => commands::state::cache(action, state, &mut printer),
         Command::Queue(args) => commands::state::queue(args, &mut printer),
+        Command::Report {
+            action: cli::ReportAction::Merge { reports },
+        } => commands::report::merge(reports, &mut printer),
+        Command::Completions { shell } => commands::report::completions(*shell, &mut printer),
     };
     match result {
         Ok(outcome) => outcome.into(),

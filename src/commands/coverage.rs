@@ -5,16 +5,11 @@ use crate::cli::CoverageArgs;
 use crate::coverage::{CoverageOptions, measure, packages, report_profile};
 use crate::errors::{AppError, Outcome};
 use crate::output::{PathNote, Printer, coverage};
-use crate::walk::{Found, walk};
+use crate::walk::Found;
 use std::time::Duration;
 
 pub fn run(args: &CoverageArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
-    let drivers = super::selected_drivers(args.input.lang);
-    let roots = args.input.roots();
-    let found = walk(&roots, &drivers);
-    if found.is_empty() {
-        return Err(AppError::NothingToDo { paths: roots });
-    }
+    let (found, _) = super::walk_selected(&args.input, &args.select)?;
     let mut sources = Vec::new();
     let mut problems = Vec::new();
     for item in found {

@@ -8,13 +8,14 @@
 
 use super::generate_llm::LlmSession;
 use crate::cli::GenerateArgs;
+use crate::coverage::{CoverageOptions, Verdicts};
 use crate::errors::{AppError, Outcome};
 use crate::output::{FileReport, GenerateReport, Printer, Progress};
 use crate::pipeline::{
-    FileTexts, Package, ScaffoldPolicy, ScanProblem, WriteScope, WriteSettings, finish_file,
-    group_into_packages, prepare_file, scaffold_all, scan_into_packages, scan_package,
+    ChangedLines, FileTexts, Package, ScaffoldPolicy, ScanProblem, WriteScope, WriteSettings,
+    finish_file, group_into_packages, prepare_file, scaffold_all, scan_into_packages, scan_package,
 };
-use crate::walk::{Found, walk};
+use crate::walk::Found;
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -24,18 +25,27 @@ use testsmith_driver::Driver;
 pub fn run(args: &GenerateArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
     let roots = args.input.roots();
     let mut report = GenerateReport::new(args.format, args.dry_run);
-    let sources = find_sources(&roots, args.input.lang, &mut report, printer)?;
+    let (sources, changes) = find_sources(args, &mut report, printer)?;
     let settings = WriteSettings {
         scope: WriteScope::new(&roots),
         dry_run: args.dry_run,
         journal: None,
     };
     if args.llm.enabled {
-        let (packages, problems) = scan_into_packages(&sources);
+        let (mut packages, problems) = scan_into_packages(&sources);
+        if let Some(changes) = &changes {
+            packages
+                .iter_mut()
+                .for_each(|package| keep_changed(package, changes));
+        }
         report_problems(&mut report, printer, problems);
         return super::generate_llm::run(args, packages, &settings, report, printer);
     }
-    let (results, problems) = generate_templates(&sources, &settings);
+    let verdicts = args
+        .coverage
+        .then(|| coverage_verdicts(&sources, args, printer));
+    let (results, problems) =
+        generate_templates(&sources, &settings, verdicts.as_ref(), changes.as_ref());
     report_problems(&mut report, printer, problems);
     let verified = super::verify::after_generate(args, &results, &settings.scope, None, None);
     for file in results {
@@ -109,7 +119,7 @@ pub fn generate_files(
         Generator::Template => Ok(packages
             .par_iter()
             .flat_map_iter(|package| {
-                template_package(package, selection, settings, FileTexts::default())
+                template_package(package, selection, settings, FileTexts::default(), None)
             })
             .collect()),
         Generator::Llm { session, progress } => {
@@ -118,20 +128,46 @@ pub fn generate_files(
     }
 }
 
-/// Walks `roots` for the source files (test files left out); reports unreadable paths.
+/// `--coverage`: what the existing tests execute, member by member. Packages that cannot be
+/// measured are warned about; their members are planned by test name.
+fn coverage_verdicts(
+    sources: &[(PathBuf, &'static dyn Driver)],
+    args: &GenerateArgs,
+    printer: &mut Printer,
+) -> Verdicts {
+    let (packages, unplaced) = crate::coverage::packages(sources.to_vec());
+    let options = CoverageOptions {
+        all_packages: args.coverpkg,
+        test_timeout: Duration::from_secs(args.verify.run.test_timeout),
+    };
+    let report = crate::coverage::measure(&packages, options);
+    let unmeasured = report.failed.iter().chain(&report.skipped);
+    for note in unmeasured {
+        printer.warning(
+            &note.path,
+            &format!(
+                "coverage not measured, tests planned by name: {}",
+                note.reason
+            ),
+        );
+    }
+    for (path, reason) in unplaced {
+        printer.warning(&path, &format!("coverage not measured: {reason}"));
+    }
+    Verdicts::from_report(&report)
+}
+
+/// Source files with the driver that claims each.
+type Sources = Vec<(PathBuf, &'static dyn Driver)>;
+
+/// Walks the paths for the selected source files (test files left out); reports unreadable
+/// paths.
 fn find_sources(
-    roots: &[PathBuf],
-    lang: Option<crate::cli::Lang>,
+    args: &GenerateArgs,
     report: &mut GenerateReport,
     printer: &mut Printer,
-) -> Result<Vec<(PathBuf, &'static dyn Driver)>, AppError> {
-    let drivers = super::selected_drivers(lang);
-    let found = walk(roots, &drivers);
-    if found.is_empty() {
-        return Err(AppError::NothingToDo {
-            paths: roots.to_vec(),
-        });
-    }
+) -> Result<(Sources, Option<ChangedLines>), AppError> {
+    let (found, changes) = super::walk_selected(&args.input, &args.select)?;
     let mut sources = Vec::new();
     for item in found {
         match item {
@@ -142,7 +178,15 @@ fn find_sources(
             Found::Problem { path, message } => report.failed(printer, path, message),
         }
     }
-    Ok(sources)
+    Ok((sources, changes))
+}
+
+/// `--changed-since`: only the package's functions and methods the changes touch are
+/// worked on; the rest of it stays as context.
+fn keep_changed(package: &mut Package, changes: &ChangedLines) {
+    for file in &mut package.files {
+        changes.keep_changed_members(file);
+    }
 }
 
 fn report_problems(report: &mut GenerateReport, printer: &mut Printer, problems: Vec<ScanProblem>) {
@@ -161,14 +205,24 @@ fn report_problems(report: &mut GenerateReport, printer: &mut Printer, problems:
 fn generate_templates(
     sources: &[(PathBuf, &'static dyn Driver)],
     settings: &WriteSettings,
+    coverage: Option<&Verdicts>,
+    changes: Option<&ChangedLines>,
 ) -> (Vec<FileOutcome>, Vec<ScanProblem>) {
     let work = || -> Vec<(Vec<FileOutcome>, Vec<ScanProblem>)> {
         group_into_packages(sources)
             .par_iter()
             .map(|sources| {
-                let scanned = scan_package(sources);
-                let outcomes =
-                    template_package(&scanned.package, &Selection::All, settings, scanned.texts);
+                let mut scanned = scan_package(sources);
+                if let Some(changes) = changes {
+                    keep_changed(&mut scanned.package, changes);
+                }
+                let outcomes = template_package(
+                    &scanned.package,
+                    &Selection::All,
+                    settings,
+                    scanned.texts,
+                    coverage,
+                );
                 (outcomes, scanned.problems)
             })
             .collect()
@@ -194,12 +248,13 @@ fn generate_templates(
 }
 
 /// Template mode for one package: plan each selected file (in turn: they share the package's
-/// test files), then scaffold and write them in parallel.
+/// test files), by coverage where it was measured, then scaffold and write them in parallel.
 fn template_package(
     package: &Package,
     selection: &Selection,
     settings: &WriteSettings,
     mut texts: FileTexts,
+    coverage: Option<&Verdicts>,
 ) -> Vec<FileOutcome> {
     let tests_beside = package.tests_beside(&mut texts);
     let policy = ScaffoldPolicy::RegenerateWhenSignatureChanges;
@@ -210,7 +265,10 @@ fn template_package(
         .filter(|file| selection.admits(&file.path))
         .map(|file| {
             let started = Instant::now();
-            let prepared = prepare_file(package, file, &tests_beside, &mut texts, policy);
+            let mut prepared = prepare_file(package, file, &tests_beside, &mut texts, policy);
+            if let (Some(verdicts), Ok(prepared)) = (coverage, prepared.as_mut()) {
+                verdicts.decide(&file.path, &mut prepared.plans);
+            }
             (started.elapsed(), prepared)
         })
         .collect();

@@ -6,13 +6,15 @@ pub mod generate;
 mod generate_llm;
 pub mod init;
 pub mod mutants;
+pub mod report;
 pub mod state;
 pub mod verify;
 pub mod watch;
 
-use crate::cli::{GenerateArgs, InputArgs, Lang, LlmArgs, ResumeArgs, VerifyFlags};
+use crate::cli::{GenerateArgs, InputArgs, Lang, LlmArgs, ResumeArgs, SelectArgs, VerifyFlags};
 use crate::errors::{AppError, Outcome};
 use crate::output::Printer;
+use crate::pipeline::ChangedLines;
 use testsmith_driver::Driver;
 
 /// The drivers a run uses: all of them, or the one `--lang` names.
@@ -23,6 +25,40 @@ pub fn selected_drivers(lang: Option<Lang>) -> Vec<&'static dyn Driver> {
             .into_iter()
             .collect(),
     }
+}
+
+/// Walks the paths of `input` and keeps the share `select` names — `--partition`'s packages,
+/// and with `--changed-since` the packages where something changed (the changes come back
+/// too, for commands that narrow the work to changed members). Every command that works per
+/// package selects through here, so the flags mean the same to all of them. An empty share is
+/// fine (more runners than packages); finding nothing at all is an error.
+pub fn walk_selected(
+    input: &InputArgs,
+    select: &SelectArgs,
+) -> Result<(Vec<crate::walk::Found>, Option<ChangedLines>), AppError> {
+    let roots = input.roots();
+    let mut found = crate::walk::walk(&roots, &selected_drivers(input.lang));
+    if found.is_empty() {
+        return Err(AppError::NothingToDo { paths: roots });
+    }
+    if let Some(partition) = &select.partition {
+        found = partition.select(found, &state::project_root()?);
+    }
+    let changes = match &select.changed_since {
+        Some(reference) => {
+            let cwd = std::env::current_dir().map_err(AppError::CurrentDir)?;
+            let changes = ChangedLines::since(reference, &cwd)?;
+            found.retain(|item| match item {
+                crate::walk::Found::File { path, .. } => {
+                    changes.touches_folder(crate::pipeline::folder_of(path))
+                }
+                crate::walk::Found::Problem { .. } => true,
+            });
+            Some(changes)
+        }
+        None => None,
+    };
+    Ok((found, changes))
 }
 
 /// `testsmith resume`: `generate --llm` over the files whose jobs wait in the queue.
@@ -36,8 +72,11 @@ pub fn resume(args: &ResumeArgs, printer: &mut Printer) -> Result<Outcome, AppEr
     }
     let generate = GenerateArgs {
         input: InputArgs { paths, lang: None },
+        select: SelectArgs::default(),
         dry_run: false,
         format: args.format,
+        coverage: false,
+        coverpkg: false,
         llm: LlmArgs {
             enabled: true,
             tuning: args.tuning.clone(),

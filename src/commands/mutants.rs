@@ -5,17 +5,12 @@ use crate::cli::MutantsArgs;
 use crate::errors::{AppError, Outcome};
 use crate::mutants::{LabEvent, LabOptions, MutantsReport, projects, run_project, sandbox};
 use crate::output::{MutantsProgress, Printer};
-use crate::walk::{Found, walk};
+use crate::walk::Found;
 use std::time::{Duration, Instant};
 
 pub fn run(args: &MutantsArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
     let started = Instant::now();
-    let drivers = super::selected_drivers(args.input.lang);
-    let roots = args.input.roots();
-    let found = walk(&roots, &drivers);
-    if found.is_empty() {
-        return Err(AppError::NothingToDo { paths: roots });
-    }
+    let (found, _) = super::walk_selected(&args.input, &args.select)?;
     let mut sources = Vec::new();
     let mut has_failed_paths = false;
     for item in found {

@@ -10,7 +10,7 @@ use crate::errors::{AppError, Outcome};
 use crate::output::Printer;
 use crate::pipeline::WriteScope;
 use crate::verify::{Repair, VerifyOptions, VerifyReport, WrittenFile, verify_written};
-use crate::walk::{Found, walk};
+use crate::walk::Found;
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -19,12 +19,7 @@ use std::time::Duration;
 use testsmith_driver::Driver;
 
 pub fn run(args: &VerifyArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
-    let drivers = super::selected_drivers(args.input.lang);
-    let roots = args.input.roots();
-    let found = walk(&roots, &drivers);
-    if found.is_empty() {
-        return Err(AppError::NothingToDo { paths: roots });
-    }
+    let (found, _) = super::walk_selected(&args.input, &args.select)?;
     let mut written = Vec::new();
     let mut has_failed_paths = false;
     for item in found {

@@ -20,11 +20,13 @@ mod package;
 mod profile;
 pub mod report;
 mod run;
+mod targets;
 
 pub use package::{CoveragePackage, packages};
 pub use profile::Profile;
 pub use report::CoverageReport;
 pub use run::{PackageRun, StartError};
+pub use targets::Verdicts;
 
 use crate::output::PathNote;
 use profile::BlockKey;

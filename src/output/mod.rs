@@ -4,12 +4,14 @@
 mod analyze;
 pub mod coverage;
 pub mod generate;
+mod merge;
 mod mutants;
 mod progress;
 mod watch;
 
 pub use analyze::{AnalyzeReport, RenderedFile, render};
 pub use generate::{FileReport, GenerateReport};
+pub use merge::merge_reports;
 pub use mutants::{MutantsProgress, print_mutants, print_mutants_list};
 pub use progress::Progress;
 pub use watch::WatchReport;

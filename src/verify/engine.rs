@@ -456,6 +456,22 @@ impl Project {
         Ok(())
     }
 
+    /// Whether the test stands in its file as testsmith's scaffold, unedited: it passes
+    /// because it checks nothing.
+    fn is_unedited_scaffold(&self, test: usize) -> bool {
+        let tracked = &self.tests[test];
+        let path = &self.files[tracked.file].test_path;
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return false;
+        };
+        self.driver
+            .existing_tests(path, &text)
+            .into_iter()
+            .find(|existing| existing.name == tracked.name)
+            .and_then(|existing| existing.scaffold)
+            .is_some_and(|mark| mark.is_unedited)
+    }
+
     fn settle_from_runs(
         &mut self,
         test: usize,
@@ -482,7 +498,13 @@ impl Project {
             return;
         }
         let Some(first) = failures.first() else {
-            self.tests[test].settle_passed();
+            if self.is_unedited_scaffold(test) {
+                let reason =
+                    "testsmith's scaffold, unedited: its table has no cases yet".to_owned();
+                self.tests[test].settle(TestStatus::Empty, reason);
+            } else {
+                self.tests[test].settle_passed();
+            }
             return;
         };
         let what = match first {

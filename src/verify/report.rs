@@ -14,6 +14,9 @@ pub enum TestStatus {
     Passed,
     /// Compiled; the test skips itself (a scaffold's `#[ignore]`, a `t.Skip`).
     Skipped,
+    /// Compiled and ran, but it is testsmith's unedited scaffold: its table has no cases
+    /// (Go), so it tests nothing and counts as no test.
+    Empty,
     /// Compiled but failed (or failed only sometimes): kept in the file, marked skipped with
     /// `testsmith: failed: <reason>`. It may have found a bug.
     Quarantined,
@@ -32,6 +35,7 @@ impl TestStatus {
         match self {
             TestStatus::Passed => "passed",
             TestStatus::Skipped => "skipped",
+            TestStatus::Empty => "empty",
             TestStatus::Quarantined => "quarantined",
             TestStatus::Dropped => "dropped",
             TestStatus::Failed => "failed",
@@ -44,7 +48,11 @@ impl TestStatus {
     pub fn is_compiled(self) -> bool {
         matches!(
             self,
-            TestStatus::Passed | TestStatus::Skipped | TestStatus::Quarantined | TestStatus::Failed
+            TestStatus::Passed
+                | TestStatus::Skipped
+                | TestStatus::Empty
+                | TestStatus::Quarantined
+                | TestStatus::Failed
         )
     }
 
@@ -89,6 +97,8 @@ pub struct VerifyTotals {
     pub quarantined: usize,
     /// Compiled tests that skip themselves (Rust scaffolds are `#[ignore]`d).
     pub skipped: usize,
+    /// Unedited scaffolds that ran with an empty table (Go): placeholders, not tests.
+    pub empty: usize,
     /// `testsmith verify`: tests that failed or did not compile.
     pub failed: usize,
     pub not_verified: usize,
@@ -137,6 +147,7 @@ impl VerifyReport {
             match test.status {
                 TestStatus::Passed => totals.passed += 1,
                 TestStatus::Skipped => totals.skipped += 1,
+                TestStatus::Empty => totals.empty += 1,
                 TestStatus::Quarantined => totals.quarantined += 1,
                 TestStatus::Dropped => totals.dropped += 1,
                 TestStatus::Failed | TestStatus::NotCompiled => totals.failed += 1,
@@ -156,8 +167,10 @@ impl VerifyReport {
     pub fn text(&self, verbose: bool) -> String {
         let mut out = String::new();
         for test in &self.tests {
-            let is_plain = matches!(test.status, TestStatus::Passed | TestStatus::Skipped)
-                && test.repairs == 0;
+            let is_plain = matches!(
+                test.status,
+                TestStatus::Passed | TestStatus::Skipped | TestStatus::Empty
+            ) && test.repairs == 0;
             if is_plain && !verbose {
                 continue;
             }
@@ -204,6 +217,9 @@ impl VerifyReport {
         ];
         if totals.skipped > 0 {
             parts.push(format!("{} skipped", totals.skipped));
+        }
+        if totals.empty > 0 {
+            parts.push(format!("{} empty", totals.empty));
         }
         parts.push(format!("{} repaired", totals.repaired));
         parts.push(format!("{} dropped", totals.dropped));
@@ -267,6 +283,7 @@ mod tests {
                 dropped: 1,
                 quarantined: 1,
                 skipped: 1,
+                empty: 0,
                 failed: 0,
                 not_verified: 0,
             }

@@ -295,3 +295,57 @@ fn a_rust_crate_beside_go_code_is_left_out_with_a_warning() {
     assert_eq!(doc["skipped"][0]["path"], "crate/src");
     assert_eq!(doc["packages"].as_array().unwrap().len(), 2, "a and b");
 }
+
+fn file_report<'d>(doc: &'d Value, path: &str) -> &'d Value {
+    doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|file| file["path"] == path)
+        .unwrap_or_else(|| panic!("no report of {path} in {doc}"))
+}
+
+#[test]
+fn generate_with_coverage_scaffolds_only_what_no_test_executes_whatever_the_tests_are_called() {
+    let project = Project::new();
+    small_module(&project);
+    let doc = with_toolchains(project.testsmith(&["generate", "--coverage", "--format", "json"]))
+        .run()
+        .success()
+        .json();
+    let a = file_report(&doc, "a/a.go");
+    // Name and Twice run in TestSumsPositives; only Other runs in no test.
+    assert_eq!(a["written"], serde_json::json!(["TestOther"]), "{doc}");
+    assert_eq!(
+        a["already_tested"],
+        serde_json::json!(["TestT_Name", "TestT_Twice"])
+    );
+    assert_eq!(
+        a["skipped"],
+        serde_json::json!([{
+            "member": "Add",
+            "reason": "partly covered: the tests execute 2 of its 3 statements; no test executes line 8"
+        }])
+    );
+    assert_eq!(
+        file_report(&doc, "b/b.go")["written"],
+        serde_json::json!(["TestB"])
+    );
+    let tests = project.read("a/a_test.go");
+    assert!(tests.contains("func TestOther(t *testing.T)"), "{tests}");
+    assert!(!tests.contains("func TestAdd("), "{tests}");
+
+    // The scaffold executes nothing of Other: a second run says so rather than call it tested.
+    let again = with_toolchains(project.testsmith(&["generate", "--coverage", "--format", "json"]))
+        .run()
+        .success()
+        .json();
+    assert_eq!(again["summary"]["written"], 0, "{again}");
+    let skipped = &file_report(&again, "a/a.go")["skipped"];
+    assert!(
+        skipped
+            .to_string()
+            .contains("no test executes it, but TestOther exists: fill it in"),
+        "{skipped}"
+    );
+}

@@ -1,6 +1,7 @@
 //! Integration tests of the `testsmith` binary: one test binary, a module per command.
 
 mod analyze;
+mod changed;
 mod coverage;
 mod crash;
 mod fake_llm;
@@ -8,6 +9,7 @@ mod generate;
 mod go_toolchain;
 mod llm;
 mod mutants;
+mod partition;
 mod rust_toolchain;
 mod shared_state;
 #[path = "../../src/store/test_server.rs"]
