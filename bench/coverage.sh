@@ -34,3 +34,17 @@ base = results["go-test"]["median"]
 print(f"testsmith coverage / go test: {results['testsmith-coverage']['median'] / base:.2f}")
 print(f"go test -cover / go test:     {results['go-test-cover']['median'] / base:.2f}")
 PY
+
+# Per-new-test attribution: one run of the instrumented test binary with one test and a
+# profile, as `generate --llm --coverage` does for every new test (the build is shared).
+test_name=${TEST:-$(grep -ho '^func Test[A-Za-z0-9_]*' ./*_test.go | head -1 | cut -c6-)}
+go test -c -cover -covermode=set -vet=off -o "$work/package.test" . >/dev/null
+echo "== per-test attribution: $test_name alone with -test.coverprofile"
+hyperfine --style basic --warmup 3 --runs "${RUNS_ONE:-50}" -N --export-json "$work/one.json" \
+  -n one-test "$work/package.test -test.run ^${test_name}\$ -test.count=1 -test.coverprofile=$work/one.cover" >/dev/null
+python3 - "$work/one.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(f"one test with its profile: {r['median']*1000:.1f} ms median (min {r['min']*1000:.1f}, max {r['max']*1000:.1f})")
+PY
+

@@ -143,9 +143,16 @@ pub struct GenerateArgs {
     /// Let coverage decide which members get a test: the existing tests run once with
     /// coverage; a member none of whose statements they execute gets a scaffold, whatever
     /// the tests are called; a partly executed one is reported with the lines no test
-    /// executes; a fully executed one is tested.
-    #[arg(long, conflicts_with = "enabled")]
+    /// executes; a fully executed one is tested. With --llm: every member with statements
+    /// no test executes is asked for, the prompt marks those lines, and a model's test is
+    /// kept only if it builds, passes every rerun (--reruns, 3 unless given) and executes
+    /// statements no earlier test executed (implies --verify).
+    #[arg(long, conflicts_with = "dry_run")]
     pub coverage: bool,
+
+    /// With --llm --coverage: keep a model's test that passes but adds no coverage.
+    #[arg(long, requires = "coverage")]
+    pub keep_no_gain: bool,
 
     /// With --coverage: count what a package's tests execute in every package of its
     /// project (Go's `-coverpkg=./...`).

@@ -8,7 +8,7 @@
 
 use super::generate_llm::LlmSession;
 use crate::cli::GenerateArgs;
-use crate::coverage::{CoverageOptions, Verdicts};
+use crate::coverage::{Baselines, CoverageOptions, Verdicts};
 use crate::errors::{AppError, Outcome};
 use crate::output::{FileReport, GenerateReport, Printer, Progress};
 use crate::pipeline::{
@@ -43,7 +43,7 @@ pub fn run(args: &GenerateArgs, printer: &mut Printer) -> Result<Outcome, AppErr
     }
     let verdicts = args
         .coverage
-        .then(|| coverage_verdicts(&sources, args, printer));
+        .then(|| coverage_verdicts(&sources, args, printer).0);
     let (results, problems) =
         generate_templates(&sources, &settings, verdicts.as_ref(), changes.as_ref());
     report_problems(&mut report, printer, problems);
@@ -130,17 +130,17 @@ pub fn generate_files(
 
 /// `--coverage`: what the existing tests execute, member by member. Packages that cannot be
 /// measured are warned about; their members are planned by test name.
-fn coverage_verdicts(
+pub(super) fn coverage_verdicts(
     sources: &[(PathBuf, &'static dyn Driver)],
     args: &GenerateArgs,
     printer: &mut Printer,
-) -> Verdicts {
+) -> (Verdicts, Baselines) {
     let (packages, unplaced) = crate::coverage::packages(sources.to_vec());
     let options = CoverageOptions {
         all_packages: args.coverpkg,
         test_timeout: Duration::from_secs(args.verify.run.test_timeout),
     };
-    let report = crate::coverage::measure(&packages, options);
+    let (report, baselines) = crate::coverage::measure_with_baselines(&packages, options);
     let unmeasured = report.failed.iter().chain(&report.skipped);
     for note in unmeasured {
         printer.warning(
@@ -154,7 +154,7 @@ fn coverage_verdicts(
     for (path, reason) in unplaced {
         printer.warning(&path, &format!("coverage not measured: {reason}"));
     }
-    Verdicts::from_report(&report)
+    (Verdicts::from_report(&report), baselines)
 }
 
 /// Source files with the driver that claims each.
@@ -267,7 +267,7 @@ fn template_package(
             let started = Instant::now();
             let mut prepared = prepare_file(package, file, &tests_beside, &mut texts, policy);
             if let (Some(verdicts), Ok(prepared)) = (coverage, prepared.as_mut()) {
-                verdicts.decide(&file.path, &mut prepared.plans);
+                verdicts.decide(&file.path, &mut prepared.plans, false);
             }
             (started.elapsed(), prepared)
         })

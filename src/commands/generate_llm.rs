@@ -12,6 +12,7 @@
 use super::generate::{FileOutcome, Generator, Selection, generate_files};
 use crate::cli::GenerateArgs;
 use crate::config::Config;
+use crate::coverage::Verdicts;
 use crate::errors::{AppError, Outcome};
 use crate::llm::{
     CancellationToken, FileRequest, Halt, Hold, JobLedger, LlmClient, MemberOutcome, MemberRequest,
@@ -23,6 +24,7 @@ use crate::pipeline::{
     prepare_file,
 };
 use crate::store::{StateStore, now_ms};
+use crate::verify::{FunnelOptions, WrittenFile, judge_coverage};
 use futures_util::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -43,7 +45,23 @@ pub fn run(
     mut report: GenerateReport,
     printer: &mut Printer,
 ) -> Result<Outcome, AppError> {
-    let session = LlmSession::open(&args.llm.tuning)?;
+    let mut session = LlmSession::open(&args.llm.tuning)?;
+    let baselines = if args.coverage {
+        let sources: Vec<(PathBuf, &'static dyn testsmith_driver::Driver)> = packages
+            .iter()
+            .flat_map(|package| {
+                package
+                    .files
+                    .iter()
+                    .map(|file| (file.path.clone(), package.driver))
+            })
+            .collect();
+        let (verdicts, baselines) = super::generate::coverage_verdicts(&sources, args, printer);
+        session.coverage = Some(verdicts);
+        Some(baselines)
+    } else {
+        None
+    };
     let interrupted = session.stop_on_interrupt();
     let results = {
         let printer = &*printer;
@@ -71,11 +89,35 @@ pub fn run(
             Some(interrupted.clone()),
         )
     };
+    let funnel = match (&verified, &baselines) {
+        (Some(verified), Some(baselines)) if !interrupted.load(Ordering::SeqCst) => {
+            let written: Vec<WrittenFile> = results
+                .iter()
+                .filter_map(|outcome| WrittenFile::from_report(&outcome.report))
+                .collect();
+            let options = FunnelOptions {
+                keep_no_gain: args.keep_no_gain,
+                all_packages: args.coverpkg,
+                test_timeout: std::time::Duration::from_secs(args.verify.run.test_timeout),
+            };
+            Some(judge_coverage(
+                verified,
+                &written,
+                baselines,
+                &settings.scope,
+                options,
+            ))
+        }
+        _ => None,
+    };
     for file in results {
         report.file(printer, file.report, file.files_written);
     }
     if let Some(verified) = verified {
         report.set_verify(verified);
+    }
+    if let Some(funnel) = funnel {
+        report.set_funnel(funnel);
     }
     let queue = session.store.queue_counts(now_ms())?;
     report.set_llm(session.client.stats(), queue.waiting());
@@ -128,6 +170,7 @@ fn prepare_all<'p>(
     packages: &'p [Package],
     selection: &Selection,
     ready: &HashSet<PathBuf>,
+    coverage: Option<&Verdicts>,
 ) -> (Vec<PreparedFile<'p>>, Vec<FileOutcome>) {
     let mut prepared = Vec::new();
     let mut unprepared = Vec::new();
@@ -143,7 +186,12 @@ fn prepare_all<'p>(
                 &mut texts,
                 ScaffoldPolicy::ReplaceUnedited,
             ) {
-                Ok(file) => prepared.push(file),
+                Ok(mut file) => {
+                    if let Some(verdicts) = coverage {
+                        verdicts.decide(&file.file.path, &mut file.plans, true);
+                    }
+                    prepared.push(file)
+                }
                 Err(report) => unprepared.push(FileOutcome {
                     report: *report,
                     files_written: 0,
@@ -174,6 +222,8 @@ pub(crate) struct LlmSession {
     /// Job keys this pass recorded or found while asking, to tell queued jobs that no longer
     /// have work (their member got a test another way, or is gone) from the rest.
     touched: std::sync::Mutex<HashSet<String>>,
+    /// `--coverage`: what the existing tests execute; plans aim at what they miss.
+    coverage: Option<Verdicts>,
     /// Held for the whole run; released when dropped (or when the process dies).
     _lock: RunLock,
 }
@@ -220,6 +270,7 @@ impl LlmSession {
             key_env: config.llm.api_key_env.clone(),
             queue_enabled: std::env::var_os("TESTSMITH_NO_QUEUE").is_none(),
             touched: std::sync::Mutex::new(HashSet::new()),
+            coverage: None,
             _lock: lock,
         })
     }
@@ -255,7 +306,8 @@ impl LlmSession {
     ) -> Result<Vec<FileOutcome>, AppError> {
         let mut queued = self.take_queued()?;
         let first: HashSet<PathBuf> = queued.values().cloned().collect();
-        let (prepared, mut outcomes) = prepare_all(packages, selection, &first);
+        let (prepared, mut outcomes) =
+            prepare_all(packages, selection, &first, self.coverage.as_ref());
         let in_this_pass: HashSet<PathBuf> =
             prepared.iter().map(|file| file.file.path.clone()).collect();
         self.release_others(&mut queued, &in_this_pass);
@@ -658,7 +710,15 @@ fn member_request(prepared: &PreparedFile<'_>, index: usize) -> MemberRequest {
             .driver()
             .display_name_in(prepared.file, &plan.member),
         test_name: plan.test_name.clone(),
-        source: crate::llm::member_source(&plan.member, &prepared.source_text),
+        source: if plan.missed_lines.is_empty() {
+            crate::llm::member_source(&plan.member, &prepared.source_text)
+        } else {
+            crate::llm::member_source_with_missed_lines(
+                &plan.member,
+                &prepared.source_text,
+                &plan.missed_lines,
+            )
+        },
     }
 }
 

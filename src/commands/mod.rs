@@ -77,6 +77,7 @@ pub fn resume(args: &ResumeArgs, printer: &mut Printer) -> Result<Outcome, AppEr
         format: args.format,
         coverage: false,
         coverpkg: false,
+        keep_no_gain: false,
         llm: LlmArgs {
             enabled: true,
             tuning: args.tuning.clone(),

@@ -107,6 +107,10 @@ fn tests_of(source: &Path, driver: &'static dyn Driver) -> Option<WrittenFile> {
     })
 }
 
+/// How often `generate --llm --coverage` runs a model's test before it counts as passing
+/// reliably, unless `--reruns` says otherwise.
+const COVERAGE_RERUNS: u32 = 3;
+
 /// `generate --verify`: verifies the tests a `generate` run just wrote, repairing with
 /// `repairer` (the model, under `--llm`) and stopping when `interrupted` is set (under
 /// `--llm`, where Ctrl-C is caught). `None` without `--verify` or with `--dry-run`, which
@@ -118,7 +122,9 @@ pub fn after_generate(
     repairer: Option<&dyn Repair>,
     interrupted: Option<Arc<AtomicBool>>,
 ) -> Option<VerifyReport> {
-    if !args.verify.verify || args.dry_run {
+    // A model's test judged by coverage must first build and pass.
+    let judged_by_coverage = args.coverage && args.llm.enabled;
+    if !(args.verify.verify || judged_by_coverage) || args.dry_run {
         return None;
     }
     let written: Vec<WrittenFile> = outcomes
@@ -127,7 +133,11 @@ pub fn after_generate(
         .collect();
     let options = VerifyOptions {
         repair_rounds: args.verify.repair_rounds,
-        reruns: args.verify.run.reruns,
+        reruns: match args.verify.run.reruns {
+            // "Passes reliably" means three runs unless the user asked for more.
+            1 if judged_by_coverage => COVERAGE_RERUNS,
+            reruns => reruns,
+        },
         test_timeout: Duration::from_secs(args.verify.run.test_timeout),
         interrupted,
         ..VerifyOptions::fix(scope.clone())

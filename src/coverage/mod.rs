@@ -23,7 +23,7 @@ mod run;
 mod targets;
 
 pub use package::{CoveragePackage, packages};
-pub use profile::Profile;
+pub use profile::{Profile, Tally};
 pub use report::CoverageReport;
 pub use run::{PackageRun, StartError};
 pub use targets::Verdicts;
@@ -107,6 +107,19 @@ pub fn report_profile(packages: &[CoveragePackage], path: &Path) -> CoverageRepo
 /// figures include what the other packages' tests execute in it: the baselines of one
 /// project are merged.
 pub fn measure(packages: &[CoveragePackage], options: CoverageOptions) -> CoverageReport {
+    measure_with_baselines(packages, options).0
+}
+
+/// Each measured package's baseline, by its folder (absolute, canonical): what the
+/// existing tests executed, to judge new tests against.
+pub type Baselines = BTreeMap<PathBuf, Profile>;
+
+/// [`measure`], keeping every package's baseline profile (its project's merged one under
+/// `all_packages`).
+pub fn measure_with_baselines(
+    packages: &[CoveragePackage],
+    options: CoverageOptions,
+) -> (CoverageReport, Baselines) {
     let runs: Vec<Result<PackageRun, StartError>> = packages
         .par_iter()
         .map(|package| PackageRun::start(package, options.all_packages, options.test_timeout))
@@ -121,10 +134,12 @@ pub fn measure(packages: &[CoveragePackage], options: CoverageOptions) -> Covera
         }
     }
     let mut report = CoverageReport::default();
+    let mut baselines = Baselines::new();
     for (package, run) in packages.iter().zip(runs) {
         match run {
             Ok(run) => {
                 let profile = &merged[&package.root];
+                baselines.insert(package.root.join(&package.dir), profile.clone());
                 let failed = !run.baseline_passed();
                 report.push(report::package_report(package, profile, failed));
             }
@@ -138,5 +153,5 @@ pub fn measure(packages: &[CoveragePackage], options: CoverageOptions) -> Covera
             }),
         }
     }
-    report
+    (report, baselines)
 }

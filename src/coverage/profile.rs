@@ -91,14 +91,17 @@ impl Profile {
         self.blocks.iter().filter(move |(key, _)| key.file == file)
     }
 
-    /// The blocks this profile executed that `before` did not: what a new test adds.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the API for judging new tests (generate --coverage, mutants)"
+    /// Statements executed / total over the blocks of the files directly in `dir` (relative
+    /// to the project root, like the blocks' files).
+    pub fn tally_in(&self, dir: &Path) -> Tally {
+        tally(
+            self.blocks
+                .iter()
+                .filter(|(key, _)| key.file.parent() == Some(dir)),
         )
-    )]
+    }
+
+    /// The blocks this profile executed that `before` did not: what a new test adds.
     pub fn newly_executed<'p>(&'p self, before: &'p Profile) -> Vec<&'p BlockKey> {
         self.blocks
             .iter()

@@ -4,7 +4,7 @@
 
 use super::members::{LineRange, extent, member_tally, missed_lines};
 use super::package::{CoveragePackage, CoverageSource};
-use super::profile::{Profile, Tally, tally};
+use super::profile::{Profile, Tally};
 use crate::output::PathNote;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -86,11 +86,7 @@ pub fn package_report(
     profile: &Profile,
     tests_failed: bool,
 ) -> PackageReport {
-    let total = tally(
-        profile
-            .blocks()
-            .filter(|(key, _)| key.file.parent() == Some(&package.dir)),
-    );
+    let total = profile.tally_in(&package.dir);
     let members = package
         .sources
         .iter()

@@ -51,18 +51,42 @@ impl Verdicts {
         self.members.get(&(file.to_owned(), line))
     }
 
-    /// Re-decides `plans` (of the source `file`) by coverage. Members coverage knows nothing
-    /// about (a package that could not be measured, a member without statements) keep the
-    /// decision their test names gave.
-    pub fn decide(&self, file: &Path, plans: &mut [MemberPlan]) {
+    /// Re-decides `plans` (of the source `file`) by coverage, for scaffolds or, with
+    /// `for_model`, for a model's tests. Members coverage knows nothing about (a package
+    /// that could not be measured, a member without statements) keep the decision their
+    /// test names gave.
+    pub fn decide(&self, file: &Path, plans: &mut [MemberPlan], for_model: bool) {
         for plan in plans {
             let Some(verdict) = self.get(file, plan.member.start_line) else {
                 continue;
             };
-            if let Some(decision) = by_coverage(verdict, &plan.test_name, &plan.decision) {
+            let decision = if for_model {
+                for_a_model(verdict, &plan.test_name, &plan.decision)
+            } else {
+                by_coverage(verdict, &plan.test_name, &plan.decision)
+            };
+            if let Some(decision) = decision {
                 plan.decision = decision;
             }
+            plan.missed_lines = verdict
+                .missed_lines
+                .iter()
+                .map(|range| (range.first as usize, range.last as usize))
+                .collect();
         }
+    }
+}
+
+/// With `--llm`, every member with statements no test executes is a target: a partly
+/// covered one too, its prompt aimed at the lines still missed.
+fn for_a_model(verdict: &MemberVerdict, test_name: &str, named: &Decision) -> Option<Decision> {
+    match (verdict.status, named) {
+        (MemberStatus::Partly, Decision::Write | Decision::Replace { .. }) => None,
+        (MemberStatus::Partly, Decision::AlreadyTested) => Some(Decision::Skip(format!(
+            "partly covered: no test executes {}, but {test_name} exists: extend it",
+            describe_lines(&verdict.missed_lines)
+        ))),
+        _ => by_coverage(verdict, test_name, named),
     }
 }
 

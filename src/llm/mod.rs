@@ -21,6 +21,6 @@ pub use cache::CacheKey;
 pub use client::{ClientBuildError, Halt, LlmClient, MemberOutcome, MemberResult};
 pub use error::LlmError;
 pub use jobs::{Hold, JobLedger};
-pub use prompt::{FileRequest, MemberRequest, member_source};
+pub use prompt::{FileRequest, MemberRequest, member_source, member_source_with_missed_lines};
 pub use stats::StatsSnapshot;
 pub use tokio_util::sync::CancellationToken;

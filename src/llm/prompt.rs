@@ -64,6 +64,55 @@ pub fn member_source(member: &testsmith_driver::Member, source_text: &str) -> St
     source
 }
 
+/// The member as the model sees it when coverage is known (CoverUp's form): its doc comment,
+/// then its declaration with each line's number, the lines no test executes marked `>`,
+/// and a last line saying which lines still need a test.
+pub fn member_source_with_missed_lines(
+    member: &testsmith_driver::Member,
+    source_text: &str,
+    missed: &[(usize, usize)],
+) -> String {
+    let mut source = String::new();
+    if let Some(doc) = &member.doc {
+        for line in doc.lines() {
+            let _ = writeln!(source, "      // {line}");
+        }
+    }
+    let body = source_text
+        .get(member.byte_range.clone())
+        .unwrap_or(&member.signature);
+    for (offset, line) in body.lines().enumerate() {
+        let number = member.start_line + offset;
+        let mark = if missed
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&number))
+        {
+            '>'
+        } else {
+            ' '
+        };
+        let _ = writeln!(source, "{mark}{number:>4}: {line}");
+    }
+    let lines: Vec<String> = missed
+        .iter()
+        .map(|&(first, last)| {
+            if first == last {
+                first.to_string()
+            } else {
+                format!("{first}-{last}")
+            }
+        })
+        .collect();
+    let single = missed.len() == 1 && missed[0].0 == missed[0].1;
+    let _ = write!(
+        source,
+        "(Lines marked > are executed by no test yet. Write a test that executes {} {}.)",
+        if single { "line" } else { "lines" },
+        lines.join(", ")
+    );
+    source
+}
+
 /// Builds the request asking for tests of `members`, within `budget` characters where the
 /// context allows. `feedback` explains why the previous answer for these members was
 /// rejected, so the model can do better.
@@ -283,5 +332,33 @@ mod tests {
         assert!(prompt.user.contains("each of the 2 member(s)"));
         assert!(prompt.user.contains("`Add` — test name `TestAdd`"));
         assert!(prompt.user.contains("`Sub` — test name `TestSub`"));
+    }
+
+    #[test]
+    fn missed_lines_are_numbered_marked_and_named() {
+        let text = "package a\n\nfunc Add(x, y int) int {\n\tif x > 0 {\n\t\treturn x + y\n\t}\n\treturn y\n}\n";
+        let start = text.find("func").unwrap();
+        let member = testsmith_driver::Member {
+            kind: testsmith_driver::MemberKind::Function,
+            name: "Add".to_owned(),
+            owner: None,
+            signature: "func Add(x, y int) int".to_owned(),
+            start_line: 3,
+            end_line: 8,
+            doc: Some("Add adds.".to_owned()),
+            module: None,
+            byte_range: start..text.len() - 1,
+            callable: None,
+        };
+        assert_eq!(
+            member_source_with_missed_lines(&member, text, &[(7, 7)]),
+            "      // Add adds.\n    3: func Add(x, y int) int {\n    4: \tif x > 0 {\n    \
+             5: \t\treturn x + y\n    6: \t}\n>   7: \treturn y\n    8: }\n\
+             (Lines marked > are executed by no test yet. Write a test that executes line 7.)"
+        );
+        assert!(
+            member_source_with_missed_lines(&member, text, &[(4, 5), (7, 7)])
+                .ends_with("executes lines 4-5, 7.)")
+        );
     }
 }

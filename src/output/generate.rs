@@ -236,6 +236,8 @@ pub struct GenerateReport {
     has_syntax_errors: bool,
     /// `--verify`: what the toolchains said about the tests written.
     verify: Option<crate::verify::VerifyReport>,
+    /// `--llm --coverage`: which tests raised coverage and were kept.
+    funnel: Option<crate::verify::CoverageFunnel>,
 }
 
 impl GenerateReport {
@@ -249,6 +251,7 @@ impl GenerateReport {
             },
             has_syntax_errors: false,
             verify: None,
+            funnel: None,
         }
     }
 
@@ -296,6 +299,10 @@ impl GenerateReport {
         self.verify = Some(report);
     }
 
+    pub fn set_funnel(&mut self, funnel: crate::verify::CoverageFunnel) {
+        self.funnel = Some(funnel);
+    }
+
     /// Prints everything; the outcome is 1 when any file failed or had syntax errors.
     pub fn finish(mut self, printer: &mut Printer) -> Result<Outcome, AppError> {
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -311,11 +318,14 @@ impl GenerateReport {
                     summary: &'a GenerateSummary,
                     #[serde(skip_serializing_if = "Option::is_none")]
                     verify: Option<&'a crate::verify::VerifyReport>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    funnel: Option<&'a crate::verify::CoverageFunnel>,
                 }
                 let document = Document {
                     files: &self.files,
                     summary: &self.summary,
                     verify: self.verify.as_ref(),
+                    funnel: self.funnel.as_ref(),
                 };
                 let json = serde_json::to_string(&document).expect("the report serialises");
                 printer.out(&json)?;
@@ -339,6 +349,9 @@ impl GenerateReport {
                 }
                 if let Some(verify) = &self.verify {
                     printer.out(&verify.text(verbose))?;
+                }
+                if let Some(funnel) = &self.funnel {
+                    printer.out(&funnel.text())?;
                 }
             }
         }

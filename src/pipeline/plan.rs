@@ -57,6 +57,9 @@ pub struct MemberPlan {
     pub member: Member,
     pub test_name: String,
     pub decision: Decision,
+    /// `--coverage --llm`: the member's lines (first, last; 1-based, inclusive) that no
+    /// test executes, for the prompt to mark. Empty when unknown or all executed.
+    pub missed_lines: Vec<(usize, usize)>,
 }
 
 /// How eagerly existing scaffolds are replaced.
@@ -101,6 +104,7 @@ pub fn plan_file(
             member: member.clone(),
             test_name,
             decision,
+            missed_lines: Vec::new(),
         });
     }
     plans

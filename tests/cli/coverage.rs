@@ -349,3 +349,143 @@ fn generate_with_coverage_scaffolds_only_what_no_test_executes_whatever_the_test
         "{skipped}"
     );
 }
+
+// ---- generate --llm --coverage against a fake model --------------------------------------
+
+/// A model that answers every test it is asked for from `answers` (wrapped in prose, as
+/// real models do), or with a test that only logs; it keeps every prompt it was sent.
+struct Recording {
+    answers: std::collections::HashMap<String, String>,
+    prompts: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl wiremock::Respond for Recording {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let user = body["messages"][1]["content"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        self.prompts.lock().unwrap().push(user);
+        let names = crate::fake_llm::asked_names(request);
+        let envelope = crate::fake_llm::envelope(&names, &self.answers);
+        crate::fake_llm::completion(
+            &format!("Here are the tests:\n{envelope}\nHope it helps!"),
+            "stop",
+        )
+    }
+}
+
+/// The small module plus `Third` and `Fourth`, which no test executes.
+fn module_for_a_model(project: &Project) {
+    small_module(project);
+    project.write(
+        "c/c.go",
+        "package c\n\nfunc Third() int {\n\treturn 3\n}\n\nfunc Fourth() int {\n\treturn 4\n}\n",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_test_is_kept_only_when_it_executes_statements_no_earlier_test_executed() {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    let prompts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let answers = [
+        // Executes `return y`, the line TestSumsPositives misses: kept.
+        (
+            "TestAdd",
+            "func TestAdd(t *testing.T) {\n\tif Add(0, 2) != 2 {\n\t\tt.Fatal(\"want 2\")\n\t}\n}",
+        ),
+        // A loosely named answer that calls Third instead of Fourth: it is judged first
+        // (file order, then name) and executes Third's statement, so it is kept...
+        (
+            "TestFourth",
+            "func TestFourth(t *testing.T) {\n\tif Third() != 3 {\n\t\tt.Fatal(\"want 3\")\n\t}\n}",
+        ),
+        // ...and the real test of Third then executes nothing new: dropped.
+        (
+            "TestThird",
+            "func TestThird(t *testing.T) {\n\tif Third() != 3 {\n\t\tt.Fatal(\"want 3\")\n\t}\n}",
+        ),
+        // TestOther is not here: the model answers with a test that only logs.
+    ]
+    .into_iter()
+    .map(|(name, code)| (name.to_owned(), code.to_owned()))
+    .collect();
+    wiremock::Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(Recording {
+            answers,
+            prompts: prompts.clone(),
+        })
+        .mount(&server)
+        .await;
+    let project = Project::new();
+    module_for_a_model(&project);
+    let run = with_toolchains(crate::fake_llm::generate_llm(
+        &project,
+        &server,
+        &["--coverage", "--format", "json", "a", "c"],
+    ));
+    let finished = crate::util::run_async(run).await;
+    assert_eq!(finished.code, 0, "{}\n{}", finished.stdout, finished.stderr);
+    let doc: Value = serde_json::from_str(&finished.stdout).unwrap();
+
+    // Covered members are not asked about, whatever their tests are called.
+    let asked: Vec<String> = prompts.lock().unwrap().clone();
+    let all = asked.join("\n");
+    assert!(!all.contains("test name `TestT_Name`"), "{all}");
+    assert!(!all.contains("test name `TestT_Twice`"), "{all}");
+    // The partly covered Add is asked for, with the line no test executes marked.
+    let add_prompt = asked
+        .iter()
+        .find(|p| p.contains("test name `TestAdd`"))
+        .unwrap();
+    assert!(add_prompt.contains(">   8: \treturn y"), "{add_prompt}");
+    assert!(add_prompt.contains("    5: \tif x > 0 {"), "{add_prompt}");
+    assert!(
+        add_prompt.contains("Write a test that executes line 8."),
+        "{add_prompt}"
+    );
+
+    let funnel = &doc["funnel"];
+    let verdict = |name: &str| {
+        funnel["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|test| test["test"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {funnel}"))
+            .clone()
+    };
+    assert_eq!(verdict("TestAdd")["kept"], true, "{funnel}");
+    assert_eq!(verdict("TestAdd")["new_statements"], 1);
+    assert_eq!(verdict("TestOther")["kept"], false, "{funnel}");
+    assert_eq!(verdict("TestOther")["reason"], "adds no coverage");
+    assert_eq!(verdict("TestFourth")["kept"], true, "{funnel}");
+    assert_eq!(verdict("TestThird")["kept"], false, "{funnel}");
+    assert_eq!(verdict("TestThird")["reason"], "adds no coverage");
+    assert_eq!(
+        funnel["totals"],
+        serde_json::json!({"generated": 4, "built": 4, "passed": 4, "passed_reliably": 4,
+                           "raised_coverage": 2, "kept": 2})
+    );
+    // a: 4 of 6 before, Add's `return y` after; c: 0 of 2, Third's statement after.
+    assert_eq!(
+        funnel["before"],
+        serde_json::json!({"executed": 4, "total": 8})
+    );
+    assert_eq!(
+        funnel["after"],
+        serde_json::json!({"executed": 6, "total": 8})
+    );
+
+    // Removed tests are gone from their files; kept ones are there and pass.
+    let a_tests = project.read("a/a_test.go");
+    assert!(a_tests.contains("func TestAdd("), "{a_tests}");
+    assert!(!a_tests.contains("func TestOther("), "{a_tests}");
+    let c_tests = project.read("c/c_test.go");
+    assert!(c_tests.contains("func TestFourth("), "{c_tests}");
+    assert!(!c_tests.contains("func TestThird("), "{c_tests}");
+    toolchain(project.root(), "go", &["test", "-count=1", "./a", "./c"]);
+}

@@ -1,0 +1,289 @@
+//! The funnel of `generate --llm --coverage`, in TestGen-LLM's terms: generated → built →
+//! passed → passed reliably → raised coverage → kept, per test and in total, with coverage
+//! before → after per package and for the run.
+//!
+//! Verification has settled which new tests build and pass every rerun. Here each package's
+//! tests are built once more with coverage (the new tests now in them) and every new test
+//! that passed reliably runs alone with that binary, in order: it is kept only if it
+//! executes statements that neither the existing tests (the baseline measured before the
+//! model was asked) nor the tests kept before it executed. Otherwise it is removed from its
+//! file — every other byte stays — with the reason "adds no coverage" (`--keep-no-gain`
+//! keeps it).
+
+use super::WrittenFile;
+use super::report::{TestStatus, VerifyReport};
+use crate::coverage::{Baselines, PackageRun, Profile, Tally, packages};
+use crate::pipeline::{WriteScope, folder_of, write_atomically};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use testsmith_driver::Driver;
+
+/// How to judge.
+#[derive(Debug, Clone, Copy)]
+pub struct FunnelOptions {
+    /// Keep a test that passes but adds no coverage.
+    pub keep_no_gain: bool,
+    pub all_packages: bool,
+    pub test_timeout: Duration,
+}
+
+/// The whole funnel.
+#[derive(Debug, Default, Serialize)]
+pub struct CoverageFunnel {
+    pub tests: Vec<FunnelTest>,
+    pub totals: FunnelTotals,
+    pub packages: Vec<PackageGain>,
+    /// Statements executed before the new tests and after the kept ones, over every package
+    /// judged.
+    pub before: Tally,
+    pub after: Tally,
+}
+
+/// How far one new test went.
+#[derive(Debug, Serialize)]
+pub struct FunnelTest {
+    pub test: String,
+    pub member: Option<String>,
+    pub test_file: PathBuf,
+    pub built: bool,
+    pub passed: bool,
+    pub passed_reliably: bool,
+    /// Statements it executes that no earlier test executed.
+    pub new_statements: u64,
+    pub kept: bool,
+    /// Why it was not kept (or kept without raising coverage).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The funnel in numbers.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FunnelTotals {
+    pub generated: usize,
+    pub built: usize,
+    pub passed: usize,
+    pub passed_reliably: usize,
+    pub raised_coverage: usize,
+    pub kept: usize,
+}
+
+/// One package's coverage before and after.
+#[derive(Debug, Serialize)]
+pub struct PackageGain {
+    pub package: PathBuf,
+    pub before: Tally,
+    pub after: Tally,
+}
+
+/// Judges the tests `verified` settled, removing those that add no coverage from their
+/// files (within `scope`).
+pub fn judge_coverage(
+    verified: &VerifyReport,
+    written: &[WrittenFile],
+    baselines: &Baselines,
+    scope: &WriteScope,
+    options: FunnelOptions,
+) -> CoverageFunnel {
+    let drivers: BTreeMap<&Path, &'static dyn Driver> = written
+        .iter()
+        .map(|file| (file.source.as_path(), file.driver))
+        .collect();
+    let mut funnel = CoverageFunnel::default();
+    // Tests that passed reliably, by package folder, in report order.
+    let mut to_judge: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+    for test in &verified.tests {
+        let flaky = test.status == TestStatus::Quarantined
+            && test
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("flaky"));
+        let entry = FunnelTest {
+            test: test.test.clone(),
+            member: test.member.clone(),
+            test_file: test.test_file.clone(),
+            built: test.status.is_compiled(),
+            passed: test.status == TestStatus::Passed || flaky,
+            passed_reliably: test.status == TestStatus::Passed,
+            new_statements: 0,
+            kept: false,
+            reason: (test.status != TestStatus::Passed).then(|| {
+                test.reason
+                    .clone()
+                    .unwrap_or_else(|| test.status.as_str().to_owned())
+            }),
+        };
+        if entry.passed_reliably {
+            to_judge
+                .entry(folder_of(&test.source_file).to_owned())
+                .or_default()
+                .push(funnel.tests.len());
+        }
+        funnel.tests.push(entry);
+    }
+    for (folder, tests) in to_judge {
+        let sources: Vec<(PathBuf, &'static dyn Driver)> = verified
+            .tests
+            .iter()
+            .filter(|test| folder_of(&test.source_file) == folder)
+            .filter_map(|test| {
+                let driver = drivers.get(test.source_file.as_path())?;
+                Some((test.source_file.clone(), *driver))
+            })
+            .collect();
+        judge_package(
+            &folder,
+            sources,
+            &tests,
+            baselines,
+            scope,
+            options,
+            &mut funnel,
+        );
+    }
+    funnel.totals = totals(&funnel.tests);
+    funnel
+}
+
+fn judge_package(
+    folder: &Path,
+    mut sources: Vec<(PathBuf, &'static dyn Driver)>,
+    tests: &[usize],
+    baselines: &Baselines,
+    scope: &WriteScope,
+    options: FunnelOptions,
+    funnel: &mut CoverageFunnel,
+) {
+    sources.dedup_by(|a, b| a.0 == b.0);
+    let keep_all = |funnel: &mut CoverageFunnel, reason: String| {
+        for &test in tests {
+            funnel.tests[test].kept = true;
+            funnel.tests[test].reason = Some(reason.clone());
+        }
+    };
+    let (mut found, _) = packages(sources);
+    let Some(package) = found.pop() else {
+        return keep_all(
+            funnel,
+            "coverage not measured: the package cannot be placed".into(),
+        );
+    };
+    let Some(baseline) = baselines.get(&package.root.join(&package.dir)) else {
+        return keep_all(
+            funnel,
+            "coverage not measured before the model was asked".into(),
+        );
+    };
+    let run = match PackageRun::start(&package, options.all_packages, options.test_timeout) {
+        Ok(run) => run,
+        Err(error) => {
+            return keep_all(funnel, format!("coverage not measured: {error:?}"));
+        }
+    };
+    let mut covered: Profile = baseline.clone();
+    for &index in tests {
+        let name = funnel.tests[index].test.clone();
+        let gained = match run.test_profile(&name) {
+            Ok((profile, _)) => {
+                let new: u64 = profile
+                    .newly_executed(&covered)
+                    .iter()
+                    .filter_map(|key| profile.blocks().find(|(k, _)| k == key))
+                    .map(|(_, count)| u64::from(count.statements))
+                    .sum();
+                if new > 0 {
+                    covered.merge(&profile);
+                }
+                Some(new)
+            }
+            Err(reason) => {
+                funnel.tests[index].kept = true;
+                funnel.tests[index].reason = Some(format!("coverage not measured: {reason}"));
+                None
+            }
+        };
+        let Some(new) = gained else { continue };
+        let test = &mut funnel.tests[index];
+        test.new_statements = new;
+        if new > 0 || options.keep_no_gain {
+            test.kept = true;
+            if new == 0 {
+                test.reason = Some("adds no coverage (kept: --keep-no-gain)".to_owned());
+            }
+            continue;
+        }
+        test.reason = Some(
+            match remove(package.driver, &test.test_file, &name, scope) {
+                Ok(()) => "adds no coverage".to_owned(),
+                Err(error) => {
+                    test.kept = true;
+                    format!("adds no coverage, but could not be removed: {error}")
+                }
+            },
+        );
+    }
+    let before = baseline.tally_in(&package.dir);
+    let after = covered.tally_in(&package.dir);
+    funnel.before.add(before);
+    funnel.after.add(after);
+    funnel.packages.push(PackageGain {
+        package: folder.to_owned(),
+        before,
+        after,
+    });
+}
+
+/// Removes `name` from the test file at `path`, atomically.
+fn remove(driver: &dyn Driver, path: &Path, name: &str, scope: &WriteScope) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|error| error.to_string())?;
+    let edited = driver.remove_test(path, &text, name)?;
+    write_atomically(scope, path, &edited, Some(&text)).map_err(|error| error.to_string())
+}
+
+fn totals(tests: &[FunnelTest]) -> FunnelTotals {
+    let count = |keep: fn(&FunnelTest) -> bool| tests.iter().filter(|test| keep(test)).count();
+    FunnelTotals {
+        generated: tests.len(),
+        built: count(|test| test.built),
+        passed: count(|test| test.passed),
+        passed_reliably: count(|test| test.passed_reliably),
+        raised_coverage: count(|test| test.new_statements > 0),
+        kept: count(|test| test.kept),
+    }
+}
+
+impl CoverageFunnel {
+    /// The funnel as text: a line per test not kept, the totals, coverage before → after.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for test in self
+            .tests
+            .iter()
+            .filter(|test| !test.kept || test.reason.is_some())
+        {
+            let verdict = if test.kept { "kept" } else { "removed" };
+            out.push_str(&format!(
+                "  {verdict:<8} {} in {}: {}\n",
+                test.test,
+                test.test_file.display(),
+                test.reason.as_deref().unwrap_or("")
+            ));
+        }
+        let t = &self.totals;
+        out.push_str(&format!(
+            "funnel: {} generated → {} built → {} passed → {} passed reliably → {} raised coverage → {} kept\n",
+            t.generated, t.built, t.passed, t.passed_reliably, t.raised_coverage, t.kept
+        ));
+        out.push_str(&format!(
+            "coverage: {}/{} → {}/{} statements ({:.1}% → {:.1}%)\n",
+            self.before.executed,
+            self.before.total,
+            self.after.executed,
+            self.after.total,
+            self.before.percent(),
+            self.after.percent()
+        ));
+        out
+    }
+}
