@@ -154,6 +154,11 @@ pub struct GenerateArgs {
     #[arg(long, requires = "coverage")]
     pub keep_no_gain: bool,
 
+    /// With --llm --coverage: after a test is kept, ask up to N more times per member with
+    /// the lines still missed.
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "coverage")]
+    pub coverage_rounds: u32,
+
     /// With --coverage: count what a package's tests execute in every package of its
     /// project (Go's `-coverpkg=./...`).
     #[arg(long, requires = "coverage")]
@@ -207,6 +212,23 @@ pub struct RunFlags {
     /// Seconds the tests of one package or crate may run before they are stopped.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub test_timeout: u64,
+
+    /// Go build tags to build with (`go test -tags`); a test file whose `//go:build` needs
+    /// a tag not given is reported as not verified, naming the tag.
+    #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
+    pub tags: Vec<String>,
+
+    /// Cargo features to build with (`cargo test --features`).
+    #[arg(long, value_name = "FEATURE,...", value_delimiter = ',')]
+    pub features: Vec<String>,
+
+    /// Build with every Cargo feature (`cargo test --all-features`).
+    #[arg(long)]
+    pub all_features: bool,
+
+    /// Build without Cargo's default features (`cargo test --no-default-features`).
+    #[arg(long)]
+    pub no_default_features: bool,
 }
 
 impl Default for RunFlags {
@@ -214,6 +236,22 @@ impl Default for RunFlags {
         RunFlags {
             reruns: 1,
             test_timeout: 300,
+            tags: Vec::new(),
+            features: Vec::new(),
+            all_features: false,
+            no_default_features: false,
+        }
+    }
+}
+
+impl RunFlags {
+    /// The build tags and features chosen, as the drivers take them.
+    pub fn build_selection(&self) -> testsmith_driver::BuildSelection {
+        testsmith_driver::BuildSelection {
+            tags: self.tags.clone(),
+            features: self.features.clone(),
+            all_features: self.all_features,
+            no_default_features: self.no_default_features,
         }
     }
 }

@@ -298,6 +298,20 @@ impl Config {
         )
     }
 
+    /// Checks the `testsmith.toml` above `working_dir`, if there is one, so a broken file is
+    /// an error for every command, not only for those that use its keys. The environment is
+    /// not judged here: a command that does not use a variable should not fail on it.
+    pub fn check_file(working_dir: &Path) -> Result<(), ConfigError> {
+        let Some(path) = find_config_file(working_dir) else {
+            return Ok(());
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Config::resolve(Some((&path, &text)), &|_| None, &LlmOverrides::default()).map(drop)
+    }
+
     /// The pure core of [`Config::load`]: defaults, then the file's text, then `env`, then
     /// `overrides`, each checked.
     pub fn resolve(

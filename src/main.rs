@@ -28,7 +28,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let mut printer = Printer::new(cli.quiet, cli.verbose);
-    let result = match &cli.command {
+    // A broken testsmith.toml is an error for every command but `init` (which may be asked
+    // to write a fresh one).
+    let checked = match &cli.command {
+        Command::Init(_) => Ok(()),
+        _ => std::env::current_dir()
+            .map_err(AppError::CurrentDir)
+            .and_then(|cwd| Ok(config::Config::check_file(&cwd)?)),
+    };
+    let result = checked.and_then(|()| match &cli.command {
         Command::Analyze(args) => commands::analyze::run(args, &mut printer),
         Command::Generate(args) => {
             require_llm_for_tuning(&args.llm);
@@ -49,7 +57,7 @@ fn main() -> ExitCode {
             action: cli::ReportAction::Merge { reports },
         } => commands::report::merge(reports, &mut printer),
         Command::Completions { shell } => commands::report::completions(*shell, &mut printer),
-    };
+    });
     match result {
         Ok(outcome) => outcome.into(),
         // A closed pipe (`testsmith analyze | head`) is the reader's choice, not a failure.

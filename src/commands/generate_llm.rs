@@ -100,13 +100,27 @@ pub fn run(
                 all_packages: args.coverpkg,
                 test_timeout: std::time::Duration::from_secs(args.verify.run.test_timeout),
             };
-            Some(judge_coverage(
-                verified,
-                &written,
-                baselines,
-                &settings.scope,
-                options,
-            ))
+            let mut funnel =
+                judge_coverage(verified, &written, baselines, &settings.scope, options);
+            for round in 1..=args.coverage_rounds {
+                if interrupted.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Some(later) = follow_up(
+                    &mut session,
+                    args,
+                    &packages,
+                    settings,
+                    &funnel,
+                    round,
+                    options,
+                )?
+                else {
+                    break;
+                };
+                funnel.absorb(round, later);
+            }
+            Some(funnel)
         }
         _ => None,
     };
@@ -151,6 +165,65 @@ pub fn run(
     }
 }
 
+/// One follow-up round of `--coverage-rounds`: for every member a test kept in the last
+/// round left lines of, one more ask carrying the lines still missed, for a test named after
+/// the kept one with the round (`TestAdd_2`); written, verified and judged like the first.
+/// `None` when no member is left to ask about.
+fn follow_up(
+    session: &mut LlmSession,
+    args: &GenerateArgs,
+    packages: &[Package],
+    settings: &WriteSettings,
+    funnel: &crate::verify::CoverageFunnel,
+    round: u32,
+    options: FunnelOptions,
+) -> Result<Option<crate::verify::CoverageFunnel>, AppError> {
+    let wanted = funnel.still_missed(round - 1);
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let base_name = |name: &str| match name.rsplit_once('_') {
+        Some((base, number)) if number.parse::<u32>().is_ok() => base.to_owned(),
+        _ => name.to_owned(),
+    };
+    session.follow_ups = Some(
+        wanted
+            .iter()
+            .map(|missed| {
+                let name = format!("{}_{}", base_name(&missed.test_name), round + 1);
+                (
+                    (missed.source.clone(), missed.line),
+                    (name, missed.lines.clone()),
+                )
+            })
+            .collect(),
+    );
+    let results = {
+        let progress = |_| Progress::hidden();
+        let generator = Generator::Llm {
+            session,
+            progress: &progress,
+        };
+        generate_files(packages, &Selection::All, generator, settings)?
+    };
+    session.follow_ups = None;
+    let Some(verified) = super::verify::after_generate(args, &results, &settings.scope, None, None)
+    else {
+        return Ok(None);
+    };
+    let written: Vec<WrittenFile> = results
+        .iter()
+        .filter_map(|outcome| WrittenFile::from_report(&outcome.report))
+        .collect();
+    Ok(Some(judge_coverage(
+        &verified,
+        &written,
+        &funnel.covered,
+        &settings.scope,
+        options,
+    )))
+}
+
 /// Resolves when the user asks the run to stop (Ctrl-C, SIGTERM); `false` if signals cannot
 /// be watched.
 async fn wait_for_interrupt() -> bool {
@@ -161,6 +234,27 @@ async fn wait_for_interrupt() -> bool {
     tokio::select! {
         result = tokio::signal::ctrl_c() => result.is_ok(),
         _ = terminate.recv() => true,
+    }
+}
+
+/// Members to ask about again, by source file and first line: the test name to write and
+/// the lines still missed.
+type FollowUps = HashMap<(PathBuf, usize), (String, Vec<(usize, usize)>)>;
+
+/// Re-plans for a follow-up round: only the members in `follow_ups` are asked about.
+fn aim_at_follow_ups(prepared: &mut [PreparedFile<'_>], follow_ups: &FollowUps) {
+    for file in prepared {
+        let path = file.file.path.clone();
+        for plan in &mut file.plans {
+            match follow_ups.get(&(path.clone(), plan.member.start_line)) {
+                Some((name, lines)) => {
+                    plan.test_name = name.clone();
+                    plan.missed_lines = lines.clone();
+                    plan.decision = crate::pipeline::Decision::Write;
+                }
+                None => plan.decision = crate::pipeline::Decision::AlreadyTested,
+            }
+        }
     }
 }
 
@@ -224,6 +318,9 @@ pub(crate) struct LlmSession {
     touched: std::sync::Mutex<HashSet<String>>,
     /// `--coverage`: what the existing tests execute; plans aim at what they miss.
     coverage: Option<Verdicts>,
+    /// A `--coverage-rounds` follow-up: the only members asked about, by source file and
+    /// first line, with the test name to write and the lines still missed.
+    follow_ups: Option<FollowUps>,
     /// Held for the whole run; released when dropped (or when the process dies).
     _lock: RunLock,
 }
@@ -271,6 +368,7 @@ impl LlmSession {
             queue_enabled: std::env::var_os("TESTSMITH_NO_QUEUE").is_none(),
             touched: std::sync::Mutex::new(HashSet::new()),
             coverage: None,
+            follow_ups: None,
             _lock: lock,
         })
     }
@@ -306,8 +404,11 @@ impl LlmSession {
     ) -> Result<Vec<FileOutcome>, AppError> {
         let mut queued = self.take_queued()?;
         let first: HashSet<PathBuf> = queued.values().cloned().collect();
-        let (prepared, mut outcomes) =
+        let (mut prepared, mut outcomes) =
             prepare_all(packages, selection, &first, self.coverage.as_ref());
+        if let Some(follow_ups) = &self.follow_ups {
+            aim_at_follow_ups(&mut prepared, follow_ups);
+        }
         let in_this_pass: HashSet<PathBuf> =
             prepared.iter().map(|file| file.file.path.clone()).collect();
         self.release_others(&mut queued, &in_this_pass);

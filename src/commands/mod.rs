@@ -78,6 +78,7 @@ pub fn resume(args: &ResumeArgs, printer: &mut Printer) -> Result<Outcome, AppEr
         coverage: false,
         coverpkg: false,
         keep_no_gain: false,
+        coverage_rounds: 0,
         llm: LlmArgs {
             enabled: true,
             tuning: args.tuning.clone(),

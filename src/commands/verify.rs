@@ -37,6 +37,7 @@ pub fn run(args: &VerifyArgs, printer: &mut Printer) -> Result<Outcome, AppError
     let options = VerifyOptions {
         reruns: args.run.reruns,
         include_ignored: args.include_ignored,
+        build: args.run.build_selection(),
         test_timeout: Duration::from_secs(args.run.test_timeout),
         ..VerifyOptions::check()
     };
@@ -79,32 +80,46 @@ pub fn warn_skipped(report: &VerifyReport, printer: &mut Printer) {
     }
 }
 
-/// The tests of `source` to check: those in its test file named as one of its members'
-/// tests.
-fn tests_of(source: &Path, driver: &'static dyn Driver) -> Option<WrittenFile> {
-    let test_file = driver.test_file_for(source)?;
-    let test_text = std::fs::read_to_string(&test_file).ok()?;
-    let source_text = std::fs::read_to_string(source).ok()?;
+/// The tests of `source` to check: those in its test files (every candidate the driver
+/// would write to — tests that could not be appended to `foo_test.go` went beside it) named
+/// as one of its members' tests.
+fn tests_of(source: &Path, driver: &'static dyn Driver) -> Vec<WrittenFile> {
+    let Ok(source_text) = std::fs::read_to_string(source) else {
+        return Vec::new();
+    };
     let members = driver.analyze(source, &source_text);
-    let existing: HashSet<String> = driver
-        .existing_tests(&test_file, &test_text)
-        .into_iter()
-        .map(|test| test.name)
-        .collect();
-    let mut seen = HashSet::new();
-    let tests: Vec<String> = members
+    let wanted: Vec<String> = members
         .members
         .iter()
         .filter(|member| member.kind.is_callable())
         .map(|member| driver.test_name(&members, member))
-        .filter(|name| existing.contains(name) && seen.insert(name.clone()))
         .collect();
-    (!tests.is_empty()).then(|| WrittenFile {
-        driver,
-        source: source.to_owned(),
-        test_file,
-        tests,
-    })
+    let mut seen = HashSet::new();
+    let mut found = Vec::new();
+    for test_file in driver.test_file_candidates(source) {
+        let Ok(test_text) = std::fs::read_to_string(&test_file) else {
+            continue;
+        };
+        let existing: HashSet<String> = driver
+            .existing_tests(&test_file, &test_text)
+            .into_iter()
+            .map(|test| test.name)
+            .collect();
+        let tests: Vec<String> = wanted
+            .iter()
+            .filter(|name| existing.contains(*name) && seen.insert((*name).clone()))
+            .cloned()
+            .collect();
+        if !tests.is_empty() {
+            found.push(WrittenFile {
+                driver,
+                source: source.to_owned(),
+                test_file,
+                tests,
+            });
+        }
+    }
+    found
 }
 
 /// How often `generate --llm --coverage` runs a model's test before it counts as passing
@@ -138,6 +153,7 @@ pub fn after_generate(
             1 if judged_by_coverage => COVERAGE_RERUNS,
             reruns => reruns,
         },
+        build: args.verify.run.build_selection(),
         test_timeout: Duration::from_secs(args.verify.run.test_timeout),
         interrupted,
         ..VerifyOptions::fix(scope.clone())

@@ -14,6 +14,14 @@ pub struct SkippedMember {
     pub reason: String,
 }
 
+/// Why a file's tests went to `test_file` rather than to the test file they usually go to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diversion {
+    /// The test file they usually go to, left as it was.
+    pub from: PathBuf,
+    pub reason: String,
+}
+
 /// What a run did for one source file.
 #[derive(Debug, Default, Serialize)]
 pub struct FileReport {
@@ -21,6 +29,10 @@ pub struct FileReport {
     pub path: PathBuf,
     /// Where its tests go; `null` when its language writes none.
     pub test_file: Option<PathBuf>,
+    /// Set when the tests went to a new file beside the usual one, which they could not be
+    /// appended to without moving its lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverted: Option<Diversion>,
     /// Tests written for members that had none.
     pub written: Vec<String>,
     /// Unedited scaffolds rewritten because their member's signature changed (or, with
@@ -114,6 +126,13 @@ impl FileReport {
             line.push_str(" (test module attached)");
         }
         line.push('\n');
+        if let Some(diverted) = &self.diverted {
+            line.push_str(&format!(
+                "  new test file beside {}: {}\n",
+                diverted.from.display(),
+                diverted.reason
+            ));
+        }
         if verbose {
             for name in &self.written {
                 line.push_str(&format!("  written         {name}\n"));

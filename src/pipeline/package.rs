@@ -7,7 +7,7 @@ use super::plan::{Decision, ExistingTests, MemberPlan, ScaffoldPolicy, plan_file
 use super::scan::decode_source;
 use super::write::{WriteError, WriteJournal, WriteScope, write_atomically};
 use crate::output::FileReport;
-use crate::output::generate::SkippedMember;
+use crate::output::generate::{Diversion, SkippedMember};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -175,6 +175,9 @@ pub struct PreparedFile<'p> {
     pub package: &'p Package,
     pub file: &'p FileMembers,
     pub test_path: PathBuf,
+    /// The driver's candidate test files after `test_path`: where new tests go instead when
+    /// appending them to `test_path` would move one of its lines.
+    pub later_candidates: Vec<PathBuf>,
     pub plans: Vec<MemberPlan>,
     pub source_text: String,
     pub existing_test_text: Option<String>,
@@ -227,18 +230,6 @@ pub fn prepare_file<'p>(
         }
         return Err(Box::new(report));
     }
-    let test_path = match choose_test_file(driver, file, candidates, texts) {
-        Ok(path) => path,
-        Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
-    };
-    report.test_file = Some(test_path.clone());
-    report.has_syntax_errors = file.has_syntax_errors();
-
-    let scope = match texts.scope_tests(driver, driver.test_scope(&file.path, tests_beside)) {
-        Ok(scope) => scope,
-        Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
-    };
-    let plans = plan_file(driver, file, &test_path, &scope.existing, policy);
     let source_text = match texts.get(&file.path) {
         Ok(Some(text)) => text,
         Ok(None) => {
@@ -247,6 +238,25 @@ pub fn prepare_file<'p>(
         }
         Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
     };
+    let source = SourceFile {
+        members: file,
+        text: &source_text,
+        package: &package.files,
+    };
+    let chosen = match choose_test_file(driver, &source, candidates, texts) {
+        Ok(chosen) => chosen,
+        Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
+    };
+    let (test_path, later_candidates) = (chosen.path, chosen.later);
+    report.test_file = Some(test_path.clone());
+    report.diverted = chosen.passed_over;
+    report.has_syntax_errors = file.has_syntax_errors();
+
+    let scope = match texts.scope_tests(driver, driver.test_scope(&file.path, tests_beside)) {
+        Ok(scope) => scope,
+        Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
+    };
+    let plans = plan_file(driver, file, &test_path, &scope.existing, policy);
     let existing_test_text = match texts.get(&test_path) {
         Ok(text) => text,
         Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
@@ -255,6 +265,7 @@ pub fn prepare_file<'p>(
         package,
         file,
         test_path,
+        later_candidates,
         plans,
         source_text,
         existing_test_text,
@@ -263,24 +274,79 @@ pub fn prepare_file<'p>(
     })
 }
 
-/// The first candidate test file that is free or can take `file`'s tests.
+/// The test file chosen for a source's tests.
+struct ChosenTestFile {
+    path: PathBuf,
+    /// The candidates after it.
+    later: Vec<PathBuf>,
+    /// The first candidate, when it could not take the tests, and why.
+    passed_over: Option<Diversion>,
+}
+
+/// The first candidate test file that is free or can take `source`'s tests.
 fn choose_test_file(
     driver: &dyn Driver,
-    file: &FileMembers,
+    source: &SourceFile<'_>,
     candidates: Vec<PathBuf>,
     texts: &mut FileTexts,
-) -> Result<PathBuf, String> {
+) -> Result<ChosenTestFile, String> {
+    let mut passed_over = None;
     let mut refused = Vec::new();
-    for candidate in candidates {
-        match texts.read(&candidate).as_ref().map_err(Clone::clone)? {
-            None => return Ok(candidate),
-            Some(text) if driver.can_hold_tests(file, &candidate, text) => return Ok(candidate),
-            Some(_) => refused.push(candidate.display().to_string()),
+    let mut candidates = candidates.into_iter();
+    while let Some(candidate) = candidates.next() {
+        let refusal = match texts.read(&candidate).as_ref().map_err(Clone::clone)? {
+            None => None,
+            Some(text) => driver.can_hold_tests(source, &candidate, text).err(),
+        };
+        let Some(reason) = refusal else {
+            return Ok(ChosenTestFile {
+                path: candidate,
+                later: candidates.collect(),
+                passed_over,
+            });
+        };
+        if passed_over.is_none() {
+            passed_over = Some(Diversion {
+                from: candidate.clone(),
+                reason: reason.clone(),
+            });
+        }
+        refused.push(format!("{}: {reason}", candidate.display()));
+    }
+    Err(format!(
+        "no test file can take its tests: {}",
+        refused.join("; ")
+    ))
+}
+
+/// Where tests that cannot be appended to `prepared`'s test file without moving its lines
+/// go: the first later candidate that is free, or that can take them and simply append.
+/// Returns its path and text.
+fn divert(
+    prepared: &PreparedFile<'_>,
+    changes: &[TestChange],
+) -> Result<(PathBuf, Option<String>), String> {
+    let driver = prepared.driver();
+    let source = prepared.source();
+    let mut refused = Vec::new();
+    for candidate in &prepared.later_candidates {
+        match read_text(candidate)? {
+            None => return Ok((candidate.clone(), None)),
+            Some(text) => {
+                let reason = driver
+                    .can_hold_tests(&source, candidate, &text)
+                    .err()
+                    .or_else(|| driver.appending_moves_lines(&text, changes));
+                match reason {
+                    None => return Ok((candidate.clone(), Some(text))),
+                    Some(reason) => refused.push(format!("{}: {reason}", candidate.display())),
+                }
+            }
         }
     }
     Err(format!(
-        "no test file can take its tests: {} belong to another package",
-        refused.join(" and ")
+        "no test file beside it can take its tests without moving a line: {}",
+        refused.join("; ")
     ))
 }
 
@@ -349,13 +415,35 @@ pub fn finish_file(
         }
     }
 
+    // A test file someone wrote only ever grows at its end: tests that would move its lines
+    // (an import it lacks) go to a file of their own beside it.
+    let only_appends = changes
+        .iter()
+        .all(|change| matches!(change, TestChange::Add(_)));
+    if only_appends
+        && let Some(existing) = prepared.existing_test_text.as_deref()
+        && let Some(reason) = driver.appending_moves_lines(existing, &changes)
+    {
+        match divert(&prepared, &changes) {
+            Ok((path, text)) => {
+                report.diverted = Some(Diversion {
+                    from: prepared.test_path.clone(),
+                    reason,
+                });
+                report.test_file = Some(path.clone());
+                prepared.test_path = path;
+                prepared.existing_test_text = text;
+            }
+            Err(error) => return (fail(report, error), 0),
+        }
+    }
     let source = prepared.source();
     let existing = prepared.existing_test_text.as_deref();
     let new_test_text = if changes.is_empty() {
         None
     } else {
         match driver.assemble(&source, &prepared.test_path, existing, &changes) {
-            Ok(text) if Some(text.as_str()) != existing => Some(text),
+            Ok(text) if Some(text.as_str()) != existing => Some(keep_line_endings(existing, text)),
             Ok(_) => None,
             Err(error) => return (fail(report, format!("cannot merge tests: {error}")), 0),
         }
@@ -370,6 +458,8 @@ pub fn finish_file(
     } else {
         None
     };
+    let new_source_text =
+        new_source_text.map(|text| keep_line_endings(Some(&prepared.source_text), text));
     report.attached = new_source_text.is_some();
 
     let mut edits = Vec::new();
@@ -391,6 +481,28 @@ pub fn finish_file(
         Ok(()) => (report, edits.len()),
         Err(error) => (fail(report, error.to_string()), 0),
     }
+}
+
+/// `new`, an edit of `old`, with the line endings `old` was written with: a file whose every
+/// line ends in CRLF keeps CRLF on the lines testsmith adds (drivers write `\n`).
+fn keep_line_endings(old: Option<&str>, new: String) -> String {
+    let Some(old) = old else {
+        return new;
+    };
+    let lines = old.matches('\n').count();
+    if lines == 0 || old.matches("\r\n").count() != lines {
+        return new;
+    }
+    let mut out = String::with_capacity(new.len() + new.len() / 32);
+    let mut previous = '\0';
+    for c in new.chars() {
+        if c == '\n' && previous != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        previous = c;
+    }
+    out
 }
 
 /// The report of a file whose write failed: what was planned is not claimed as written.

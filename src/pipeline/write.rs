@@ -6,7 +6,8 @@ use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// The folders testsmith may write into: the roots the user named, symlinks resolved.
+/// The folders testsmith may write into: the project of each path the user named, its real
+/// location.
 #[derive(Debug, Clone)]
 pub struct WriteScope {
     roots: Vec<PathBuf>,
@@ -15,21 +16,16 @@ pub struct WriteScope {
     resolved: Arc<Mutex<HashMap<PathBuf, PathBuf>>>,
 }
 
+/// What marks a project's folder: its own configuration, version control, or a toolchain's
+/// manifest.
+const PROJECT_MARKERS: &[&str] = &["testsmith.toml", ".git", "go.mod", "Cargo.toml"];
+
 impl WriteScope {
-    /// The scope for a run over `roots` (files or folders). Roots that do not exist are left
-    /// out: nothing is found below them, so nothing is written there.
+    /// The scope for a run over `roots` (files or folders): for each, its project root.
+    /// Roots that do not exist are left out: nothing is found below them, so nothing is
+    /// written there.
     pub fn new(roots: &[PathBuf]) -> WriteScope {
-        let roots = roots
-            .iter()
-            .filter_map(|root| {
-                let canonical = root.canonicalize().ok()?;
-                if canonical.is_file() {
-                    canonical.parent().map(Path::to_owned)
-                } else {
-                    Some(canonical)
-                }
-            })
-            .collect();
+        let roots = roots.iter().filter_map(|root| project_root(root)).collect();
         WriteScope {
             roots,
             resolved: Arc::default(),
@@ -89,6 +85,46 @@ impl WriteScope {
     }
 }
 
+/// The project a named path belongs to, defined once: the real path of the nearest folder
+/// holding a [project marker](PROJECT_MARKERS) at or above where the user named it — judged
+/// from the folder the link sits in, for a symlink the user named (or one among the
+/// components they typed), so `generate extlink` cannot make the link's target a project
+/// of its own — or, with no marker anywhere above, the named folder itself.
+fn project_root(named: &Path) -> Option<PathBuf> {
+    let current = std::env::current_dir().ok()?;
+    let absolute = std::path::absolute(named).ok()?;
+    // The components the user typed: below the current folder for a relative path, the last
+    // one for an absolute path (links above a project, like /home → /data/home, are the
+    // machine's business, not the project's).
+    let typed_from = if named.is_relative() {
+        current.components().count()
+    } else {
+        absolute.components().count().saturating_sub(1)
+    };
+    let mut start = PathBuf::new();
+    for (index, component) in absolute.components().enumerate() {
+        let next = start.join(component);
+        if index >= typed_from
+            && std::fs::symlink_metadata(&next).is_ok_and(|meta| meta.file_type().is_symlink())
+        {
+            break;
+        }
+        start = next;
+    }
+    if start.is_file() {
+        start.pop();
+    }
+    if !start.exists() {
+        return None;
+    }
+    let marked = start.ancestors().find(|folder| {
+        PROJECT_MARKERS
+            .iter()
+            .any(|marker| folder.join(marker).exists())
+    });
+    marked.unwrap_or(&start).canonicalize().ok()
+}
+
 /// Why a write did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -116,6 +152,14 @@ pub fn write_atomically(
     let (current, permissions) = match std::fs::File::open(path) {
         Ok(mut file) => {
             let permissions = file.metadata()?.permissions();
+            // Replacing the file by a rename would succeed: the folder is writable. The
+            // user's choice to protect it stands.
+            if permissions.readonly() {
+                return Err(WriteError::Refused(format!(
+                    "{} is read-only; testsmith does not write over a file you protected                      (make it writable to let it)",
+                    path.display()
+                )));
+            }
             let mut bytes = Vec::new();
             file.read_to_end(&mut bytes)?;
             (Some(bytes), permissions)

@@ -33,6 +33,7 @@ const MAX_REASON_CHARS: usize = 200;
 impl Project {
     /// Verifies every tracked test of the project, settling each one.
     pub(super) fn verify(&mut self, options: &VerifyOptions, repairer: Option<&dyn Repair>) {
+        self.settle_unbuilt(options);
         let mut passes = 0;
         while self.tests.iter().any(Tracked::is_pending) {
             passes += 1;
@@ -118,6 +119,7 @@ impl Project {
             files,
             include_ignored: options.include_ignored,
             test_timeout_secs: options.test_timeout.as_secs(),
+            build: options.build.clone(),
         }
     }
 
@@ -536,6 +538,29 @@ impl Project {
                 TestStatus::Failed,
                 format!("{reason}; could not be quarantined: {error}"),
             ),
+        }
+    }
+
+    /// Settles the tests of files the build leaves out (a `//go:build integration` file
+    /// without `--tags integration`) as not verified, saying what they need: running them
+    /// would run nothing, which is no pass.
+    fn settle_unbuilt(&mut self, options: &VerifyOptions) {
+        let request = self.request(options);
+        for (index, file) in self.files.iter().enumerate() {
+            let Ok(text) = std::fs::read_to_string(&file.test_path) else {
+                continue;
+            };
+            let Some(reason) = self.driver.left_out_of_build(&request, &text) else {
+                continue;
+            };
+            for test in self.tests.iter_mut() {
+                if test.file == index && test.is_pending() {
+                    test.settle(
+                        TestStatus::NotVerified,
+                        format!("its test file is not built: {reason}"),
+                    );
+                }
+            }
         }
     }
 

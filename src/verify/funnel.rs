@@ -12,7 +12,8 @@
 
 use super::WrittenFile;
 use super::report::{TestStatus, VerifyReport};
-use crate::coverage::{Baselines, PackageRun, Profile, Tally, packages};
+use crate::coverage::members::{extent, missed_lines};
+use crate::coverage::{Baselines, CoveragePackage, PackageRun, Profile, Tally, packages};
 use crate::pipeline::{WriteScope, folder_of, write_atomically};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -39,6 +40,20 @@ pub struct CoverageFunnel {
     /// judged.
     pub before: Tally,
     pub after: Tally,
+    /// What the existing and kept tests execute, per package: the baselines of a follow-up.
+    #[serde(skip)]
+    pub covered: Baselines,
+}
+
+/// A member a kept test left lines of: what a follow-up asks for.
+#[derive(Debug, Clone)]
+pub struct StillMissed {
+    /// The source file, as the user named it, and the member's first line.
+    pub source: PathBuf,
+    pub line: usize,
+    /// The kept test's name; a follow-up's is derived from it.
+    pub test_name: String,
+    pub lines: Vec<(usize, usize)>,
 }
 
 /// How far one new test went.
@@ -56,6 +71,11 @@ pub struct FunnelTest {
     /// Why it was not kept (or kept without raising coverage).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// 0 for the first ask, 1.. for follow-ups (`--coverage-rounds`).
+    pub round: u32,
+    /// Kept, with lines of its member no test executes yet.
+    #[serde(skip)]
+    pub still_missed: Option<StillMissed>,
 }
 
 /// The funnel in numbers.
@@ -108,6 +128,8 @@ pub fn judge_coverage(
             passed_reliably: test.status == TestStatus::Passed,
             new_statements: 0,
             kept: false,
+            round: 0,
+            still_missed: None,
             reason: (test.status != TestStatus::Passed).then(|| {
                 test.reason
                     .clone()
@@ -223,8 +245,18 @@ fn judge_package(
             },
         );
     }
+    for &index in tests {
+        let test = &mut funnel.tests[index];
+        if test.new_statements == 0 {
+            continue;
+        }
+        test.still_missed = still_missed(&package, &covered, test);
+    }
     let before = baseline.tally_in(&package.dir);
     let after = covered.tally_in(&package.dir);
+    funnel
+        .covered
+        .insert(package.root.join(&package.dir), covered);
     funnel.before.add(before);
     funnel.after.add(after);
     funnel.packages.push(PackageGain {
@@ -232,6 +264,77 @@ fn judge_package(
         before,
         after,
     });
+}
+
+/// The lines of `test`'s member that no test executes yet, if any.
+fn still_missed(
+    package: &CoveragePackage,
+    covered: &Profile,
+    test: &FunnelTest,
+) -> Option<StillMissed> {
+    let wanted = test.member.as_deref()?;
+    for source in &package.sources {
+        for member in source
+            .members
+            .members
+            .iter()
+            .filter(|m| m.kind.is_callable())
+        {
+            if package.driver.display_name(member) != wanted {
+                continue;
+            }
+            let span = extent(&source.text, &member.byte_range);
+            let lines: Vec<(usize, usize)> = missed_lines(covered, &source.rel, &source.text, span)
+                .into_iter()
+                .map(|range| (range.first as usize, range.last as usize))
+                .collect();
+            return (!lines.is_empty()).then(|| StillMissed {
+                source: source.shown.clone(),
+                line: member.start_line,
+                test_name: test.test.clone(),
+                lines,
+            });
+        }
+    }
+    None
+}
+
+impl CoverageFunnel {
+    /// Adds a follow-up round's funnel: its tests, and coverage after it.
+    pub fn absorb(&mut self, round: u32, mut later: CoverageFunnel) {
+        for test in &mut later.tests {
+            test.round = round;
+        }
+        self.tests.append(&mut later.tests);
+        self.totals = totals(&self.tests);
+        for gain in later.packages {
+            match self
+                .packages
+                .iter_mut()
+                .find(|known| known.package == gain.package)
+            {
+                Some(known) => {
+                    self.after.executed += gain.after.executed - known.after.executed;
+                    known.after = gain.after;
+                }
+                None => {
+                    self.before.add(gain.before);
+                    self.after.add(gain.after);
+                    self.packages.push(gain);
+                }
+            }
+        }
+        self.covered.extend(later.covered);
+    }
+
+    /// The members kept tests of `round` left lines of.
+    pub fn still_missed(&self, round: u32) -> Vec<StillMissed> {
+        self.tests
+            .iter()
+            .filter(|test| test.round == round && test.kept)
+            .filter_map(|test| test.still_missed.clone())
+            .collect()
+    }
 }
 
 /// Removes `name` from the test file at `path`, atomically.

@@ -65,6 +65,8 @@ pub struct VerifyOptions {
     pub reruns: u32,
     /// Run tests marked ignored too (Rust's `--include-ignored`).
     pub include_ignored: bool,
+    /// Build tags and features the builds include (`--tags`, `--features`, ...).
+    pub build: testsmith_driver::BuildSelection,
     /// How long a build or lint command may take.
     pub build_timeout: Duration,
     /// How long the tests of one run may take (Go's `-timeout`; the run command gets this
@@ -94,6 +96,7 @@ impl VerifyOptions {
             repair_rounds: 2,
             reruns: 1,
             include_ignored: false,
+            build: testsmith_driver::BuildSelection::default(),
             build_timeout: Duration::from_secs(30 * 60),
             test_timeout: Duration::from_secs(5 * 60),
             scope: None,

@@ -407,6 +407,8 @@ async fn a_model_test_is_kept_only_when_it_executes_statements_no_earlier_test_e
             "TestThird",
             "func TestThird(t *testing.T) {\n\tif Third() != 3 {\n\t\tt.Fatal(\"want 3\")\n\t}\n}",
         ),
+        // The follow-up for Fourth, whose line TestFourth left: kept.
+        ("TestFourth_2", "func TestFourth_2(t *testing.T) {\n\tif Fourth() != 4 {\n\t\tt.Fatal(\"want 4\")\n\t}\n}"),
         // TestOther is not here: the model answers with a test that only logs.
     ]
     .into_iter()
@@ -465,19 +467,38 @@ async fn a_model_test_is_kept_only_when_it_executes_statements_no_earlier_test_e
     assert_eq!(verdict("TestFourth")["kept"], true, "{funnel}");
     assert_eq!(verdict("TestThird")["kept"], false, "{funnel}");
     assert_eq!(verdict("TestThird")["reason"], "adds no coverage");
+    // TestFourth was kept but left Fourth's own line: one follow-up asked for it, with that
+    // line marked, and its answer executes it.
+    let follow_up = asked
+        .iter()
+        .find(|p| p.contains("test name `TestFourth_2`"))
+        .unwrap_or_else(|| panic!("no follow-up ask in {all}"));
+    assert!(follow_up.contains(">   8: \treturn 4"), "{follow_up}");
+    assert!(
+        follow_up.contains("Write a test that executes line 8."),
+        "{follow_up}"
+    );
+    assert!(!follow_up.contains("test name `TestThird"), "{follow_up}");
+    assert_eq!(verdict("TestFourth_2")["kept"], true, "{funnel}");
+    assert_eq!(verdict("TestFourth_2")["round"], 1, "{funnel}");
+    assert_eq!(
+        asked.len(),
+        3,
+        "two files, then one follow-up and no more: {all}"
+    );
     assert_eq!(
         funnel["totals"],
-        serde_json::json!({"generated": 4, "built": 4, "passed": 4, "passed_reliably": 4,
-                           "raised_coverage": 2, "kept": 2})
+        serde_json::json!({"generated": 5, "built": 5, "passed": 5, "passed_reliably": 5,
+                           "raised_coverage": 3, "kept": 3})
     );
-    // a: 4 of 6 before, Add's `return y` after; c: 0 of 2, Third's statement after.
+    // a: 4 of 6 before, Add's `return y` after; c: 0 of 2, both statements after.
     assert_eq!(
         funnel["before"],
         serde_json::json!({"executed": 4, "total": 8})
     );
     assert_eq!(
         funnel["after"],
-        serde_json::json!({"executed": 6, "total": 8})
+        serde_json::json!({"executed": 7, "total": 8})
     );
 
     // Removed tests are gone from their files; kept ones are there and pass.
@@ -486,6 +507,49 @@ async fn a_model_test_is_kept_only_when_it_executes_statements_no_earlier_test_e
     assert!(!a_tests.contains("func TestOther("), "{a_tests}");
     let c_tests = project.read("c/c_test.go");
     assert!(c_tests.contains("func TestFourth("), "{c_tests}");
+    assert!(c_tests.contains("func TestFourth_2("), "{c_tests}");
     assert!(!c_tests.contains("func TestThird("), "{c_tests}");
     toolchain(project.root(), "go", &["test", "-count=1", "./a", "./c"]);
+}
+
+#[test]
+fn coverpkg_counts_what_a_packages_tests_execute_in_the_other_packages() {
+    let project = Project::new();
+    small_module(&project);
+    // a's tests now call into b, which has no tests of its own.
+    project.write(
+        "a/uses_b_test.go",
+        "package a\n\nimport (\n\t\"testing\"\n\n\t\"example.com/m/b\"\n)\n\n\
+         func TestUsesB(t *testing.T) {\n\tif b.B(1) != 4 {\n\t\tt.Fatal(\"want 4\")\n\t}\n}\n",
+    );
+    let (code, doc, stderr) = coverage(&project, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        member(&doc, "B")["status"],
+        "untested",
+        "b's own tests run none of it"
+    );
+    let (code, doc, stderr) = coverage(&project, &["--coverpkg"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(member(&doc, "B")["status"], "covered", "{doc}");
+    assert_eq!(member(&doc, "Add")["executed"], 2, "a's figures stay a's");
+    assert_eq!(doc["total"], serde_json::json!({"executed": 6, "total": 8}));
+}
+
+#[test]
+fn a_failing_test_is_reported_and_what_it_executed_still_counts() {
+    let project = Project::new();
+    small_module(&project);
+    project.write(
+        "b/b_test.go",
+        "package b\n\nimport \"testing\"\n\nfunc TestB(t *testing.T) {\n\tif B(1) != 5 {\n\t\tt.Fatal(\"want 5\")\n\t}\n}\n",
+    );
+    let (code, doc, stderr) = coverage(&project, &["b"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("warning: b: some tests failed; what they executed still counts"),
+        "{stderr}"
+    );
+    assert_eq!(doc["packages"][0]["tests_failed"], true);
+    assert_eq!(member(&doc, "B")["status"], "covered");
 }

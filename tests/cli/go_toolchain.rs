@@ -17,7 +17,7 @@ use std::time::Duration;
 const UUID_SOURCES: &str = "/usr/share/gocode/src/github.com/google/uuid";
 
 /// The build cache the go tool shares across tests.
-fn go_cache() -> PathBuf {
+pub(crate) fn go_cache() -> PathBuf {
     let cache = std::env::temp_dir().join("testsmith-go-toolchain-cache");
     std::fs::create_dir_all(&cache).unwrap();
     cache
@@ -26,7 +26,7 @@ fn go_cache() -> PathBuf {
 /// `program args` in `dir`, offline, with the shared cache; panics with its output unless it
 /// succeeds. Returns stdout.
 #[track_caller]
-fn go_tool(dir: &Path, program: &str, args: &[&str]) -> String {
+pub(crate) fn go_tool(dir: &Path, program: &str, args: &[&str]) -> String {
     let output = Command::new(program)
         .args(args)
         .current_dir(dir)
@@ -53,7 +53,7 @@ fn go_tool(dir: &Path, program: &str, args: &[&str]) -> String {
 }
 
 /// The `_test.go` files under `dir`, relative to it, sorted.
-fn test_files(dir: &Path) -> Vec<String> {
+pub(crate) fn test_files(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(folder) = stack.pop() {
@@ -74,7 +74,7 @@ fn test_files(dir: &Path) -> Vec<String> {
 /// gofmt, vet and test over the Go module at `dir`: no test file needs formatting, vet finds
 /// nothing, every test passes (skipped ones count as passing).
 #[track_caller]
-fn assert_go_accepts(dir: &Path) {
+pub(crate) fn assert_go_accepts(dir: &Path) {
     let files = test_files(dir);
     let mut gofmt_args = vec!["-l"];
     gofmt_args.extend(files.iter().map(String::as_str));

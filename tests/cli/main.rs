@@ -8,6 +8,7 @@ mod fake_llm;
 mod generate;
 mod go_toolchain;
 mod llm;
+mod merges;
 mod mutants;
 mod partition;
 mod rust_toolchain;

@@ -20,7 +20,7 @@ use wiremock::{Mock, MockServer, Request, Respond};
 /// module proxy and shares one build cache with every other test (the standard library is
 /// compiled once), and every Cargo build shares one target folder (the test crates have no
 /// dependencies, so sharing it costs nothing and spares recompiling per test).
-fn testsmith(project: &Project, args: &[&str]) -> TestRun {
+pub(crate) fn testsmith(project: &Project, args: &[&str]) -> TestRun {
     with_toolchains(project.testsmith(args))
 }
 
@@ -448,7 +448,9 @@ async fn a_test_the_model_never_fixes_is_dropped_and_the_rest_of_the_file_surviv
     run(with_toolchains(generate_llm(&unverified, &server, &[])))
         .await
         .success();
-    let generated = unverified.read("calc/calc_test.go");
+    // The person's file lacks "fmt": the new tests go beside it, its lines stay put.
+    assert_eq!(unverified.read("calc/calc_test.go"), person);
+    let generated = unverified.read("calc/calc_internal_test.go");
     assert!(
         generated.contains("wantSum") && generated.contains("\"fmt\""),
         "{generated}"
@@ -491,8 +493,8 @@ async fn a_test_the_model_never_fixes_is_dropped_and_the_rest_of_the_file_surviv
     } else {
         without_test.replace("\t\"fmt\"\n", "")
     };
-    assert_eq!(project.read("calc/calc_test.go"), expected);
-    assert!(expected.starts_with(person.trim_end_matches("}\n")));
+    assert_eq!(project.read("calc/calc_internal_test.go"), expected);
+    assert_eq!(project.read("calc/calc_test.go"), person);
     toolchain(project.root(), "go", &["vet", "./..."]);
 }
 

@@ -20,8 +20,8 @@ pub use generate::{ExistingTest, SourceFile, TestChange, TestCode};
 pub use model::{FileMembers, Member, MemberKind, Param, Signature, SyntaxIssue};
 pub use mutate::{Mutant, MutantRun, MutationEdit, MutationOperator, MutationSandbox};
 pub use verify::{
-    CommandOutput, Diagnostic, FileToVerify, TestOutcome, TestResult, VerifyCommand, VerifyRequest,
-    VerifyStep,
+    BuildSelection, CommandOutput, Diagnostic, FileToVerify, TestOutcome, TestResult,
+    VerifyCommand, VerifyRequest, VerifyStep,
 };
 
 use std::path::{Path, PathBuf};
@@ -99,17 +99,35 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
 
     /// Test files that may take `source`'s generated tests, most preferred first. The pipeline
     /// writes to the first that does not exist yet or whose text
-    /// [`can_hold_tests`](Driver::can_hold_tests). Defaults to `test_file_for` alone.
+    /// [`can_hold_tests`](Driver::can_hold_tests); when appending to it would move a line
+    /// ([`appending_moves_lines`](Driver::appending_moves_lines)), to the next such one.
+    /// Defaults to `test_file_for` alone.
     fn test_file_candidates(&self, source: &Path) -> Vec<PathBuf> {
         self.test_file_for(source).into_iter().collect()
     }
 
-    /// Whether the existing test file `test_path`, holding `text`, can take the generated
-    /// tests of `file` (a Go test file of the external `p_test` package cannot: the scaffolds
-    /// call unexported names unqualified).
-    fn can_hold_tests(&self, file: &FileMembers, test_path: &Path, text: &str) -> bool {
-        let _ = (file, test_path, text);
-        true
+    /// Why the existing test file `test_path`, holding `text`, cannot take the generated tests
+    /// of `source` (a Go test file of the external `p_test` package cannot: the scaffolds
+    /// call unexported names unqualified; nor can one built under other build constraints),
+    /// or `Ok` when it can.
+    fn can_hold_tests(
+        &self,
+        source: &SourceFile<'_>,
+        test_path: &Path,
+        text: &str,
+    ) -> Result<(), String> {
+        let _ = (source, test_path, text);
+        Ok(())
+    }
+
+    /// Why appending the new tests of `changes` to `existing`, a test file someone wrote,
+    /// would move one of its lines (Go: an import it lacks would join its import block), or
+    /// `None` when they can simply be appended. A user's tests may assert their own line
+    /// numbers, so such tests go to the next [candidate](Driver::test_file_candidates)
+    /// instead. The default moves nothing.
+    fn appending_moves_lines(&self, existing: &str, changes: &[TestChange]) -> Option<String> {
+        let _ = (existing, changes);
+        None
     }
 
     /// Every file whose tests count when deciding whether a member of `source` is tested:
@@ -217,6 +235,14 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     fn verify_commands(&self, request: &VerifyRequest) -> Vec<VerifyCommand> {
         let _ = request;
         Vec::new()
+    }
+
+    /// Why the test file holding `text` is left out of the build `request` asks for, so that
+    /// its tests would run nothing (Go: `//go:build integration` without `--tags
+    /// integration` → "needs -tags integration"), or `None` when it is built.
+    fn left_out_of_build(&self, request: &VerifyRequest, text: &str) -> Option<String> {
+        let _ = (request, text);
+        None
     }
 
     /// Reads a build or lint command's output into diagnostics, each pointing at a file

@@ -22,6 +22,19 @@ pub struct VerifyRequest {
     pub include_ignored: bool,
     /// How long one test binary may run before the toolchain stops it, where it can.
     pub test_timeout_secs: u64,
+    /// Which optional parts of the project the build includes.
+    pub build: BuildSelection,
+}
+
+/// Which optional parts of a project a build includes, as the user chose them on the command
+/// line: Go build tags (`--tags`), Cargo features (`--features`, `--all-features`,
+/// `--no-default-features`). Each driver passes on what its toolchain knows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildSelection {
+    pub tags: Vec<String>,
+    pub features: Vec<String>,
+    pub all_features: bool,
+    pub no_default_features: bool,
 }
 
 /// One test file and the tests in it to check.

@@ -33,6 +33,32 @@ pub(crate) fn assemble(
     }
 }
 
+/// Why appending `changes` to `existing` would move its lines: the imports it lacks (which
+/// would join its import block) or that clash with its own. `None` for an empty file.
+pub(crate) fn appending_moves_lines(existing: &str, changes: &[TestChange]) -> Option<String> {
+    if existing.trim().is_empty() {
+        return None;
+    }
+    let needed: Vec<ImportSpec> = changes
+        .iter()
+        .flat_map(|change| &change.test().imports)
+        .filter_map(|import| ImportSpec::parse(import))
+        .collect();
+    match imports::missing(existing, &needed) {
+        Ok(missing) if missing.is_empty() => None,
+        Ok(missing) => {
+            let specs: Vec<String> = missing.iter().map(ImportSpec::render).collect();
+            Some(format!(
+                "it lacks the import{} {}, and adding {} would move its lines",
+                if specs.len() == 1 { "" } else { "s" },
+                specs.join(", "),
+                if specs.len() == 1 { "it" } else { "them" },
+            ))
+        }
+        Err(clash) => Some(clash),
+    }
+}
+
 fn new_file(
     source_text: &str,
     package: &str,

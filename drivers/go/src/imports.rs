@@ -223,18 +223,10 @@ pub(crate) fn render_declaration(specs: &[ImportSpec]) -> String {
 /// `Err` when a needed name is taken by another import of the file: `rand` from
 /// `crypto/rand` cannot also be `math/rand`.
 pub(crate) fn merge(text: &str, needed: &[ImportSpec]) -> Result<String, String> {
-    let mut needed = needed.to_vec();
-    needed.sort();
-    needed.dedup();
     let tree = parse(text)?;
     let root = tree.root_node();
     let found = file_imports(root, text);
-    let mut missing = Vec::new();
-    for spec in needed {
-        if !is_imported(&spec, &found)? {
-            missing.push(spec);
-        }
-    }
+    let missing = missing_from(&found, needed)?;
     if missing.is_empty() {
         return Ok(text.to_owned());
     }
@@ -274,6 +266,26 @@ pub(crate) fn merge(text: &str, needed: &[ImportSpec]) -> Result<String, String>
     }
     out.insert_str(at, &insertion);
     Ok(out)
+}
+
+/// The specs of `needed` that `text`, a whole Go file, does not import yet, sorted; `Err`
+/// when a needed name is taken by another import of the file.
+pub(crate) fn missing(text: &str, needed: &[ImportSpec]) -> Result<Vec<ImportSpec>, String> {
+    let tree = parse(text)?;
+    missing_from(&file_imports(tree.root_node(), text), needed)
+}
+
+fn missing_from(found: &[FoundImport], needed: &[ImportSpec]) -> Result<Vec<ImportSpec>, String> {
+    let mut needed = needed.to_vec();
+    needed.sort();
+    needed.dedup();
+    let mut missing = Vec::new();
+    for spec in needed {
+        if !is_imported(&spec, found)? {
+            missing.push(spec);
+        }
+    }
+    Ok(missing)
 }
 
 fn parse(text: &str) -> Result<tree_sitter::Tree, String> {

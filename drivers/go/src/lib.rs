@@ -23,6 +23,7 @@
 mod answer;
 mod assemble;
 mod callable;
+mod constraint;
 mod coverage;
 mod doc;
 mod extract;
@@ -117,8 +118,21 @@ impl Driver for GoDriver {
         tests_file::test_file_candidates(source)
     }
 
-    fn can_hold_tests(&self, file: &FileMembers, _test_path: &Path, text: &str) -> bool {
-        tests_file::can_hold_tests(file, text)
+    fn can_hold_tests(
+        &self,
+        source: &testsmith_driver::SourceFile<'_>,
+        _test_path: &Path,
+        text: &str,
+    ) -> Result<(), String> {
+        tests_file::can_hold_tests(source, text)
+    }
+
+    fn appending_moves_lines(
+        &self,
+        existing: &str,
+        changes: &[testsmith_driver::TestChange],
+    ) -> Option<String> {
+        assemble::appending_moves_lines(existing, changes)
     }
 
     fn test_scope(
@@ -190,6 +204,15 @@ impl Driver for GoDriver {
         request: &testsmith_driver::VerifyRequest,
     ) -> Vec<testsmith_driver::VerifyCommand> {
         verify::commands(request)
+    }
+
+    fn left_out_of_build(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+        text: &str,
+    ) -> Option<String> {
+        let expression = tests_file::constraint_expression(text)?;
+        constraint::why_excluded(&expression, &request.build.tags)
     }
 
     fn read_diagnostics(

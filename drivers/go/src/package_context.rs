@@ -228,6 +228,43 @@ impl<'a> PackageContext<'a> {
             })
     }
 
+    /// The package's constructor of `owner`: a plain function `New{owner}` — or, failing
+    /// that, `New` — returning `owner`, `*owner`, or either with an `error`, the shapes Go
+    /// code builds its values with.
+    pub(crate) fn constructor(&self, owner: &str) -> Option<&'a Member> {
+        let returns_owner = |member: &&Member| {
+            member.owner.is_none()
+                && member.callable.as_ref().is_some_and(|signature| {
+                    signature.type_params.is_empty()
+                        && match signature.results.as_slice() {
+                            [ty] | [ty, _]
+                                if signature.results.len() == 1
+                                    || signature.results[1] == "error" =>
+                            {
+                                ty.strip_prefix('*').unwrap_or(ty) == owner
+                            }
+                            _ => false,
+                        }
+                })
+        };
+        let callables = || {
+            self.source
+                .package
+                .iter()
+                .flat_map(|file| &file.members)
+                .filter(|member| member.kind.is_callable())
+        };
+        let preferred = format!("New{owner}");
+        callables()
+            .filter(returns_owner)
+            .find(|member| member.name == preferred)
+            .or_else(|| {
+                callables()
+                    .filter(returns_owner)
+                    .find(|member| member.name == "New")
+            })
+    }
+
     /// The source file's imports.
     pub(crate) fn imports(&self) -> &[ImportSpec] {
         self.file.imports()

@@ -21,9 +21,12 @@
 //!             ...
 //! ```
 //!
-//! Unlike gotests, a receiver is built from its zero value (`new(T)` for a pointer receiver,
-//! `var r T` for a value), which compiles for every type, not only structs; and generic
-//! members are instantiated with types their constraints allow (see [`crate::generics`]).
+//! Unlike gotests, a receiver is built the way the package builds its values: with its
+//! constructor (`NewT(...)` or `New(...)` returning `T`, `*T`, or either with an `error`,
+//! which is checked), its arguments in the table as `newArgs`; without one, from its zero
+//! value (`new(T)` for a pointer receiver, `var r T` for a value), which compiles for every
+//! type, not only structs. Generic members are instantiated with types their constraints
+//! allow (see [`crate::generics`]).
 
 use crate::generics;
 use crate::imports::ImportSpec;
@@ -37,7 +40,7 @@ use testsmith_driver::{Member, Param, Signature, SourceFile, TestCode, marker};
 /// Names the scaffold's own code uses inside the subtest; a receiver variable must not take
 /// one of them.
 const RESERVED: &[&str] = &[
-    "t", "tt", "tests", "args", "got", "err", "reflect", "testing",
+    "t", "tt", "tests", "args", "newArgs", "got", "err", "reflect", "testing",
 ];
 
 /// The scaffold for `member`, marker line first.
@@ -86,8 +89,10 @@ fn scaffold_in(package: &PackageContext<'_>, member: &Member) -> Result<TestCode
 struct Shape {
     /// `NewRect`, `Rect.Area`: how failure messages name the member, as gotests does.
     display: String,
-    /// The receiver variable and how it is declared (`r := new(Rect)`).
+    /// The receiver variable and how it is declared (`r := new(Rect)`), or built by the
+    /// package's constructor (its lines, and its arguments' fields).
     receiver: Option<(String, String)>,
+    constructor_args: Vec<(String, String)>,
     /// `Map[int, int]`, `r.Scale`.
     callee: String,
     /// Field name and type of each argument (a variadic one as a slice).
@@ -109,6 +114,7 @@ impl Shape {
     ) -> Result<Shape, String> {
         let type_args: HashMap<String, String>;
         let mut receiver = None;
+        let mut constructor_args = Vec::new();
         // Every type the scaffold writes, for the imports it needs.
         let mut used_types = Vec::new();
         let callee;
@@ -119,10 +125,18 @@ impl Shape {
                 type_args = receiver_args;
                 used_types.push(ty.clone());
                 let var = receiver_variable(param, owner, package);
-                let declaration = if is_pointer_type(&param.ty) {
-                    format!("{var} := new({ty})")
-                } else {
-                    format!("var {var} {ty}")
+                let built = type_args
+                    .is_empty()
+                    .then(|| constructed(&var, owner, package))
+                    .flatten();
+                let declaration = match built {
+                    Some(built) => {
+                        constructor_args = built.args;
+                        used_types.extend(built.used_types);
+                        built.lines
+                    }
+                    None if is_pointer_type(&param.ty) => format!("{var} := new({ty})"),
+                    None => format!("var {var} {ty}"),
                 };
                 callee = format!("{var}.{}", member.name);
                 display = format!("{owner}.{}", member.name);
@@ -183,6 +197,7 @@ impl Shape {
         Ok(Shape {
             display,
             receiver,
+            constructor_args,
             callee,
             args,
             is_variadic: signature.has_qualifier(crate::VARIADIC),
@@ -195,12 +210,20 @@ impl Shape {
 
     fn render(&self, test_name: &str) -> String {
         let mut out = format!("func {test_name}(t *testing.T) {{\n");
+        if !self.constructor_args.is_empty() {
+            out.push_str("\ttype newArgs struct {\n");
+            out.push_str(&aligned_fields("\t\t", &self.constructor_args));
+            out.push_str("\t}\n");
+        }
         if !self.args.is_empty() {
             out.push_str("\ttype args struct {\n");
             out.push_str(&aligned_fields("\t\t", &self.args));
             out.push_str("\t}\n");
         }
         let mut fields = vec![("name".to_owned(), "string".to_owned())];
+        if !self.constructor_args.is_empty() {
+            fields.push(("newArgs".to_owned(), "newArgs".to_owned()));
+        }
         if !self.args.is_empty() {
             fields.push(("args".to_owned(), "args".to_owned()));
         }
@@ -216,7 +239,9 @@ impl Shape {
         out.push_str("\tfor _, tt := range tests {\n");
         out.push_str("\t\tt.Run(tt.name, func(t *testing.T) {\n");
         if let Some((_, declaration)) = &self.receiver {
-            out.push_str(&format!("\t\t\t{declaration}\n"));
+            for line in declaration.lines() {
+                out.push_str(&format!("\t\t\t{line}\n"));
+            }
         }
         out.push_str(&self.checks());
         out.push_str("\t\t})\n\t}\n}");
@@ -380,6 +405,55 @@ fn receiver_type(
         format!("{owner}[{}]", arguments.join(", ")),
         by_receiver_name,
     ))
+}
+
+/// A receiver built by the package's constructor.
+struct Constructed {
+    /// `r, err := NewRect(tt.newArgs.w)` and the check of `err`, unindented.
+    lines: String,
+    /// The constructor's parameters as `newArgs` fields.
+    args: Vec<(String, String)>,
+    used_types: Vec<String>,
+}
+
+/// `var` built by `owner`'s constructor, when the package has one whose parameter types the
+/// test file can name.
+fn constructed(var: &str, owner: &str, package: &PackageContext<'_>) -> Option<Constructed> {
+    let constructor = package.constructor(owner)?;
+    let signature = constructor.callable.as_ref()?;
+    let mut args = Vec::new();
+    let mut call_args = Vec::new();
+    for (index, param) in signature.params.iter().enumerate() {
+        let written = param.ty.strip_prefix("...").unwrap_or(&param.ty);
+        let field = match param.name.as_str() {
+            "" | "_" => format!("in{index}"),
+            name => name.to_owned(),
+        };
+        let (ty, spread) = if param.ty.starts_with("...") {
+            (format!("[]{}", tidy_type(written)), "...")
+        } else {
+            (tidy_type(written), "")
+        };
+        call_args.push(format!("tt.newArgs.{field}{spread}"));
+        args.push((field, ty));
+    }
+    let used_types: Vec<String> = args.iter().map(|(_, ty)| ty.clone()).collect();
+    // A parameter type from a package this file does not import cannot be written here.
+    imports_for(&used_types, package).ok()?;
+    let name = &constructor.name;
+    let call = format!("{name}({})", call_args.join(", "));
+    let lines = if signature.results.len() == 2 {
+        format!(
+            "{var}, err := {call}\nif err != nil {{\n\tt.Fatalf(\"{name}() error = %v\", err)\n}}"
+        )
+    } else {
+        format!("{var} := {call}")
+    };
+    Some(Constructed {
+        lines,
+        args,
+        used_types,
+    })
 }
 
 /// The receiver's own name when the subtest can use it, else a lower-case initial of the

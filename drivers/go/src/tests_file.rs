@@ -3,7 +3,7 @@
 //! functions of a file with their scaffold markers.
 
 use std::path::{Path, PathBuf};
-use testsmith_driver::{ExistingTest, FileMembers, Member, marker, syntax};
+use testsmith_driver::{ExistingTest, FileMembers, Member, SourceFile, marker, syntax};
 use tree_sitter::Node;
 
 /// The prefixes `go test` runs functions by; only `Test` names decide "already tested", the
@@ -20,30 +20,95 @@ pub(crate) fn test_file_for(source: &Path) -> Option<PathBuf> {
     Some(source.with_file_name(format!("{stem}_test.go")))
 }
 
-/// `foo_test.go`, then `foo_internal_test.go` for when `foo_test.go` belongs to the external
+/// `foo_test.go`; then `foo_internal_test.go` for when `foo_test.go` belongs to the external
 /// `p_test` package (the standard library has 128 such files), where scaffolds calling
-/// unexported names unqualified cannot go.
+/// unexported names unqualified cannot go; then `foo_testsmith_test.go` (and `…2`, `…3`) for
+/// tests that need an import the others lack (adding it would move their lines) or a build
+/// constraint they do not have. A `_linux`-style suffix stays last before `_test`, so every
+/// candidate is built for the same platforms as the source.
 pub(crate) fn test_file_candidates(source: &Path) -> Vec<PathBuf> {
     let Some(primary) = test_file_for(source) else {
         return Vec::new();
     };
-    let internal = primary.with_file_name(
-        primary
-            .file_name()
-            .and_then(|name| name.to_str())
-            .and_then(|name| name.strip_suffix("_test.go"))
-            .map(|stem| format!("{stem}_internal_test.go"))
-            .unwrap_or_default(),
-    );
-    vec![primary, internal]
+    let Some(stem) = primary
+        .file_name()
+        .and_then(|name| name.to_str())
+        .and_then(|name| name.strip_suffix("_test.go"))
+    else {
+        return vec![primary];
+    };
+    let (base, platform) = split_platform_suffix(stem);
+    let mut candidates = vec![primary.clone()];
+    for infix in ["internal", "testsmith", "testsmith2", "testsmith3"] {
+        candidates.push(primary.with_file_name(format!("{base}_{infix}{platform}_test.go")));
+    }
+    candidates
 }
 
-/// Whether a test file is in `file`'s own package (or has no package clause yet).
-pub(crate) fn can_hold_tests(file: &FileMembers, text: &str) -> bool {
-    match (package_name(text), file.package.as_deref()) {
-        (Some(existing), Some(own)) => existing == own,
-        _ => true,
+/// `node_linux_amd64` → (`node`, `_linux_amd64`): the `_GOOS`, `_GOARCH` or `_GOOS_GOARCH`
+/// ending that go/build reads as a constraint, split off so a name can be inserted before it.
+fn split_platform_suffix(stem: &str) -> (&str, &str) {
+    let parts: Vec<&str> = stem.split('_').collect();
+    let n = parts.len();
+    // go/build ignores the first element: `linux.go` has no constraint.
+    let suffix_len = if n >= 3
+        && crate::constraint::KNOWN_OS.contains(&parts[n - 2])
+        && crate::constraint::KNOWN_ARCH.contains(&parts[n - 1])
+    {
+        2
+    } else if n >= 2
+        && (crate::constraint::KNOWN_OS.contains(&parts[n - 1])
+            || crate::constraint::KNOWN_ARCH.contains(&parts[n - 1]))
+    {
+        1
+    } else {
+        0
+    };
+    let suffix_bytes: usize = parts[n - suffix_len..].iter().map(|p| p.len() + 1).sum();
+    stem.split_at(stem.len() - suffix_bytes)
+}
+
+/// Why the test file holding `text` cannot take `source`'s tests: it is in
+/// another package (the external `p_test`), or its build constraints differ from the
+/// source's — a test of a `//go:build integration` member in an untagged file does not
+/// compile, and an untagged member's test in a tagged file runs only with the tag.
+pub(crate) fn can_hold_tests(source: &SourceFile<'_>, text: &str) -> Result<(), String> {
+    if let (Some(existing), Some(own)) = (package_name(text), source.members.package.as_deref())
+        && existing != own
+    {
+        return Err(format!("it is in package {existing}, not {own}"));
     }
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    let wanted = constraint_expression(source.text);
+    let found = constraint_expression(text);
+    let squeeze = |expression: &Option<String>| {
+        expression
+            .as_deref()
+            .map(|e| e.split_whitespace().collect::<String>())
+    };
+    if squeeze(&wanted) != squeeze(&found) {
+        let describe = |expression: &Option<String>| match expression {
+            Some(expression) => format!("`//go:build {expression}`"),
+            None => "no build constraint".to_owned(),
+        };
+        return Err(format!(
+            "it has {}, its source {}",
+            describe(&found),
+            describe(&wanted)
+        ));
+    }
+    Ok(())
+}
+
+/// The `//go:build` expression of a file's header (from `// +build` lines if that is all it
+/// has).
+pub(crate) fn constraint_expression(text: &str) -> Option<String> {
+    crate::assemble::build_constraints(text)
+        .first()
+        .and_then(|line| line.strip_prefix("//go:build "))
+        .map(str::to_owned)
 }
 
 /// Every `_test.go` file of the folder, `tests_beside` (whatever its package clause: tests of

@@ -41,12 +41,17 @@ pub(crate) fn commands(request: &VerifyRequest) -> Vec<VerifyCommand> {
         .iter()
         .flat_map(|file| file.tests.iter().map(String::as_str))
         .collect();
+    let tags =
+        (!request.build.tags.is_empty()).then(|| format!("-tags={}", request.build.tags.join(",")));
     let command = |step: VerifyStep, args: &[&str]| VerifyCommand {
         step,
         program: "go".to_owned(),
-        args: args
+        // `go vet -tags x`, `go test -tags x`: the flag goes right after the subcommand.
+        args: args[..1]
             .iter()
             .map(|arg| (*arg).to_owned())
+            .chain(tags.clone())
+            .chain(args[1..].iter().map(|arg| (*arg).to_owned()))
             .chain(packages.iter().cloned())
             .collect(),
         dir: request.root.clone(),
@@ -507,6 +512,7 @@ mod tests {
                 .collect(),
             include_ignored: false,
             test_timeout_secs: 60,
+            build: Default::default(),
         }
     }
 

@@ -44,7 +44,14 @@ pub(crate) fn commands(request: &VerifyRequest) -> Vec<VerifyCommand> {
         ],
     };
     let strings = |args: &[&str]| args.iter().map(|arg| (*arg).to_owned()).collect::<Vec<_>>();
-    let mut run = strings(&["test", "--tests", "--no-fail-fast", "--", "--exact"]);
+    let features = feature_args(&request.build);
+    let cargo_test = |args: &[&str]| {
+        let mut all = strings(&["test"]);
+        all.extend(features.iter().cloned());
+        all.extend(strings(args));
+        all
+    };
+    let mut run = cargo_test(&["--tests", "--no-fail-fast", "--", "--exact"]);
     if request.include_ignored {
         run.push("--include-ignored".to_owned());
     }
@@ -54,10 +61,25 @@ pub(crate) fn commands(request: &VerifyRequest) -> Vec<VerifyCommand> {
     vec![
         command(
             VerifyStep::Build,
-            strings(&["test", "--tests", "--no-run", "--message-format=json"]),
+            cargo_test(&["--tests", "--no-run", "--message-format=json"]),
         ),
         command(VerifyStep::Run, run),
     ]
+}
+
+/// Cargo's spelling of the features the user chose.
+fn feature_args(build: &testsmith_driver::BuildSelection) -> Vec<String> {
+    let mut args = Vec::new();
+    if build.all_features {
+        args.push("--all-features".to_owned());
+    }
+    if build.no_default_features {
+        args.push("--no-default-features".to_owned());
+    }
+    if !build.features.is_empty() {
+        args.push(format!("--features={}", build.features.join(",")));
+    }
+    args
 }
 
 /// Every test of the request by its path in the test binary, with its file and name.
@@ -354,6 +376,7 @@ mod tests {
                 .collect(),
             include_ignored: false,
             test_timeout_secs: 60,
+            build: Default::default(),
         }
     }
 

@@ -1,0 +1,319 @@
+//! Issue 13, "real code, exact merges": a test file someone wrote keeps every line where it
+//! was, tests of a build-constrained file go where the same constraint holds, and a test that
+//! was not built is never called passed — each proved with the real go tool on a fixture named
+//! after the bug it once was.
+
+use crate::go_toolchain::go_tool;
+use crate::util::Project;
+use crate::verify::{testsmith, toolchain};
+
+const GO_MOD: &str = "module example.com/frames\n\ngo 1.19\n";
+
+/// pkg/errors' stack_test.go asserts the line numbers of its own functions: adding
+/// `"reflect"` to its import block shifted them all by one and its tests failed.
+#[test]
+fn a_test_asserting_its_own_line_numbers_passes_after_generate_needs_an_import_it_lacks() {
+    let project = Project::new();
+    let users_test = "package frames\n\nimport (\n\t\"runtime\"\n\t\"testing\"\n)\n\nfunc TestOwnLine(t *testing.T) {\n\t_, _, line, _ := runtime.Caller(0)\n\tif line != 9 {\n\t\tt.Fatalf(\"runtime.Caller says line %d, the file says 9\", line)\n\t}\n}\n";
+    project
+        .write("go.mod", GO_MOD)
+        .write(
+            "frames.go",
+            "package frames\n\n// Split cuts s in two.\nfunc Split(s string) []string { return []string{s[:1], s[1:]} }\n",
+        )
+        .write("frames_test.go", users_test);
+    let doc = testsmith(&project, &["generate", "--verify", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let report = &doc["files"][0];
+    assert_eq!(report["test_file"], "frames_internal_test.go", "{doc}");
+    assert_eq!(report["diverted"]["from"], "frames_test.go", "{doc}");
+    assert_eq!(
+        report["diverted"]["reason"],
+        "it lacks the import \"reflect\", and adding it would move its lines"
+    );
+    assert_eq!(project.read("frames_test.go"), users_test);
+    // Compiled and ran: an unedited scaffold counts as "empty", not passed.
+    assert_eq!(doc["verify"]["totals"]["compiled"], 1, "{}", doc["verify"]);
+    assert_eq!(doc["verify"]["totals"]["empty"], 1, "{}", doc["verify"]);
+    // The user's own test still finds itself on line 9.
+    let run = go_tool(
+        project.root(),
+        "go",
+        &["test", "-count=1", "-run", "TestOwnLine", "-v", "."],
+    );
+    assert!(run.contains("--- PASS: TestOwnLine"), "{run}");
+
+    // A second run finds TestSplit in the new file and writes nothing.
+    let again = testsmith(&project, &["generate", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(again["summary"]["written"], 0, "{again}");
+    assert_eq!(again["summary"]["already_tested"], 1, "{again}");
+}
+
+/// encoding/json and image/png: a member of a `//go:build` file was appended to an untagged
+/// test file, which does not compile (`undefined: Slow`) without the tag.
+#[test]
+fn tests_of_a_build_constrained_file_go_to_a_test_file_with_the_same_constraint() {
+    let project = Project::new();
+    let users_test = "package frames\n\nimport \"testing\"\n\nfunc TestFast(t *testing.T) {\n\tif Fast() != 1 {\n\t\tt.Fatal()\n\t}\n}\n";
+    project
+        .write("go.mod", GO_MOD)
+        .write("fast.go", "package frames\n\n// Fast is quick.\nfunc Fast() int { return 1 }\n")
+        .write(
+            "slow.go",
+            "//go:build integration\n\npackage frames\n\n// Slow takes its time.\nfunc Slow(n int) int { return n }\n",
+        )
+        .write("slow_test.go", users_test);
+    let run = testsmith(&project, &["generate"]).run().success();
+    assert!(
+        run.stdout.contains(
+            "slow.go → slow_internal_test.go: 1 written\n  new test file beside slow_test.go: it \
+             has no build constraint, its source `//go:build integration`\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(project.read("slow_test.go"), users_test);
+    assert!(
+        project
+            .read("slow_internal_test.go")
+            .starts_with("//go:build integration\n\npackage frames\n"),
+        "{}",
+        project.read("slow_internal_test.go")
+    );
+    // Untagged, the package builds; tagged, the new test runs.
+    toolchain(project.root(), "go", &["vet", "."]);
+    let tagged = toolchain(
+        project.root(),
+        "go",
+        &[
+            "test",
+            "-count=1",
+            "-tags",
+            "integration",
+            "-run",
+            "TestSlow",
+            "-v",
+            ".",
+        ],
+    );
+    assert!(tagged.contains("--- PASS: TestSlow"), "{tagged}");
+}
+
+/// A tagged test run without its tag ran nothing, and was reported passed.
+#[test]
+fn a_tagged_test_not_built_with_its_tag_is_not_verified_and_names_the_tag() {
+    let project = Project::new();
+    project.write("go.mod", GO_MOD).write(
+        "slow.go",
+        "//go:build integration\n\npackage frames\n\n// Slow takes its time.\nfunc Slow(n int) int { return n }\n",
+    );
+    let doc = testsmith(&project, &["generate", "--verify", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let entry = &doc["verify"]["tests"][0];
+    assert_eq!(entry["test"], "TestSlow", "{doc}");
+    assert_eq!(entry["status"], "not_verified", "{doc}");
+    assert_eq!(
+        entry["reason"],
+        "its test file is not built: needs -tags integration"
+    );
+    assert_eq!(doc["verify"]["totals"]["passed"], 0);
+
+    // `verify` finds the same, and with the tag the test builds and passes.
+    testsmith(&project, &["verify"]).run().code(1);
+    let tagged = testsmith(
+        &project,
+        &["verify", "--tags", "integration", "--format", "json"],
+    )
+    .run()
+    .success()
+    .json();
+    assert_eq!(tagged["totals"]["compiled"], 1, "{tagged}");
+    assert_eq!(tagged["totals"]["not_verified"], 0, "{tagged}");
+}
+
+/// `testsmith generate extlink`, a symlinked folder named on the command line, wrote into
+/// the link's target outside the project, while `generate .` refused.
+#[test]
+fn generate_extlink_a_symlinked_folder_named_on_the_command_line_writes_nothing_outside() {
+    let outside = Project::new();
+    outside.write(
+        "lib/c.go",
+        "package lib\n\n// C is outside.\nfunc C() int { return 1 }\n",
+    );
+    let project = Project::new();
+    project.write("go.mod", GO_MOD);
+    std::os::unix::fs::symlink(outside.path("lib"), project.path("extlink")).unwrap();
+    for named in ["extlink", "extlink/c.go"] {
+        let run = project
+            .testsmith(&["generate", "--format", "json", named])
+            .run()
+            .code(1);
+        let error = run.json()["files"][0]["error"].as_str().unwrap().to_owned();
+        assert!(error.contains("outside the project"), "{named}: {error}");
+        assert!(!outside.exists("lib/c_test.go"), "{named}: wrote outside");
+    }
+}
+
+#[test]
+fn a_read_only_test_file_is_refused_with_a_reason_not_rewritten() {
+    use std::os::unix::fs::PermissionsExt;
+    let project = Project::new();
+    let users_test = "package frames\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {}\n";
+    project
+        .write("go.mod", GO_MOD)
+        .write(
+            "a.go",
+            "package frames\n\n// A is a.\nfunc A() {}\n\n// B is b.\nfunc B() {}\n",
+        )
+        .write("a_test.go", users_test);
+    std::fs::set_permissions(
+        project.path("a_test.go"),
+        std::fs::Permissions::from_mode(0o444),
+    )
+    .unwrap();
+    let run = project
+        .testsmith(&["generate", "--format", "json"])
+        .run()
+        .code(1);
+    let error = run.json()["files"][0]["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("a_test.go is read-only"), "{error}");
+    assert_eq!(project.read("a_test.go"), users_test);
+    let mode = std::fs::metadata(project.path("a_test.go"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o444);
+}
+
+#[test]
+fn a_crlf_test_file_keeps_crlf_on_every_line_testsmith_adds() {
+    let project = Project::new();
+    let users_test =
+        "package frames\r\n\r\nimport \"testing\"\r\n\r\nfunc TestA(t *testing.T) {}\r\n";
+    project
+        .write("go.mod", GO_MOD)
+        .write(
+            "a.go",
+            "package frames\n\n// A is a.\nfunc A() {}\n\n// B is b.\nfunc B() {}\n",
+        )
+        .write("a_test.go", users_test);
+    project.testsmith(&["generate"]).run().success();
+    let after = project.read("a_test.go");
+    assert!(after.starts_with(users_test), "{after:?}");
+    assert!(
+        after.contains("func TestB(t *testing.T) {\r\n"),
+        "{after:?}"
+    );
+    assert_eq!(
+        after.matches('\n').count(),
+        after.matches("\r\n").count(),
+        "{after:?}"
+    );
+    toolchain(project.root(), "go", &["vet", "."]);
+}
+
+#[test]
+fn a_broken_testsmith_toml_is_an_error_for_every_command_not_only_llm() {
+    let project = Project::new();
+    project
+        .write("a.go", "package frames\n\n// A is a.\nfunc A() {}\n")
+        .write("testsmith.toml", "[llm]\nconcurency = 3\n");
+    for args in [
+        &["analyze"][..],
+        &["generate"],
+        &["generate", "--dry-run"],
+        &["verify"],
+        &["cache", "stats"],
+        &["queue"],
+    ] {
+        let run = project.testsmith(args).run().code(2);
+        assert!(
+            run.stderr.contains("unknown key `concurency`"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(!project.exists("a_test.go"));
+}
+
+/// syn's `struct _Test where Error: Send + Sync;` and typenum's `where (): PrivateDiv<..>`
+/// bounds are valid Rust that tree-sitter's grammar rejects: their files were reported as
+/// syntax errors, got no tests, and the run exited 1.
+#[test]
+fn valid_rust_that_tree_sitter_rejects_is_no_syntax_error_and_gets_its_tests() {
+    let project = Project::new();
+    let lib = "pub trait PrivateDiv<D> {\n    type Output;\n}\n\nimpl PrivateDiv<u8> for () {\n    type Output = u8;\n}\n\n/// Quotient type.\npub type Quot<D> = <() as PrivateDiv<D>>::Output;\n\n/// Divides when the unit type knows how.\npub fn divide<D>(d: D) -> D\nwhere\n    (): PrivateDiv<D>,\n{\n    d\n}\n\n#[allow(dead_code)]\nstruct _Test\nwhere\n    u8: Send + Sync;\n\n/// Adds.\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
+    project
+        .write(
+            "Cargo.toml",
+            "[package]\nname = \"bounds\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        )
+        .write("src/lib.rs", lib);
+    let analysis = project
+        .testsmith(&["analyze", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(
+        analysis["files"][0]["errors"],
+        serde_json::json!([]),
+        "{analysis}"
+    );
+    let doc = testsmith(&project, &["generate", "--verify", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(doc["summary"]["written"], 2, "{doc}");
+    assert_eq!(doc["verify"]["totals"]["compiled"], 2, "{}", doc["verify"]);
+}
+
+/// A receiver built from its zero value panicked on the first case a developer added (a nil
+/// map): the package's constructor builds it, its arguments in the table, its error checked.
+#[test]
+fn a_scaffold_builds_its_receiver_with_the_packages_constructor_and_survives_its_first_case() {
+    let project = Project::new();
+    project.write("go.mod", GO_MOD).write(
+        "counter.go",
+        "package frames\n\nimport \"errors\"\n\n// Counter counts words.\ntype Counter struct{ seen map[string]int }\n\n// NewCounter starts every count at start.\nfunc NewCounter(start int) (*Counter, error) {\n\tif start < 0 {\n\t\treturn nil, errors.New(\"negative start\")\n\t}\n\treturn &Counter{seen: map[string]int{\"\": start}}, nil\n}\n\n// Add counts word once more and returns its count.\nfunc (c *Counter) Add(word string) int {\n\tc.seen[word]++\n\treturn c.seen[word]\n}\n\n// Tally is a plain value.\ntype Tally struct{ n int }\n\n// New makes a Tally.\nfunc New(n int) Tally { return Tally{n: n} }\n\n// Count is n.\nfunc (t Tally) Count() int { return t.n }\n",
+    );
+    testsmith(&project, &["generate"]).run().success();
+    let written = project.read("counter_test.go");
+    assert!(
+        written.contains(
+            "\t\t\tc, err := NewCounter(tt.newArgs.start)\n\t\t\tif err != nil {\n\t\t\t\tt.Fatalf(\"NewCounter() error = %v\", err)\n\t\t\t}\n\t\t\tif got := c.Add(tt.args.word); got != tt.want {"
+        ),
+        "{written}"
+    );
+    assert!(
+        written.contains("\t\t\ttally := New(tt.newArgs.n)\n"),
+        "{written}"
+    );
+    let gofmt = go_tool(project.root(), "gofmt", &["-l", "counter_test.go"]);
+    assert_eq!(gofmt, "", "gofmt would change the scaffolds:\n{written}");
+    // The developer's first case runs instead of panicking on a nil map.
+    let at = written.find("func TestCounter_Add(").unwrap();
+    let filled = format!(
+        "{}{}",
+        &written[..at],
+        written[at..].replacen(
+            "// TODO: Add test cases.",
+            "{name: \"first\", newArgs: newArgs{start: 0}, args: args{word: \"go\"}, want: 1},",
+            1,
+        )
+    );
+    project.write("counter_test.go", filled);
+    toolchain(project.root(), "go", &["vet", "."]);
+    let run = toolchain(
+        project.root(),
+        "go",
+        &["test", "-count=1", "-run", "TestCounter_Add", "-v", "."],
+    );
+    assert!(run.contains("--- PASS: TestCounter_Add/first"), "{run}");
+}
