@@ -146,8 +146,9 @@ pub struct GenerateArgs {
     /// executes; a fully executed one is tested. With --llm: every member with statements
     /// no test executes is asked for, the prompt marks those lines, and a model's test is
     /// kept only if it builds, passes every rerun (--reruns, 3 unless given) and executes
-    /// statements no earlier test executed (implies --verify).
-    #[arg(long, conflicts_with = "dry_run")]
+    /// statements no earlier test executed (implies --verify, except with --dry-run, which
+    /// measures and plans but writes and judges nothing).
+    #[arg(long)]
     pub coverage: bool,
 
     /// With --llm --coverage: keep a model's test that passes but adds no coverage.
@@ -213,6 +214,11 @@ pub struct RunFlags {
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub test_timeout: u64,
 
+    /// Refuse to run generated tests where this machine cannot confine them (no user
+    /// namespaces or Landlock): exit 2 instead of a warning. For CI.
+    #[arg(long)]
+    pub require_sandbox: bool,
+
     /// Go build tags to build with (`go test -tags`); a test file whose `//go:build` needs
     /// a tag not given is reported as not verified, naming the tag.
     #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
@@ -236,6 +242,7 @@ impl Default for RunFlags {
         RunFlags {
             reruns: 1,
             test_timeout: 300,
+            require_sandbox: false,
             tags: Vec::new(),
             features: Vec::new(),
             all_features: false,

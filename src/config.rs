@@ -1,5 +1,16 @@
 //! Configuration: flags > environment > `testsmith.toml` (found by walking up from the working
-//! folder) > defaults, resolved once into a [`Config`] that the rest of the program reads.
+//! folder) > the user's own file (`~/.config/testsmith/testsmith.toml`) > defaults, resolved
+//! once into a [`Config`] that the rest of the program reads.
+//!
+//! The two files are not trusted alike. The user's file is the user's word; a project's
+//! `testsmith.toml` (in the project or any folder above it) came with the code, so it cannot
+//! decide where credentials or data go: its `api_key_env` and `[verify] pass_env` are ignored
+//! with a warning naming the file, and the API key is attached only when the endpoint is
+//! the one the user chose (flag, `OPENAI_BASE_URL`, the user's file, or the default) — a
+//! project's `base_url` is used without the key. Provenance is tracked by hand per key
+//! ([`Origin`], [`Trust`]): the `figment` crate layers sources with provenance too, but its
+//! errors lose the line and column and the closest-key suggestions this module gives, and
+//! two trust levels over five sources are a few lines here.
 //!
 //! Every key and value is checked: an unknown key or a bad value is an error that names the
 //! key, where it came from (file and line, environment variable or flag) and, for a misspelt
@@ -23,12 +34,38 @@ pub const ENV_MODEL: &str = "TESTSMITH_MODEL";
 const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
 
+/// How far a configuration file is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// The user's own file, outside every project: may name credentials.
+    User,
+    /// A `testsmith.toml` found in the project or a folder above it: came with the code.
+    Project,
+}
+
 /// The whole resolved configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// The `testsmith.toml` that was read, if one was found.
+    /// The project's `testsmith.toml` that was read, if one was found.
     pub file: Option<PathBuf>,
     pub llm: LlmConfig,
+    /// The `[verify]` table.
+    pub verify: VerifyConfig,
+    /// Why the API key is not sent to `llm.base_url` (a project file chose that endpoint).
+    pub key_withheld: Option<String>,
+    /// What the user should know: settings a project file may not make, unencrypted
+    /// endpoints. Printed once by the front door.
+    pub warnings: Vec<String>,
+}
+
+/// The `[verify]` table, resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyConfig {
+    /// Environment variables passed to generated code besides the allowlist (user's file
+    /// only).
+    pub pass_env: Vec<String>,
+    /// Missing confinement is an error (`--require-sandbox`).
+    pub require_sandbox: bool,
 }
 
 /// How members of one file are sent to the model.
@@ -280,22 +317,25 @@ impl Config {
     /// Resolves the configuration for a run started in `working_dir`: finds `testsmith.toml`
     /// above it, reads the process environment, applies `overrides` from the flags.
     pub fn load(working_dir: &Path, overrides: &LlmOverrides) -> Result<Config, ConfigError> {
-        let file = match find_config_file(working_dir) {
-            Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                Some((path, text))
-            }
-            None => None,
+        let env = |var: &str| std::env::var(var).ok();
+        let user_path = user_config_file(&env);
+        let read = |path: PathBuf| -> Result<(PathBuf, String), ConfigError> {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            Ok((path, text))
         };
-        Config::resolve(
-            file.as_ref()
-                .map(|(path, text)| (path.as_path(), text.as_str())),
-            &|var| std::env::var(var).ok(),
-            overrides,
-        )
+        let user = user_path
+            .clone()
+            .filter(|path| path.is_file())
+            .map(read)
+            .transpose()?;
+        let project = find_config_file(working_dir)
+            .filter(|path| Some(path) != user_path.as_ref())
+            .map(read)
+            .transpose()?;
+        Config::resolve_layers(borrow(&user), borrow(&project), &env, overrides)
     }
 
     /// Checks the `testsmith.toml` above `working_dir`, if there is one, so a broken file is
@@ -312,29 +352,126 @@ impl Config {
         Config::resolve(Some((&path, &text)), &|_| None, &LlmOverrides::default()).map(drop)
     }
 
-    /// The pure core of [`Config::load`]: defaults, then the file's text, then `env`, then
-    /// `overrides`, each checked.
+    /// [`Config::resolve_layers`] with a project file only.
     pub fn resolve(
         file: Option<(&Path, &str)>,
         env: &dyn Fn(&str) -> Option<String>,
         overrides: &LlmOverrides,
     ) -> Result<Config, ConfigError> {
-        let mut llm = LlmConfig::default();
-        if let Some((path, text)) = file {
-            apply_file(&mut llm, path, text)?;
+        Config::resolve_layers(None, file, env, overrides)
+    }
+
+    /// The pure core of [`Config::load`]: defaults, then the user's file, then the project's
+    /// file (without what it may not set), then `env`, then `overrides`, each checked. The
+    /// key is withheld when the endpoint differs from the one resolved without the project
+    /// file.
+    pub fn resolve_layers(
+        user: Option<(&Path, &str)>,
+        project: Option<(&Path, &str)>,
+        env: &dyn Fn(&str) -> Option<String>,
+        overrides: &LlmOverrides,
+    ) -> Result<Config, ConfigError> {
+        let mut warnings = Vec::new();
+        let mut chosen = (LlmConfig::default(), VerifyConfig::default());
+        if let Some((path, text)) = user {
+            apply_file(
+                &mut chosen.0,
+                &mut chosen.1,
+                path,
+                text,
+                Trust::User,
+                &mut warnings,
+            )?;
         }
-        apply_env(&mut llm, env)?;
-        apply_overrides(&mut llm, overrides)?;
+        let (mut llm, mut verify) = chosen.clone();
+        if let Some((path, text)) = project {
+            apply_file(
+                &mut llm,
+                &mut verify,
+                path,
+                text,
+                Trust::Project,
+                &mut warnings,
+            )?;
+        }
+        for llm in [&mut chosen.0, &mut llm] {
+            apply_env(llm, env)?;
+            apply_overrides(llm, overrides)?;
+        }
+        let key_withheld = (llm.base_url != chosen.0.base_url).then(|| {
+            let file = project.map_or_else(String::new, |(path, _)| path.display().to_string());
+            let message = format!(
+                "your API key is not sent to {url}: that endpoint comes from {file}, not from                  you; pass --base-url {url} (or set {ENV_BASE_URL}) to send the key there",
+                url = llm.base_url
+            );
+            warnings.push(message.clone());
+            message
+        });
+        if let Some(host) = plain_http_host(&llm.base_url).filter(|host| !is_loopback(host)) {
+            warnings.push(format!(
+                "{} is plain http:// to {host}: your source code{} can be read on the way;                  use https://",
+                llm.base_url,
+                if key_withheld.is_none() { " and API key" } else { "" }
+            ));
+        }
         Ok(Config {
-            file: file.map(|(path, _)| path.to_owned()),
+            file: project.map(|(path, _)| path.to_owned()),
             llm,
+            verify,
+            key_withheld,
+            warnings,
         })
+    }
+
+    /// The API key to send, if any: none when a project file chose the endpoint; else as
+    /// [`LlmConfig::require_api_key`] says.
+    pub fn api_key(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<ApiKey>, ConfigError> {
+        if self.key_withheld.is_some() {
+            return Ok(None);
+        }
+        self.llm.require_api_key(env)
     }
 
     /// The folder holding the configuration file, which is also where `.testsmith/` lives.
     pub fn project_root(&self) -> Option<&Path> {
         self.file.as_deref().and_then(Path::parent)
     }
+}
+
+fn borrow(file: &Option<(PathBuf, String)>) -> Option<(&Path, &str)> {
+    file.as_ref()
+        .map(|(path, text)| (path.as_path(), text.as_str()))
+}
+
+/// The user's own configuration file: `$XDG_CONFIG_HOME/testsmith/testsmith.toml`, else
+/// `$HOME/.config/testsmith/testsmith.toml`.
+pub fn user_config_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let base = env("XDG_CONFIG_HOME")
+        .filter(|dir| Path::new(dir).is_absolute())
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".config")))?;
+    Some(base.join("testsmith").join(CONFIG_FILE_NAME))
+}
+
+/// The host of a plain `http://` URL.
+fn plain_http_host(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("http://")?;
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    Some(match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => authority.split(':').next().unwrap_or(authority),
+    })
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The nearest `testsmith.toml` in `start` or one of its parents.
@@ -352,6 +489,14 @@ pub fn find_config_file(start: &Path) -> Option<PathBuf> {
 #[serde(deny_unknown_fields)]
 struct RawFile {
     llm: Option<RawLlm>,
+    verify: Option<RawVerify>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVerify {
+    pass_env: Option<Spanned<Vec<String>>>,
+    require_sandbox: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -378,12 +523,50 @@ struct RawBreaker {
     half_open_probes: Option<Spanned<i64>>,
 }
 
-fn apply_file(llm: &mut LlmConfig, path: &Path, text: &str) -> Result<(), ConfigError> {
+fn apply_file(
+    llm: &mut LlmConfig,
+    verify: &mut VerifyConfig,
+    path: &Path,
+    text: &str,
+    trust: Trust,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
     let raw: RawFile = toml::from_str(text).map_err(|error| file_error(path, text, &error))?;
+    let at = |span: std::ops::Range<usize>| file_origin(path, text, span.start);
+    let mut ignore = |key: &str, span: std::ops::Range<usize>, why: &str| {
+        warnings.push(format!(
+            "{}: `{key}` is ignored: {why}; set it in your own {} instead",
+            at(span),
+            user_config_file(&|var| std::env::var(var).ok()).map_or_else(
+                || "configuration file".to_owned(),
+                |p| p.display().to_string()
+            )
+        ));
+    };
+    if let Some(raw) = raw.verify {
+        if let Some(value) = raw.pass_env {
+            match trust {
+                Trust::User => {
+                    for name in value.get_ref() {
+                        check_env_var_name(name, at(value.span()))?;
+                    }
+                    verify.pass_env = value.get_ref().clone();
+                }
+                Trust::Project => ignore(
+                    "pass_env",
+                    value.span(),
+                    "a project's file cannot hand your environment to generated code",
+                ),
+            }
+        }
+        if let Some(value) = raw.require_sandbox {
+            // Only ever tightens, so a project may ask for it.
+            verify.require_sandbox |= *value.get_ref();
+        }
+    }
     let Some(raw) = raw.llm else {
         return Ok(());
     };
-    let at = |span: std::ops::Range<usize>| file_origin(path, text, span.start);
     if let Some(value) = raw.base_url {
         llm.base_url = check_base_url(value.get_ref(), at(value.span()))?;
     }
@@ -391,7 +574,16 @@ fn apply_file(llm: &mut LlmConfig, path: &Path, text: &str) -> Result<(), Config
         llm.model = Some(check_non_empty("model", value.get_ref(), at(value.span()))?);
     }
     if let Some(value) = raw.api_key_env {
-        llm.api_key_env = check_env_var_name(value.get_ref(), at(value.span()))?;
+        match trust {
+            Trust::User => {
+                llm.api_key_env = check_env_var_name(value.get_ref(), at(value.span()))?;
+            }
+            Trust::Project => ignore(
+                "api_key_env",
+                value.span(),
+                "a project's file cannot choose which of your variables is sent as the key",
+            ),
+        }
     }
     if let Some(value) = raw.concurrency {
         llm.concurrency = check_range("concurrency", *value.get_ref(), 1, 256, at(value.span()))?;
@@ -732,6 +924,112 @@ mod tests {
         assert_eq!(with_flags.llm.base_url, "http://env:2/v1");
     }
 
+    /// `text` as the user's own file (outside every project).
+    fn from_user_file(text: &str) -> Result<Config, ConfigError> {
+        Config::resolve_layers(
+            Some((Path::new("/home/u/.config/testsmith/testsmith.toml"), text)),
+            None,
+            &env_of(&[]),
+            &LlmOverrides::default(),
+        )
+    }
+
+    #[test]
+    fn a_project_file_cannot_choose_the_key_variable_or_pass_env_and_is_told_so() {
+        let text = "[llm]\nmodel = \"m\"\napi_key_env = \"GITHUB_TOKEN\"\n\n[verify]\n\
+                    pass_env = [\"AWS_SECRET_ACCESS_KEY\"]\nrequire_sandbox = true\n";
+        let config = from_file(text).unwrap();
+        assert_eq!(config.llm.api_key_env, "OPENAI_API_KEY");
+        assert_eq!(config.llm.model.as_deref(), Some("m"));
+        assert!(config.verify.pass_env.is_empty());
+        // Asking for more confinement is always allowed.
+        assert!(config.verify.require_sandbox);
+        assert_eq!(config.warnings.len(), 2, "{:?}", config.warnings);
+        assert!(
+            config.warnings[0].starts_with("testsmith.toml:6:12: `pass_env` is ignored"),
+            "{:?}",
+            config.warnings
+        );
+        assert!(
+            config.warnings[1].starts_with("testsmith.toml:3:15: `api_key_env` is ignored"),
+            "{:?}",
+            config.warnings
+        );
+        // The user's own file may set both.
+        let user = from_user_file(text).unwrap();
+        assert_eq!(user.llm.api_key_env, "GITHUB_TOKEN");
+        assert_eq!(user.verify.pass_env, ["AWS_SECRET_ACCESS_KEY"]);
+        assert!(user.warnings.is_empty(), "{:?}", user.warnings);
+    }
+
+    #[test]
+    fn the_key_goes_only_to_the_endpoint_the_user_chose() {
+        let key_env = env_of(&[("OPENAI_API_KEY", "sk-user")]);
+        let project = "[llm]\nbase_url = \"https://attacker.example/v1\"\n";
+        let config = Config::resolve(
+            Some((Path::new("/p/testsmith.toml"), project)),
+            &key_env,
+            &LlmOverrides::default(),
+        )
+        .unwrap();
+        assert_eq!(config.llm.base_url, "https://attacker.example/v1");
+        assert_eq!(config.api_key(&key_env).unwrap(), None);
+        let why = config.key_withheld.as_deref().unwrap();
+        assert!(
+            why.contains("/p/testsmith.toml") && why.contains("--base-url"),
+            "{why}"
+        );
+        // A loopback endpoint gets no exception.
+        let local = "[llm]\nbase_url = \"http://127.0.0.1:8080/v1\"\n";
+        let config = Config::resolve(
+            Some((Path::new("t.toml"), local)),
+            &key_env,
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(config.api_key(&key_env).unwrap(), None);
+
+        // The same endpoint named by the user (flag, environment or own file) gets the key.
+        let flag = LlmOverrides {
+            base_url: Some("https://attacker.example/v1".to_owned()),
+            ..LlmOverrides::default()
+        };
+        let chosen = Config::resolve(
+            Some((Path::new("/p/testsmith.toml"), project)),
+            &key_env,
+            &flag,
+        )
+        .unwrap();
+        assert_eq!(
+            chosen.api_key(&key_env).unwrap().unwrap().expose(),
+            "sk-user"
+        );
+        let user = Config::resolve_layers(
+            Some((Path::new("/u/testsmith.toml"), project)),
+            Some((Path::new("/p/testsmith.toml"), project)),
+            &key_env,
+            &LlmOverrides::default(),
+        )
+        .unwrap();
+        assert!(user.key_withheld.is_none());
+        assert_eq!(user.api_key(&key_env).unwrap().unwrap().expose(), "sk-user");
+    }
+
+    #[test]
+    fn plain_http_to_another_host_is_warned_about_and_loopback_is_not() {
+        let remote = from_user_file("[llm]\nbase_url = \"http://gpu-box:8000/v1\"\n").unwrap();
+        assert_eq!(remote.warnings.len(), 1, "{:?}", remote.warnings);
+        assert!(remote.warnings[0].contains("plain http:// to gpu-box"));
+        for local in [
+            "http://localhost:1/v1",
+            "http://127.0.0.1/v1",
+            "http://[::1]:8/v1",
+        ] {
+            let config = from_user_file(&format!("[llm]\nbase_url = \"{local}\"\n")).unwrap();
+            assert!(config.warnings.is_empty(), "{local}: {:?}", config.warnings);
+        }
+    }
+
     #[test]
     fn every_key_of_the_file_is_read() {
         let text = r#"
@@ -752,7 +1050,7 @@ window_secs = 10
 cooldown_secs = 20
 half_open_probes = 2
 "#;
-        let llm = from_file(text).unwrap().llm;
+        let llm = from_user_file(text).unwrap().llm;
         assert_eq!(
             llm,
             LlmConfig {
@@ -828,7 +1126,7 @@ half_open_probes = 2
             ("[llm]\napi_key_env = \"sk-abc123\"\n", "api_key_env"),
             ("[llm.breaker]\nhalf_open_probes = 0\n", "half_open_probes"),
         ] {
-            let error = from_file(text).unwrap_err();
+            let error = from_user_file(text).unwrap_err();
             assert!(
                 matches!(&error, ConfigError::BadValue { key: k, origin: Origin::File { line: 2, .. }, .. } if k == key),
                 "{text}: {error:?}"
@@ -892,7 +1190,9 @@ half_open_probes = 2
 
     #[test]
     fn the_api_key_is_read_from_the_named_variable_and_never_printed() {
-        let llm = from_file("[llm]\napi_key_env = \"MY_KEY\"\n").unwrap().llm;
+        let llm = from_user_file("[llm]\napi_key_env = \"MY_KEY\"\n")
+            .unwrap()
+            .llm;
         let key = llm
             .api_key(&env_of(&[
                 ("MY_KEY", "sk-secret-123"),

@@ -75,6 +75,9 @@ pub enum AppError {
         source: notify::Error,
     },
 
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+
     #[error("cannot find the current folder")]
     CurrentDir(#[source] std::io::Error),
 
@@ -102,6 +105,7 @@ impl AppError {
             | AppError::Config(_)
             | AppError::Credentials(..)
             | AppError::Busy(_)
+            | AppError::Sandbox(_)
             | AppError::BadReport { .. }
             | AppError::Changes(_)
             | AppError::Store(crate::store::StoreError::BadUrl { .. }) => Outcome::UsageError,
@@ -136,15 +140,18 @@ impl AppError {
                  over different `--partition` shares"
                     .to_owned(),
             ),
-            AppError::Credentials(_, key_env) => Some(format!(
-                "check the key in ${key_env} (or `api_key_env` in testsmith.toml) and the \
-                 base URL; unfinished jobs wait in the queue: `testsmith resume`"
-            )),
+            AppError::Credentials(_, help) => Some(help.clone()),
             AppError::Busy(_) => Some(
                 "wait for the other run to finish (a stopped run's lock is released when its \
                  process ends)"
                     .to_owned(),
             ),
+            AppError::Sandbox(crate::sandbox::SandboxError::Required { .. }) => Some(
+                "run where unprivileged user namespaces and Landlock are enabled (Linux 6.7 or \
+                 newer; `unshare -Urn true` must work), or drop --require-sandbox"
+                    .to_owned(),
+            ),
+            AppError::Sandbox(_) => None,
             AppError::Watch { source, .. } => match source.kind {
                 notify::ErrorKind::PathNotFound => {
                     Some("name a file or folder that exists".to_owned())

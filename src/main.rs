@@ -13,6 +13,7 @@ mod llm;
 mod mutants;
 mod output;
 mod pipeline;
+mod sandbox;
 mod store;
 mod verify;
 mod walk;
@@ -25,6 +26,13 @@ use output::Printer;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    #[cfg(target_os = "linux")]
+    if let Some(args) = confine_args() {
+        return sandbox::confine::main(args);
+    }
+    if let Ok(executable) = std::env::current_exe() {
+        sandbox::set_confiner(executable);
+    }
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let mut printer = Printer::new(cli.quiet, cli.verbose);
@@ -69,6 +77,15 @@ fn main() -> ExitCode {
             error.outcome().into()
         }
     }
+}
+
+/// The arguments after `__confine` when testsmith was started as the confining parent of a
+/// toolchain (see `sandbox::confine`); checked before anything else so the process is still
+/// single-threaded when it enters new namespaces.
+#[cfg(target_os = "linux")]
+fn confine_args() -> Option<Vec<std::ffi::OsString>> {
+    let mut args = std::env::args_os().skip(1);
+    (args.next()? == sandbox::confine::SUBCOMMAND).then(|| args.collect())
 }
 
 /// Exits with a usage error when a flag that tunes the model is given without `--llm`.

@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 use testsmith_driver::Driver;
 
 pub fn run(args: &GenerateArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
+    if args.verify.verify && !args.dry_run {
+        super::verify::confine(&args.verify.run)?;
+    }
     let roots = args.input.roots();
     let mut report = GenerateReport::new(args.format, args.dry_run);
     let (sources, changes) = find_sources(args, &mut report, printer)?;

@@ -45,7 +45,7 @@ pub fn run(
     mut report: GenerateReport,
     printer: &mut Printer,
 ) -> Result<Outcome, AppError> {
-    let mut session = LlmSession::open(&args.llm.tuning)?;
+    let mut session = LlmSession::open(&args.llm.tuning, printer)?;
     let baselines = if args.coverage {
         let sources: Vec<(PathBuf, &'static dyn testsmith_driver::Driver)> = packages
             .iter()
@@ -142,9 +142,10 @@ pub fn run(
         return Ok(Outcome::Interrupted);
     }
     match halt {
-        Some(Halt::BadCredentials(error)) => {
-            Err(AppError::Credentials(error, session.key_env.clone()))
-        }
+        Some(Halt::BadCredentials(error)) => Err(AppError::Credentials(
+            error,
+            session.credentials_help.clone(),
+        )),
         Some(Halt::QuotaExhausted) => {
             printer.note(&format!(
                 "the API quota is exhausted: {} waiting in the queue; add credit, then run \
@@ -309,7 +310,8 @@ pub(crate) struct LlmSession {
     cancel: CancellationToken,
     conventions: String,
     concurrency: usize,
-    pub(super) key_env: String,
+    /// The `help:` line when the server refuses the credentials.
+    pub(super) credentials_help: String,
     /// `false` only under `TESTSMITH_NO_QUEUE=1`, which the benchmarks use to measure what
     /// the durable queue costs. Not for production use: a killed run then loses its jobs.
     queue_enabled: bool,
@@ -334,9 +336,17 @@ impl std::fmt::Debug for LlmSession {
 impl LlmSession {
     /// Loads the configuration, opens the state database under the project root, takes the
     /// run lock and builds the client.
-    pub(super) fn open(tuning: &crate::cli::LlmTuning) -> Result<LlmSession, AppError> {
+    /// Warnings about the configuration (settings a project file may not make, a key
+    /// withheld, plain http) go to `printer`.
+    pub(super) fn open(
+        tuning: &crate::cli::LlmTuning,
+        printer: &mut Printer,
+    ) -> Result<LlmSession, AppError> {
         let cwd = std::env::current_dir().map_err(AppError::CurrentDir)?;
         let config = Config::load(&cwd, &tuning.overrides())?;
+        for warning in &config.warnings {
+            printer.warn(warning);
+        }
         config.llm.require_model()?;
         let project_root = config.project_root().map(Path::to_owned).unwrap_or(cwd);
         let store = crate::store::open(&project_root, tuning.state.url())?;
@@ -348,7 +358,7 @@ impl LlmSession {
         let conventions =
             std::fs::read_to_string(project_root.join(CONVENTIONS_FILE)).unwrap_or_default();
         let cancel = CancellationToken::new();
-        let api_key = config.llm.require_api_key(&|var| std::env::var(var).ok())?;
+        let api_key = config.api_key(&|var| std::env::var(var).ok())?;
         let cache_store = (!tuning.no_cache).then(|| store.clone());
         let client = LlmClient::from_config(&config.llm, api_key, cache_store, cancel.clone())?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -364,7 +374,14 @@ impl LlmSession {
             cancel,
             conventions,
             concurrency: config.llm.concurrency.max(1),
-            key_env: config.llm.api_key_env.clone(),
+            credentials_help: match &config.key_withheld {
+                Some(reason) => reason.clone(),
+                None => format!(
+                    "check the key in ${} (or `api_key_env` in your own testsmith.toml) and the \
+                     base URL; unfinished jobs wait in the queue: `testsmith resume`",
+                    config.llm.api_key_env
+                ),
+            },
             queue_enabled: std::env::var_os("TESTSMITH_NO_QUEUE").is_none(),
             touched: std::sync::Mutex::new(HashSet::new()),
             coverage: None,

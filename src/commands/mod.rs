@@ -63,9 +63,7 @@ pub fn walk_selected(
 
 /// `testsmith resume`: `generate --llm` over the files whose jobs wait in the queue.
 pub fn resume(args: &ResumeArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
-    let (_, store) = state::open_project_store(&args.tuning.state)?;
-    let paths = state::queued_paths(&*store)?;
-    drop(store);
+    let paths = state::queued_paths_if_any(&args.tuning.state)?;
     if paths.is_empty() {
         printer.note("nothing waits in the queue");
         return Ok(Outcome::Success);

@@ -17,8 +17,20 @@ pub fn project_root() -> Result<PathBuf, AppError> {
     Ok(config.project_root().map(PathBuf::from).unwrap_or(cwd))
 }
 
-fn open_store(state: &StateArgs) -> Result<Arc<dyn StateStore>, AppError> {
-    Ok(crate::store::open(&project_root()?, state.url())?)
+/// The state store when there is one to look at: a shared database, or a project's
+/// `.testsmith/state.db` that exists. Looking at the cache or the queue never creates
+/// `.testsmith/` in whatever folder the command runs from.
+fn existing_store(state: &StateArgs) -> Result<Option<Arc<dyn StateStore>>, AppError> {
+    let root = project_root()?;
+    if state.url().is_none() && !local_database(&root).exists() {
+        return Ok(None);
+    }
+    Ok(Some(crate::store::open(&root, state.url())?))
+}
+
+fn local_database(root: &std::path::Path) -> PathBuf {
+    root.join(crate::store::STATE_DIR)
+        .join(crate::store::STATE_FILE)
 }
 
 pub fn cache(
@@ -26,7 +38,24 @@ pub fn cache(
     state: &StateArgs,
     printer: &mut Printer,
 ) -> Result<Outcome, AppError> {
-    let store = open_store(state)?;
+    let Some(store) = existing_store(state)? else {
+        let text = match action {
+            CacheAction::Stats {
+                format: Format::Json,
+            } => format!(
+                "{}\n",
+                serde_json::json!({"entries": 0, "path": local_database(&project_root()?), "integrity": "no database yet"})
+            ),
+            CacheAction::Stats { .. } => format!(
+                "0 cached answers ({} does not exist yet)\n",
+                local_database(&project_root()?).display()
+            ),
+            CacheAction::Clear => "removed 0 cached answers\n".to_owned(),
+        };
+        printer.out(&text)?;
+        printer.flush()?;
+        return Ok(Outcome::Success);
+    };
     match action {
         CacheAction::Stats { format } => {
             let entries = store.cache_entries()?;
@@ -57,8 +86,20 @@ pub fn cache(
 
 pub fn queue(args: &QueueArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
     let (action, format) = (args.action.as_ref(), args.format);
-    let store = open_store(&args.state)?;
     let now = now_ms();
+    let Some(store) = existing_store(&args.state)? else {
+        let text = match (action, format) {
+            (None, Format::Json) => format!("{}\n", queue_json(&[], now)),
+            (None, Format::Text) => queue_text(&[], now),
+            (Some(QueueAction::RetryDead), _) => {
+                "0 dead jobs are pending again; `testsmith resume` runs them\n".to_owned()
+            }
+            (Some(QueueAction::Clear), _) => "removed 0 jobs\n".to_owned(),
+        };
+        printer.out(&text)?;
+        printer.flush()?;
+        return Ok(Outcome::Success);
+    };
     match action {
         None => {
             let mut jobs = store.jobs(Some(JobState::Pending))?;
@@ -164,8 +205,11 @@ pub fn queued_paths(store: &dyn StateStore) -> Result<Vec<PathBuf>, AppError> {
     Ok(paths)
 }
 
-pub fn open_project_store(state: &StateArgs) -> Result<(PathBuf, Arc<dyn StateStore>), AppError> {
-    let root = project_root()?;
-    let store = crate::store::open(&root, state.url())?;
-    Ok((root, store))
+/// The paths whose `--llm` jobs wait in the queue; none when there is no state database
+/// (which is not created to find that out).
+pub fn queued_paths_if_any(state: &StateArgs) -> Result<Vec<PathBuf>, AppError> {
+    match existing_store(state)? {
+        Some(store) => queued_paths(&*store),
+        None => Ok(Vec::new()),
+    }
 }

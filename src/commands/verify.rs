@@ -5,7 +5,7 @@
 //! tests in its test file that carry a member's conventional name.
 
 use super::generate::FileOutcome;
-use crate::cli::{Format, GenerateArgs, VerifyArgs};
+use crate::cli::{Format, GenerateArgs, RunFlags, VerifyArgs};
 use crate::errors::{AppError, Outcome};
 use crate::output::Printer;
 use crate::pipeline::WriteScope;
@@ -19,6 +19,7 @@ use std::time::Duration;
 use testsmith_driver::Driver;
 
 pub fn run(args: &VerifyArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
+    confine(&args.run)?;
     let (found, _) = super::walk_selected(&args.input, &args.select)?;
     let mut written = Vec::new();
     let mut has_failed_paths = false;
@@ -48,6 +49,23 @@ pub fn run(args: &VerifyArgs, printer: &mut Printer) -> Result<Outcome, AppError
     } else {
         Outcome::Success
     })
+}
+
+/// Tells the runner what the user decided about confinement; with `--require-sandbox`, a
+/// machine that cannot confine generated code ends the run here (exit 2), before anything
+/// is generated or run.
+pub fn confine(flags: &RunFlags) -> Result<(), AppError> {
+    let cwd = std::env::current_dir().map_err(AppError::CurrentDir)?;
+    let config = crate::config::Config::load(&cwd, &crate::config::LlmOverrides::default())?;
+    crate::sandbox::configure(crate::sandbox::Settings {
+        env: crate::sandbox::EnvPolicy {
+            pass_env: config.verify.pass_env,
+            secret_vars: vec![config.llm.api_key_env],
+        },
+        require: flags.require_sandbox || config.verify.require_sandbox,
+    });
+    crate::sandbox::check_required()?;
+    Ok(())
 }
 
 /// Prints `report` on its own: warnings for skipped projects on stderr, the report on

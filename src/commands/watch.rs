@@ -35,7 +35,7 @@ pub fn run(args: &WatchArgs, printer: &mut Printer) -> Result<Outcome, AppError>
     }
     let debounce = Duration::from_millis(args.debounce);
     let session = if args.llm.enabled {
-        Some(LlmSession::open(&args.llm.tuning)?)
+        Some(LlmSession::open(&args.llm.tuning, printer)?)
     } else {
         None
     };
@@ -367,9 +367,10 @@ impl Watch {
             return Ok(());
         };
         match session.client.halt() {
-            Some(Halt::BadCredentials(error)) => {
-                Err(AppError::Credentials(error, session.key_env.clone()))
-            }
+            Some(Halt::BadCredentials(error)) => Err(AppError::Credentials(
+                error,
+                session.credentials_help.clone(),
+            )),
             Some(Halt::QuotaExhausted) if !self.quota_noted => {
                 self.quota_noted = true;
                 printer.note(

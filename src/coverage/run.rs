@@ -53,9 +53,9 @@ impl PackageRun {
         all_packages: bool,
         test_timeout: Duration,
     ) -> Result<PackageRun, StartError> {
-        let work = tempfile::Builder::new()
-            .prefix("testsmith-coverage-")
-            .tempdir()
+        // Under the project's `.testsmith/build/`: the confined test binary can write its
+        // profiles there, and nowhere outside the project.
+        let work = crate::sandbox::private_dir(&package.root, "coverage-")
             .map_err(|error| format!("cannot make a folder for coverage: {error}"))?;
         let target = CoverageTarget {
             root: package.root.clone(),

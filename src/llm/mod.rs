@@ -14,6 +14,7 @@ mod jobs;
 mod limit;
 mod prompt;
 mod provider;
+mod redact;
 mod retry;
 mod stats;
 

@@ -100,6 +100,22 @@ pub struct HttpProvider {
     stats: Arc<LlmStats>,
 }
 
+/// Redirects are followed only within the endpoint's own origin (scheme, host and port): a
+/// 307/308 replays the POST — the prompt, the project's source — to wherever it points, and
+/// the endpoint the user chose is the only one that should see it. A redirect elsewhere
+/// ends the request with the redirect's status.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let origin = |url: &reqwest::Url| url.origin();
+        let first = attempt.previous().first().map(origin);
+        if attempt.previous().len() > 5 || first.as_ref() != Some(&origin(attempt.url())) {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 /// Keep error bodies short in messages and memory.
 const MAX_ERROR_BODY: usize = 4096;
 
@@ -114,7 +130,8 @@ impl HttpProvider {
     ) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("testsmith/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(10));
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .redirect(same_origin_redirects());
         if let Some(timeout) = config.timeout {
             builder = builder.timeout(timeout);
         }
@@ -191,7 +208,8 @@ impl HttpProvider {
                 status: status.as_u16(),
                 retry_after_ms,
                 retry_after,
-                body: self.redact(truncate(&text, MAX_ERROR_BODY)),
+                // Redacted whole, then cut: a cut JSON body no longer decodes.
+                body: truncate(&self.redact(&text), MAX_ERROR_BODY).to_owned(),
             });
         }
         parse_completion(&text).map_err(|message| Failure::Malformed {
@@ -224,7 +242,7 @@ impl HttpProvider {
 
     fn redact(&self, text: &str) -> String {
         match &self.api_key {
-            Some(key) if !key.expose().is_empty() => text.replace(key.expose(), "[redacted]"),
+            Some(key) => super::redact::redact(text, key.expose()),
             _ => text.to_owned(),
         }
     }
@@ -482,6 +500,60 @@ pub(super) mod tests {
     }
 
     #[tokio::test]
+    async fn a_redirect_to_another_origin_is_not_followed_and_one_within_is() {
+        let elsewhere = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0)
+            .mount(&elsewhere)
+            .await;
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(wiremock::matchers::path("/v1/chat/completions"))
+            .respond_with(ResponseTemplate::new(307).insert_header(
+                "location",
+                format!("{}/v1/chat/completions", elsewhere.uri()).as_str(),
+            ))
+            .mount(&server)
+            .await;
+        let failure = provider(&server, Some("sk-live-SECRET42"))
+            .complete(&request())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(failure, Failure::Status { status: 307, .. }),
+            "{failure:?}"
+        );
+        assert!(elsewhere.received_requests().await.unwrap().is_empty());
+
+        // Within the endpoint's own origin a redirect is followed, key and body included.
+        let moved = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(wiremock::matchers::path("/v1/chat/completions"))
+            .respond_with(
+                ResponseTemplate::new(308).insert_header("location", "/v2/chat/completions"),
+            )
+            .mount(&moved)
+            .await;
+        Mock::given(method("POST"))
+            .and(wiremock::matchers::path("/v2/chat/completions"))
+            .and(wiremock::matchers::header(
+                "authorization",
+                "Bearer sk-live-SECRET42",
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]
+            })))
+            .mount(&moved)
+            .await;
+        let answer = provider(&moved, Some("sk-live-SECRET42"))
+            .complete(&request())
+            .await
+            .unwrap();
+        assert_eq!(answer.content, "ok");
+    }
+
+    #[tokio::test]
     async fn status_failures_carry_the_retry_headers_and_never_the_key() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
@@ -513,6 +585,36 @@ pub(super) mod tests {
         assert_eq!(retry_after.as_deref(), Some("3"));
         assert!(!format!("{failure} {failure:?}").contains("SECRET42"));
         assert!(failure.to_string().contains("[redacted]"));
+    }
+
+    #[tokio::test]
+    async fn a_key_the_server_spells_in_unicode_escapes_is_never_shown_decoded() {
+        let escaped: String = "sk-live-SECRET42"
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect();
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(401).set_body_string(format!(
+                r#"{{"error":{{"message":"Incorrect API key provided: {escaped}"}}}}"#
+            )))
+            .mount(&server)
+            .await;
+        let failure = provider(&server, Some("sk-live-SECRET42"))
+            .complete(&request())
+            .await
+            .unwrap_err();
+        let Failure::Status { body, .. } = &failure else {
+            panic!("{failure:?}");
+        };
+        // However the body is read later — as it is, or decoded — the key is not in it.
+        let decoded: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert!(!decoded.to_string().contains("SECRET42"), "{decoded}");
+        assert!(
+            !body.contains("SECRET42") && !body.contains(&escaped[..30]),
+            "{body}"
+        );
+        assert!(!format!("{failure} {failure:?}").contains("SECRET42"));
     }
 
     #[tokio::test]

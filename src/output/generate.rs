@@ -55,6 +55,9 @@ pub struct FileReport {
     /// The run was interrupted before this file's tests were written.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// `--dry-run`: nothing was written, the counts say what would be.
+    #[serde(skip)]
+    pub dry_run: bool,
     /// Whether any member was skipped because the file has syntax errors.
     #[serde(skip)]
     pub has_syntax_errors: bool,
@@ -105,12 +108,22 @@ impl FileReport {
         if let Some(error) = &self.error {
             return format!("{line}: not written: {error}\n");
         }
-        let mut parts = vec![format!("{} written", self.written.len())];
+        let verb = if self.dry_run {
+            "would be written"
+        } else {
+            "written"
+        };
+        let mut parts = vec![format!("{} {verb}", self.written.len())];
         if !self.cached.is_empty() {
             parts[0].push_str(&format!(" ({} cached)", self.cached.len()));
         }
         if !self.regenerated.is_empty() {
-            parts.push(format!("{} regenerated", self.regenerated.len()));
+            let verb = if self.dry_run {
+                "would be regenerated"
+            } else {
+                "regenerated"
+            };
+            parts.push(format!("{} {verb}", self.regenerated.len()));
         }
         if !self.already_tested.is_empty() {
             parts.push(format!("{} already tested", self.already_tested.len()));

@@ -72,6 +72,14 @@ impl Printer {
         eprintln!("error: {}: {message}", path.display());
     }
 
+    /// A warning about the run as a whole (its message names any file it is about).
+    pub fn warn(&mut self, message: &str) {
+        if !self.quiet {
+            let _ = self.stdout.flush();
+            eprintln!("warning: {message}");
+        }
+    }
+
     /// Something the user should know but that is not an error.
     pub fn warning(&mut self, path: &std::path::Path, message: &str) {
         if !self.quiet {

@@ -529,6 +529,7 @@ fn apply(
     report: &mut FileReport,
 ) -> Result<(), WriteError> {
     if settings.dry_run {
+        report.dry_run = true;
         let diff: String = edits
             .iter()
             .map(|edit| super::unified_diff(edit.path, edit.old, &edit.new))

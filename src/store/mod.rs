@@ -14,7 +14,7 @@ mod suite;
 pub mod test_server;
 
 pub use cache::{CacheLookup, hex};
-pub use db::{STATE_DIR, Store, StoreError, now_ms};
+pub use db::{STATE_DIR, STATE_FILE, Store, StoreError, now_ms};
 pub use postgres::PgStore;
 pub use queue::{Job, JobState, QueueCounts};
 use std::path::Path;

@@ -603,7 +603,7 @@ fn run(
     }
     let output = command::run(command, timeout).map_err(|error| match error {
         CommandError::NotFound { .. } => error.to_string(),
-        CommandError::Spawn { .. } => error.to_string(),
+        CommandError::Spawn { .. } | CommandError::Sandbox(_) => error.to_string(),
     })?;
     if options.is_interrupted() {
         return Err(INTERRUPTED.to_owned());

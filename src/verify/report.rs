@@ -121,6 +121,10 @@ pub struct VerifyReport {
     pub totals: VerifyTotals,
     /// Projects whose verification was skipped whole.
     pub skipped: Vec<SkippedProject>,
+    /// How the tests were confined while they ran (`namespaces+landlock`, `landlock`,
+    /// `none`); absent when nothing ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confinement: Option<&'static str>,
 }
 
 impl VerifyReport {
@@ -203,6 +207,9 @@ impl VerifyReport {
                 skipped.project.display(),
                 skipped.reason
             ));
+        }
+        if let (true, Some(confinement)) = (verbose, self.confinement) {
+            out.push_str(&format!("  tests ran confined by: {confinement}\n"));
         }
         out.push_str(&self.summary_line());
         out

@@ -153,6 +153,7 @@ pub fn verify_written(
                 test.settle(TestStatus::NotVerified, reason.clone());
             }
         } else {
+            report.confinement = Some(crate::sandbox::availability().confinement.label());
             project.verify(options, repairer);
         }
         for test in project.reports() {

@@ -260,12 +260,17 @@ fn tests_that_do_not_build_are_reported_and_the_other_packages_still_measured() 
 }
 
 /// Every file under `dir`, relative, sorted.
+/// The project's files, without testsmith's own `.testsmith/` (its state and the private
+/// build folder confined commands write to).
 fn files_of(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(folder) = stack.pop() {
         for entry in std::fs::read_dir(&folder).unwrap() {
             let path = entry.unwrap().path();
+            if path == dir.join(".testsmith") {
+                continue;
+            }
             if path.is_dir() {
                 stack.push(path);
             } else {
@@ -309,6 +314,18 @@ fn file_report<'d>(doc: &'d Value, path: &str) -> &'d Value {
 fn generate_with_coverage_scaffolds_only_what_no_test_executes_whatever_the_tests_are_called() {
     let project = Project::new();
     small_module(&project);
+    // A dry run measures and plans the same, and writes nothing.
+    let before = files_of(project.root());
+    let dry = with_toolchains(project.testsmith(&["generate", "--coverage", "--dry-run"]))
+        .run()
+        .success();
+    assert!(
+        dry.stdout.contains("+func TestOther(t *testing.T) {"),
+        "{}",
+        dry.stdout
+    );
+    assert!(!dry.stdout.contains("+func TestAdd("), "{}", dry.stdout);
+    assert_eq!(files_of(project.root()), before);
     let doc = with_toolchains(project.testsmith(&["generate", "--coverage", "--format", "json"]))
         .run()
         .success()

@@ -12,6 +12,7 @@ mod merges;
 mod mutants;
 mod partition;
 mod rust_toolchain;
+mod sandbox;
 mod shared_state;
 #[path = "../../src/store/test_server.rs"]
 mod test_server;

@@ -317,3 +317,50 @@ fn a_scaffold_builds_its_receiver_with_the_packages_constructor_and_survives_its
     );
     assert!(run.contains("--- PASS: TestCounter_Add/first"), "{run}");
 }
+
+/// `--dry-run` lines said "6 written" for tests that were not.
+#[test]
+fn dry_run_lines_say_would_be_written() {
+    let project = Project::new();
+    project.write("go.mod", GO_MOD).write(
+        "a.go",
+        "package frames\n\n// A is a.\nfunc A() {}\n\n// B is b.\nfunc B() {}\n",
+    );
+    let run = project
+        .testsmith(&["generate", "--dry-run"])
+        .run()
+        .success();
+    assert!(
+        run.stdout
+            .contains("a.go → a_test.go: 2 would be written\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!project.exists("a_test.go"));
+}
+
+/// `queue`, `cache` and `resume` created `.testsmith/` in whatever folder they ran from.
+#[test]
+fn queue_cache_and_resume_create_no_state_folder_where_they_run() {
+    let project = Project::new();
+    for args in [
+        &["queue"][..],
+        &["queue", "--format", "json"],
+        &["queue", "clear"],
+        &["cache", "stats"],
+        &["cache", "clear"],
+        &["resume"],
+    ] {
+        project.testsmith(args).run().success();
+        assert!(
+            !project.exists(".testsmith"),
+            "{args:?} created .testsmith/"
+        );
+    }
+    let stats = project.testsmith(&["cache", "stats"]).run().success();
+    assert!(
+        stats.stdout.starts_with("0 cached answers ("),
+        "{}",
+        stats.stdout
+    );
+}

@@ -229,6 +229,15 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The command that downloads the project's dependencies (`go mod download`, `cargo
+    /// fetch`), run before the commands that build generated code: those run confined and
+    /// offline, this one with the network but never executing generated code. `None` (the
+    /// default) when there is nothing to fetch.
+    fn fetch_command(&self, request: &VerifyRequest) -> Option<VerifyCommand> {
+        let _ = request;
+        None
+    }
+
     /// The commands that check `request`'s tests, in the order to run them: builds, then
     /// lints, then runs (see [`VerifyStep`]). The application runs them in
     /// [`VerifyRequest::root`] and stops after a step that found a broken test.

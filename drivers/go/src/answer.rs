@@ -78,6 +78,7 @@ pub(crate) fn check_answer(
             "the answer is not valid Go{place}; send only Go source, without prose around it"
         ));
     }
+    crate::refusals::check(root, &code)?;
     let package = PackageContext::new(source);
     let top = TopLevel::read(root, &code, test_name, &package)?;
     let function = top.function;

@@ -35,6 +35,7 @@ mod names;
 mod outline;
 mod package_context;
 mod parse;
+mod refusals;
 mod scaffold;
 mod skeleton;
 mod source;
@@ -197,6 +198,19 @@ impl Driver for GoDriver {
 
     fn project_marker(&self) -> Option<&'static str> {
         Some("go.mod")
+    }
+
+    fn fetch_command(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+    ) -> Option<testsmith_driver::VerifyCommand> {
+        Some(testsmith_driver::VerifyCommand {
+            step: testsmith_driver::VerifyStep::Build,
+            program: "go".to_owned(),
+            args: vec!["mod".to_owned(), "download".to_owned()],
+            dir: request.root.clone(),
+            env: Vec::new(),
+        })
     }
 
     fn verify_commands(

@@ -57,6 +57,7 @@ pub(crate) fn check_answer(
     let code = parsable_code(answer)?;
     let tree = syntax::parse(&crate::RUST, &code)
         .ok_or_else(|| "the Rust grammar failed to load".to_owned())?;
+    crate::refusals::check(tree.root_node(), &code)?;
     let mut found = TopLevel::default();
     found.collect(tree.root_node(), &code)?;
     let function = found.single_function(member, test_name, &code)?;

@@ -26,6 +26,7 @@ mod mutate;
 mod naming;
 mod parse;
 mod paths;
+mod refusals;
 mod scaffold;
 mod signature;
 mod skeleton;
@@ -171,6 +172,19 @@ impl Driver for RustDriver {
 
     fn project_marker(&self) -> Option<&'static str> {
         Some("Cargo.toml")
+    }
+
+    fn fetch_command(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+    ) -> Option<testsmith_driver::VerifyCommand> {
+        Some(testsmith_driver::VerifyCommand {
+            step: testsmith_driver::VerifyStep::Build,
+            program: "cargo".to_owned(),
+            args: vec!["fetch".to_owned()],
+            dir: request.root.clone(),
+            env: vec![("CARGO_TERM_COLOR".to_owned(), "never".to_owned())],
+        })
     }
 
     fn verify_commands(
