@@ -423,6 +423,11 @@ pub struct LlmTuning {
     #[arg(long, value_name = "T")]
     pub temperature: Option<f64>,
 
+    /// Completion tokens allowed per member; a batch gets this times its members
+    /// [default: 1024].
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
+
     /// One request per file for all its untested members (the default).
     #[arg(long, conflicts_with = "fan_out")]
     pub batch: bool,
@@ -472,6 +477,7 @@ impl LlmTuning {
             (self.max_retries.is_some(), "--retries"),
             (self.timeout_secs.is_some(), "--timeout"),
             (self.temperature.is_some(), "--temperature"),
+            (self.max_tokens.is_some(), "--max-tokens"),
             (self.batch, "--batch"),
             (self.fan_out, "--fan-out"),
             (self.no_cache, "--no-cache"),
@@ -498,6 +504,7 @@ impl LlmTuning {
             timeout_secs: self.timeout_secs,
             temperature: self.temperature,
             mode,
+            max_tokens: self.max_tokens,
         }
     }
 }

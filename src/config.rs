@@ -90,6 +90,11 @@ impl LlmMode {
     }
 }
 
+/// Completion tokens per member when nothing else is configured: a small model's test of
+/// one member with its prose is 150–500 tokens (bench/real-model); 1024 leaves room, and
+/// cuts the answers that run on for thousands.
+pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+
 /// The `[llm]` table, resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmConfig {
@@ -110,6 +115,8 @@ pub struct LlmConfig {
     /// A server asking to wait longer than this (`Retry-After`) gets the job deferred
     /// instead of a sleeping process.
     pub max_wait: Duration,
+    /// Completion tokens allowed per member asked; a batch of n members gets n times this.
+    pub max_tokens: u32,
     pub breaker: BreakerConfig,
 }
 
@@ -125,6 +132,7 @@ impl Default for LlmConfig {
             temperature: 0.0,
             mode: LlmMode::Batch,
             max_wait: Duration::from_secs(120),
+            max_tokens: DEFAULT_MAX_TOKENS,
             breaker: BreakerConfig::default(),
         }
     }
@@ -196,6 +204,7 @@ pub struct LlmOverrides {
     pub timeout_secs: Option<u64>,
     pub temperature: Option<f64>,
     pub mode: Option<LlmMode>,
+    pub max_tokens: Option<u32>,
 }
 
 /// An API key. Its `Debug` and `Display` print `[redacted]`; only [`ApiKey::expose`] gives
@@ -511,6 +520,7 @@ struct RawLlm {
     temperature: Option<Spanned<f64>>,
     mode: Option<Spanned<String>>,
     max_wait_secs: Option<Spanned<i64>>,
+    max_tokens: Option<Spanned<i64>>,
     breaker: Option<RawBreaker>,
 }
 
@@ -611,6 +621,9 @@ fn apply_file(
         )?;
         llm.max_wait = Duration::from_secs(secs);
     }
+    if let Some(value) = raw.max_tokens {
+        llm.max_tokens = check_range("max_tokens", *value.get_ref(), 16, 65_536, at(value.span()))?;
+    }
     if let Some(breaker) = raw.breaker {
         let b = &mut llm.breaker;
         if let Some(value) = breaker.failure_threshold {
@@ -685,6 +698,16 @@ fn apply_overrides(llm: &mut LlmConfig, flags: &LlmOverrides) -> Result<(), Conf
     }
     if let Some(mode) = flags.mode {
         llm.mode = mode;
+    }
+    if let Some(value) = flags.max_tokens {
+        let value = i64::from(value);
+        llm.max_tokens = check_range(
+            "max_tokens",
+            value,
+            16,
+            65_536,
+            Origin::Flag("--max-tokens"),
+        )?;
     }
     Ok(())
 }
@@ -1043,6 +1066,7 @@ timeout_secs = 30
 temperature = 0.2
 mode = "fan-out"
 max_wait_secs = 60
+max_tokens = 600
 
 [llm.breaker]
 failure_threshold = 7
@@ -1063,6 +1087,7 @@ half_open_probes = 2
                 temperature: 0.2,
                 mode: LlmMode::FanOut,
                 max_wait: Duration::from_secs(60),
+                max_tokens: 600,
                 breaker: BreakerConfig {
                     failure_threshold: 7,
                     window: Duration::from_secs(10),

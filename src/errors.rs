@@ -17,6 +17,9 @@ pub enum Outcome {
     BelowThreshold,
     /// The run finished, but some files could not be read, parsed cleanly or written.
     SomeFilesFailed,
+    /// `--llm`: some members got no usable test — the model's answers stayed invalid, or a
+    /// request failed in a way no retry fixes — and it is not a configuration problem.
+    UnusableAnswers,
     /// Bad flags, a bad configuration file, or nothing to work on.
     UsageError,
     /// The user pressed Ctrl-C (or sent SIGINT/SIGTERM).
@@ -28,6 +31,8 @@ impl Outcome {
         match self {
             Outcome::Success => 0,
             Outcome::SomeFilesFailed => 1,
+            // EX_DATAERR from sysexits.h: the model's answers were unusable.
+            Outcome::UnusableAnswers => 65,
             // EX_TEMPFAIL from sysexits.h: a temporary failure; the user is invited to retry.
             Outcome::Deferred => 75,
             Outcome::UsageError => 2,
@@ -64,6 +69,11 @@ pub enum AppError {
 
     #[error("{}", .0)]
     Credentials(crate::llm::LlmError, String),
+
+    /// The API refused a request as wrong (400/404/422): the model name, the base URL or
+    /// a setting.
+    #[error("{}", .0)]
+    Refused(crate::llm::LlmError),
 
     #[error("another testsmith run is working on {}", .0.display())]
     Busy(PathBuf),
@@ -104,6 +114,7 @@ impl AppError {
             AppError::NothingToDo { .. }
             | AppError::Config(_)
             | AppError::Credentials(..)
+            | AppError::Refused(_)
             | AppError::Busy(_)
             | AppError::Sandbox(_)
             | AppError::BadReport { .. }
@@ -141,6 +152,11 @@ impl AppError {
                     .to_owned(),
             ),
             AppError::Credentials(_, help) => Some(help.clone()),
+            AppError::Refused(_) => Some(
+                "check the model name (--model), the base URL (--base-url) and the [llm] \
+                 settings; unfinished jobs wait in the queue: `testsmith resume`"
+                    .to_owned(),
+            ),
             AppError::Busy(_) => Some(
                 "wait for the other run to finish (a stopped run's lock is released when its \
                  process ends)"

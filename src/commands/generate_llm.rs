@@ -135,6 +135,7 @@ pub fn run(
     }
     let queue = session.store.queue_counts(now_ms())?;
     report.set_llm(session.client.stats(), queue.waiting());
+    report.set_salvaged(session.tally().salvaged);
     let halt = session.client.halt();
     let outcome = report.finish(printer)?;
     if interrupted.load(Ordering::SeqCst) {
@@ -146,6 +147,7 @@ pub fn run(
             error,
             session.credentials_help.clone(),
         )),
+        Some(Halt::Refused(error)) => Err(AppError::Refused(error)),
         Some(Halt::QuotaExhausted) => {
             printer.note(&format!(
                 "the API quota is exhausted: {} waiting in the queue; add credit, then run \
@@ -154,15 +156,27 @@ pub fn run(
             ));
             Ok(outcome.max(Outcome::Deferred))
         }
-        None if queue.waiting() > 0 => {
-            printer.note(&format!(
-                "{} waiting in the queue (rate limits or an outage); `testsmith resume` \
-                 finishes them",
-                crate::output::plural(queue.waiting() as usize, "job is", "jobs are")
-            ));
-            Ok(outcome.max(Outcome::Deferred))
+        None => {
+            let tally = session.tally();
+            let mut outcome = outcome;
+            if tally.unusable > 0 {
+                printer.note(&format!(
+                    "{} no usable test: the model's answers stayed invalid or a request failed \
+                     for good (the reasons are listed above); the next run asks again",
+                    crate::output::plural(tally.unusable, "member got", "members got")
+                ));
+                outcome = outcome.max(Outcome::UnusableAnswers);
+            }
+            if tally.deferred > 0 || (tally.unusable == 0 && queue.waiting() > 0) {
+                printer.note(&format!(
+                    "{} waiting in the queue (rate limits or an outage); `testsmith resume` \
+                     finishes them",
+                    crate::output::plural(queue.waiting() as usize, "job is", "jobs are")
+                ));
+                outcome = outcome.max(Outcome::Deferred);
+            }
+            Ok(outcome)
         }
-        None => Ok(outcome),
     }
 }
 
@@ -315,6 +329,8 @@ pub(crate) struct LlmSession {
     /// `false` only under `TESTSMITH_NO_QUEUE=1`, which the benchmarks use to measure what
     /// the durable queue costs. Not for production use: a killed run then loses its jobs.
     queue_enabled: bool,
+    /// Members of this run that got no usable answer, and members deferred for later.
+    tally: std::sync::Mutex<Tally>,
     /// Job keys this pass recorded or found while asking, to tell queued jobs that no longer
     /// have work (their member got a test another way, or is gone) from the rest.
     touched: std::sync::Mutex<HashSet<String>>,
@@ -384,6 +400,7 @@ impl LlmSession {
             },
             queue_enabled: std::env::var_os("TESTSMITH_NO_QUEUE").is_none(),
             touched: std::sync::Mutex::new(HashSet::new()),
+            tally: std::sync::Mutex::default(),
             coverage: None,
             follow_ups: None,
             _lock: lock,
@@ -403,6 +420,11 @@ impl LlmSession {
             }
         });
         interrupted
+    }
+
+    /// What became of this session's members so far, for the exit code.
+    pub(super) fn tally(&self) -> Tally {
+        *self.tally.lock().expect("not poisoned")
     }
 
     /// Stops every request and backoff sleep of this session, now and later.
@@ -599,11 +621,15 @@ impl LlmSession {
         let plans = &prepared.plans;
         let index_of: HashMap<&str, usize> =
             to_ask.iter().map(|(i, m)| (m.id.as_str(), *i)).collect();
+        let salvaged = std::sync::atomic::AtomicUsize::new(0);
         let validate = |member: &MemberRequest, code: &str| -> Result<String, String> {
             let plan = &plans[index_of[member.id.as_str()]];
-            driver
-                .check_answer(&source, &plan.member, &member.test_name, code)
-                .map(|test| test.code)
+            let (test, was_salvaged) =
+                check_or_salvage(driver, &source, &plan.member, &member.test_name, code)?;
+            if was_salvaged {
+                salvaged.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(test.code)
         };
         let results = self.client.generate(&request, &members, &validate).await;
         // The answers are in and cached, and their permits free: let the requests waiting for
@@ -643,6 +669,18 @@ impl LlmSession {
             produced.insert(index, outcome);
         }
 
+        {
+            let mut tally = self.tally.lock().expect("not poisoned");
+            tally.deferred += produced
+                .values()
+                .filter(|outcome| matches!(outcome, Produced::Deferred(_)))
+                .count();
+            tally.unusable += results
+                .iter()
+                .filter(|result| is_unusable(&result.outcome))
+                .count();
+            tally.salvaged += salvaged.load(Ordering::Relaxed);
+        }
         let (report, written) = if cancelled || self.cancel.is_cancelled() {
             // Interrupted: write nothing for this file; its answers are cached for the rerun.
             prepared.report.interrupted = true;
@@ -752,6 +790,62 @@ impl LlmSession {
                 results.len()
             );
         }
+    }
+}
+
+/// What became of a session's members, for the exit code.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Tally {
+    /// Members whose answers stayed invalid, or whose request failed for good for a reason
+    /// that is not the configuration (exit 65).
+    pub unusable: usize,
+    /// Members whose job waits for later: rate limits, an outage (exit 75).
+    pub deferred: usize,
+    /// Answers the driver's check refused and its salvage saved, without asking again.
+    pub salvaged: usize,
+}
+
+/// The driver's check of an answer, after its deterministic salvage where that fixes
+/// something (whether it did is the `bool`), and the rule every kept test obeys: it asserts
+/// something.
+fn check_or_salvage(
+    driver: &dyn testsmith_driver::Driver,
+    source: &testsmith_driver::SourceFile<'_>,
+    member: &testsmith_driver::Member,
+    test_name: &str,
+    code: &str,
+) -> Result<(testsmith_driver::TestCode, bool), String> {
+    // Salvage first: it changes only what the check refuses or the compiler would (a
+    // redeclared member, a bare fragment, a test returning a value), and nothing else.
+    let saved = driver
+        .salvage_answer(source, member, test_name, code)
+        .and_then(|fixed| driver.check_answer(source, member, test_name, &fixed).ok());
+    let (test, salvaged) = match saved {
+        Some(test) => {
+            tracing::debug!("{test_name}: the answer was salvaged without asking again");
+            (test, true)
+        }
+        None => (driver.check_answer(source, member, test_name, code)?, false),
+    };
+    if !driver.test_asserts(&test) {
+        return Err(format!(
+            "`{test_name}` asserts nothing: check the member's results so that a wrong one \
+             fails the test"
+        ));
+    }
+    Ok((test, salvaged))
+}
+
+/// Whether a member's outcome leaves it without a test for a reason that is neither the
+/// configuration (credentials, a refused request: those stop the run) nor a wait.
+fn is_unusable(outcome: &MemberOutcome) -> bool {
+    match outcome {
+        MemberOutcome::Rejected { .. } => true,
+        MemberOutcome::Failed(error) => !matches!(
+            error,
+            crate::llm::LlmError::Auth { .. } | crate::llm::LlmError::Refused { .. }
+        ),
+        _ => false,
     }
 }
 

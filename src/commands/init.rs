@@ -40,8 +40,13 @@ mode = "batch"
 # to a later run (`testsmith resume`) instead of a sleeping process.
 max_wait_secs = 120
 
+# Completion tokens allowed per member asked (a batch gets this times its members): an
+# answer that runs on is cut there and counted as truncated. Flag: --max-tokens.
+max_tokens = 1024
+
 [llm.breaker]
-# Transient failures (429 rate limits, 5xx, timeouts) within window_secs that stop sending.
+# Transient failures (5xx, timeouts, refused connections; not 429 rate limits) within
+# window_secs that stop sending.
 failure_threshold = 5
 window_secs = 30
 # Seconds the breaker stays open (nothing is sent) before probing again.

@@ -371,6 +371,7 @@ impl Watch {
                 error,
                 session.credentials_help.clone(),
             )),
+            Some(Halt::Refused(error)) => Err(AppError::Refused(error)),
             Some(Halt::QuotaExhausted) if !self.quota_noted => {
                 self.quota_noted = true;
                 printer.note(

@@ -1,5 +1,6 @@
 //! The circuit breaker between retry and the in-flight limit: after a burst of transient
-//! failures it stops all sending for a cooldown, then lets a few probes through before
+//! failures (5xx, timeouts, refused connections — not rate limits, which are throttling and
+//! are waited out) it stops all sending for a cooldown, then lets a few probes through before
 //! trusting the service again. An exhausted quota holds it open for the rest of the run.
 //!
 //! Time is `tokio::time::Instant`, so tests drive it with the paused clock.
@@ -215,7 +216,7 @@ mod tests {
     async fn it_opens_only_at_the_threshold() {
         let breaker = breaker(3, 1);
         fail(&breaker, ErrorClass::Transient);
-        fail(&breaker, ErrorClass::RateLimited);
+        fail(&breaker, ErrorClass::Transient);
         assert!(
             breaker.admit().is_ok(),
             "two failures are below the threshold"
@@ -236,9 +237,10 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn our_own_mistakes_never_trip_it() {
+    async fn our_own_mistakes_and_rate_limits_never_trip_it() {
         let breaker = breaker(2, 1);
         for class in [
+            ErrorClass::RateLimited,
             ErrorClass::Fatal,
             ErrorClass::Auth,
             ErrorClass::ContextOverflow,

@@ -91,9 +91,11 @@ impl ErrorClass {
     }
 
     /// Whether this failure says the service is struggling, which is what the circuit
-    /// breaker counts. Our own mistakes (4xx) never trip it.
+    /// breaker counts: 5xx, timeouts, refused or broken connections. Our own mistakes (4xx)
+    /// never trip it, and neither does a rate limit: throttling is not an outage, it is
+    /// waited out (and paces the whole run).
     pub fn is_service_trouble(self) -> bool {
-        self.is_retryable()
+        self == ErrorClass::Transient
     }
 }
 
@@ -129,8 +131,9 @@ pub struct Classification {
 /// | timeout, refused, reset, torn body, unreadable 2xx | [`ErrorClass::Transient`] |
 /// | a request that could not be built | [`ErrorClass::Fatal`] |
 ///
-/// `retry-after-ms` wins over `Retry-After`, which may be seconds or an HTTP date (a date in
-/// the past means "now"); `now` is the wall clock, passed in so dates are testable.
+/// `retry-after-ms` wins over `Retry-After`, which may be seconds (decimals allowed) or an
+/// HTTP date (a date in the past means "back off"); every hint is clamped to
+/// [`MAX_RETRY_HINT`]. `now` is the wall clock, passed in so dates are testable.
 pub fn classify(failure: &Failure, now: SystemTime) -> Classification {
     let class = match failure {
         Failure::Status { status, body, .. } => classify_status(*status, body),
@@ -189,14 +192,15 @@ fn mentions_context_overflow(body: &str) -> bool {
     .any(|phrase| body.contains(phrase))
 }
 
+/// The longest wait a server hint is taken at: anything above is clamped to it, so an
+/// absurd `retry-after-ms: 1e300` neither panics nor parks a job until the year 292277026596.
+pub const MAX_RETRY_HINT: Duration = Duration::from_secs(24 * 60 * 60);
+
 fn parse_retry_after(ms: Option<&str>, header: Option<&str>, now: SystemTime) -> RetryAfter {
     if let Some(ms) = ms {
         // A bad millisecond value still lets a good `Retry-After` speak.
-        if let Ok(ms) = ms.trim().parse::<f64>()
-            && ms.is_finite()
-            && ms >= 0.0
-        {
-            return RetryAfter::After(Duration::from_secs_f64(ms / 1000.0));
+        if let Some(wait) = clamped_seconds(ms, 1000.0) {
+            return RetryAfter::After(wait);
         }
     }
     let Some(header) = header.map(str::trim) else {
@@ -206,13 +210,29 @@ fn parse_retry_after(ms: Option<&str>, header: Option<&str>, now: SystemTime) ->
             RetryAfter::Absent
         };
     };
-    if let Ok(seconds) = header.parse::<u64>() {
-        return RetryAfter::After(Duration::from_secs(seconds));
+    // Seconds, whole or decimal ("2", "2.5", "3.0"), as some servers send them.
+    if header.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '+') {
+        return clamped_seconds(header, 1.0).map_or(RetryAfter::Invalid, RetryAfter::After);
     }
     match httpdate::parse_http_date(header) {
-        Ok(date) => RetryAfter::After(date.duration_since(now).unwrap_or(Duration::ZERO)),
+        Ok(date) => match date.duration_since(now) {
+            Ok(wait) => RetryAfter::After(wait.min(MAX_RETRY_HINT)),
+            // A moment already past says nothing about how long to wait: back off.
+            Err(_) => RetryAfter::Absent,
+        },
         Err(_) => RetryAfter::Invalid,
     }
+}
+
+/// `text` as a non-negative number of `units` per second (1000 for milliseconds), clamped to
+/// [`MAX_RETRY_HINT`]; `None` when it is not a number, negative or NaN.
+fn clamped_seconds(text: &str, units: f64) -> Option<Duration> {
+    let value: f64 = text.trim().parse().ok()?;
+    if value.is_nan() || value < 0.0 {
+        return None;
+    }
+    let seconds = (value / units).min(MAX_RETRY_HINT.as_secs_f64());
+    Some(Duration::from_secs_f64(seconds))
 }
 
 /// The `error` object of an OpenAI-style error body.
@@ -370,8 +390,46 @@ mod tests {
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
         assert_eq!(
             classify(&with_headers(429, None, Some(&past)), now).retry_after,
-            RetryAfter::After(Duration::ZERO)
+            RetryAfter::Absent,
+            "a date in the past means: back off"
         );
+    }
+
+    #[test]
+    fn decimal_seconds_are_honoured_and_absurd_hints_clamped_without_panicking() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let after = |ms: Option<&str>, header: Option<&str>| {
+            classify(&with_headers(429, ms, header), now).retry_after
+        };
+        assert_eq!(
+            after(None, Some("2.5")),
+            RetryAfter::After(Duration::from_millis(2500))
+        );
+        assert_eq!(
+            after(None, Some("3.0")),
+            RetryAfter::After(Duration::from_secs(3))
+        );
+        assert_eq!(
+            after(Some("1500.5"), None),
+            RetryAfter::After(Duration::from_micros(1_500_500))
+        );
+        for absurd in ["1e300", "18446744073709551616000", "9e18"] {
+            assert_eq!(
+                after(Some(absurd), None),
+                RetryAfter::After(MAX_RETRY_HINT),
+                "retry-after-ms: {absurd}"
+            );
+            assert_eq!(
+                after(None, Some(absurd)),
+                RetryAfter::After(MAX_RETRY_HINT),
+                "Retry-After: {absurd}"
+            );
+        }
+        assert_eq!(after(Some("inf"), None), RetryAfter::After(MAX_RETRY_HINT));
+        let far =
+            httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(253_000_000_000));
+        assert_eq!(after(None, Some(&far)), RetryAfter::After(MAX_RETRY_HINT));
+        assert_eq!(after(Some("-0.5"), Some("-3")), RetryAfter::Invalid);
     }
 
     #[test]

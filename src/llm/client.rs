@@ -9,11 +9,13 @@
 //! batch in halves. Every answer passes the caller's validator before it is cached or
 //! returned, so nothing invalid is ever stored.
 
-use super::breaker::{CircuitBreaker, Outcome};
+use super::breaker::{Admission, CircuitBreaker, Outcome};
 use super::cache::{CacheKey, ResultCache};
+use super::classify::{ErrorClass, Failure, RetryAfter, TransportKind};
 use super::envelope::{assign, parse_reply};
 use super::error::LlmError;
 use super::limit::InFlightLimit;
+use super::pace::Pace;
 use super::prompt::{DEFAULT_PROMPT_BUDGET, FileRequest, MemberRequest, build_prompt};
 use super::provider::{ChatBackend, ChatRequest, ChatResponse, HttpProvider};
 use super::retry::{AttemptError, RetryPolicy, with_retry};
@@ -30,6 +32,9 @@ use tracing::debug;
 /// code to keep (imports fixed, names sanitised, formatted) or why it is unusable.
 pub type Validator<'a> = &'a (dyn Fn(&MemberRequest, &str) -> Result<String, String> + Sync);
 
+/// The smallest completion cap a timed-out request is shrunk to.
+const MIN_CAP: u32 = 128;
+
 /// Everything a bad answer may cost a member: the first answer and one re-ask.
 const MAX_BAD_ANSWERS: u32 = 2;
 
@@ -44,6 +49,8 @@ pub struct ClientOptions {
     pub breaker: BreakerConfig,
     /// Characters of prompt to aim for; context is cut to fit, members never.
     pub prompt_budget: usize,
+    /// Completion tokens allowed per member asked; a request for n members gets n times this.
+    pub max_tokens_per_member: u32,
 }
 
 impl ClientOptions {
@@ -57,6 +64,7 @@ impl ClientOptions {
             retry: RetryPolicy::from_config(config),
             breaker: config.breaker.clone(),
             prompt_budget: DEFAULT_PROMPT_BUDGET,
+            max_tokens_per_member: config.max_tokens,
         })
     }
 }
@@ -119,6 +127,9 @@ pub enum Halt {
     BadCredentials(LlmError),
     /// The quota is exhausted; the remaining work waits in the queue.
     QuotaExhausted,
+    /// The API refused a request as wrong (400/404/422): a configuration problem (model
+    /// name, base URL, a parameter) that every request would meet.
+    Refused(LlmError),
 }
 
 /// The LLM stack. Share one per run (`&LlmClient` is enough: every method takes `&self`), so
@@ -131,9 +142,14 @@ pub struct LlmClient<B = HttpProvider> {
     breaker: CircuitBreaker,
     limit: InFlightLimit,
     stats: Arc<LlmStats>,
+    /// Holds every request while the API's rate limit asks the run to wait.
+    pace: Arc<Pace>,
     cancel: CancellationToken,
     /// Set by the first 401/403: every later attempt fails at once without sending.
     auth_failure: OnceLock<LlmError>,
+    /// Set by the first 400/404/422 that no fallback explains (a wrong model name or base
+    /// URL): every request would be refused the same way, so none more is sent.
+    refusal: OnceLock<LlmError>,
 }
 
 impl LlmClient<HttpProvider> {
@@ -166,6 +182,7 @@ impl<B: ChatBackend> LlmClient<B> {
         cancel: CancellationToken,
     ) -> Self {
         LlmClient {
+            pace: backend.pace().unwrap_or_default(),
             backend,
             cache: ResultCache::new(store, stats.clone()),
             breaker: CircuitBreaker::new(options.breaker.clone()),
@@ -174,6 +191,7 @@ impl<B: ChatBackend> LlmClient<B> {
             stats,
             cancel,
             auth_failure: OnceLock::new(),
+            refusal: OnceLock::new(),
         }
     }
 
@@ -195,6 +213,9 @@ impl<B: ChatBackend> LlmClient<B> {
     pub fn halt(&self) -> Option<Halt> {
         if let Some(error) = self.auth_failure.get() {
             return Some(Halt::BadCredentials(error.clone()));
+        }
+        if let Some(error) = self.refusal.get() {
+            return Some(Halt::Refused(error.clone()));
         }
         self.breaker
             .is_quota_exhausted()
@@ -271,7 +292,7 @@ impl<B: ChatBackend> LlmClient<B> {
             }
             let asked: Vec<&MemberRequest> = batch.iter().map(|&i| &members[i]).collect();
             let request = build_prompt(file, &asked, None, self.options.prompt_budget);
-            let reply = match self.ask(&request).await {
+            let reply = match self.ask(&request, asked.len()).await {
                 Ok(reply) if !reply.is_truncated() => reply,
                 Ok(_) | Err(LlmError::ContextOverflow { .. }) => {
                     debug!(
@@ -369,7 +390,7 @@ impl<B: ChatBackend> LlmClient<B> {
         let mut budget = self.options.prompt_budget;
         loop {
             let request = build_prompt(file, &[member], feedback.as_deref(), budget);
-            let reply = match self.ask(&request).await {
+            let reply = match self.ask(&request, 1).await {
                 Ok(reply) => reply,
                 Err(LlmError::ContextOverflow { .. }) if budget > 0 => {
                     debug!(
@@ -382,7 +403,11 @@ impl<B: ChatBackend> LlmClient<B> {
                 Err(error) => return MemberOutcome::from_error(error),
             };
             let verdict = if reply.is_truncated() {
-                Err("the answer was cut off at the token limit".to_owned())
+                Err(format!(
+                    "the answer ran past the limit of {} tokens; answer with one short test \
+                     and no explanation",
+                    self.options.max_tokens_per_member
+                ))
             } else {
                 let (_, items) = parse_reply(&reply.content);
                 match assign(items, &[member]).pop().flatten() {
@@ -421,17 +446,48 @@ impl<B: ChatBackend> LlmClient<B> {
     }
 
     /// One request through retry, breaker and limit.
-    async fn ask(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+    /// One request for `members` members through retry, breaker and limit, capped at their
+    /// completion allowance. A request that timed out may have kept the server generating
+    /// all along: it is not sent again as it was, but with half the cap.
+    async fn ask(&self, request: &ChatRequest, members: usize) -> Result<ChatResponse, LlmError> {
+        let members = u32::try_from(members.max(1)).unwrap_or(u32::MAX);
+        let sending = std::sync::Mutex::new(ChatRequest {
+            max_tokens: Some(self.options.max_tokens_per_member.saturating_mul(members)),
+            ..request.clone()
+        });
         let result = with_retry(&self.options.retry, &self.cancel, &self.stats, || {
-            self.attempt(request)
+            let sending = &sending;
+            async move {
+                let request = sending.lock().expect("not poisoned").clone();
+                let answer = self.attempt(&request).await;
+                if let Err(AttemptError::Failed {
+                    failure:
+                        Failure::Transport {
+                            kind: TransportKind::Timeout,
+                            ..
+                        },
+                    ..
+                }) = &answer
+                {
+                    let mut next = sending.lock().expect("not poisoned");
+                    next.max_tokens = next.max_tokens.map(|cap| (cap / 2).max(MIN_CAP));
+                }
+                answer
+            }
         })
         .await;
         match &result {
-            Ok(reply) => self
-                .stats
-                .tokens(reply.usage.prompt_tokens, reply.usage.completion_tokens),
+            Ok(reply) => {
+                self.stats
+                    .tokens(reply.usage.prompt_tokens, reply.usage.completion_tokens);
+                self.stats
+                    .answer(reply.usage.completion_tokens, reply.is_truncated());
+            }
             Err(error @ LlmError::Auth { .. }) => {
                 let _ = self.auth_failure.set(error.clone());
+            }
+            Err(error @ LlmError::Refused { .. }) => {
+                let _ = self.refusal.set(error.clone());
             }
             Err(_) => {}
         }
@@ -442,35 +498,74 @@ impl<B: ChatBackend> LlmClient<B> {
     /// breaker are checked once the permit is held, right before sending: a request that
     /// queued for a permit while the breaker opened must not go out.
     async fn attempt(&self, request: &ChatRequest) -> Result<ChatResponse, AttemptError> {
-        let send = async {
-            if let Some(error) = self.auth_failure.get() {
-                return Err(AttemptError::Aborted(error.clone()));
-            }
-            let admission =
-                self.breaker
-                    .admit()
-                    .map_err(|rejection| AttemptError::BreakerOpen {
-                        wait: rejection.wait,
-                        reason: rejection.reason,
-                    })?;
-            match self.backend.complete(request).await {
-                Ok(reply) => {
-                    admission.record(Outcome::Success);
-                    Ok(reply)
+        loop {
+            self.wait_for_pace().await?;
+            let send = async {
+                if let Some(error) = self.auth_failure.get().or(self.refusal.get()) {
+                    return Some(Err(AttemptError::Aborted(error.clone())));
                 }
-                Err(failure) => {
-                    let error = AttemptError::failed(failure);
-                    if let AttemptError::Failed { classification, .. } = &error {
-                        admission.record(Outcome::Failed(classification.class));
+                // The rate limit may have spoken while this request queued for its permit:
+                // give the permit back and wait again.
+                if self.pace.remaining().is_some() {
+                    return None;
+                }
+                let admission = match self.breaker.admit() {
+                    Ok(admission) => admission,
+                    Err(rejection) => {
+                        return Some(Err(AttemptError::BreakerOpen {
+                            wait: rejection.wait,
+                            reason: rejection.reason,
+                        }));
                     }
-                    Err(error)
-                }
+                };
+                Some(match self.backend.complete(request).await {
+                    Ok(reply) => {
+                        admission.record(Outcome::Success);
+                        Ok(reply)
+                    }
+                    Err(failure) => Err(self.failed(admission, failure)),
+                })
+            };
+            match self.limit.run(&self.cancel, send).await {
+                None => return Err(AttemptError::Cancelled),
+                Some(None) => continue,
+                Some(Some(answer)) => return answer,
             }
-        };
-        self.limit
-            .run(&self.cancel, send)
-            .await
-            .unwrap_or(Err(AttemptError::Cancelled))
+        }
+    }
+
+    /// Classifies a failed attempt, tells the breaker, and holds the whole run when the
+    /// server asked to slow down for a while.
+    fn failed(&self, admission: Admission<'_>, failure: Failure) -> AttemptError {
+        let error = AttemptError::failed(failure);
+        if let AttemptError::Failed { classification, .. } = &error {
+            admission.record(Outcome::Failed(classification.class));
+            if let (ErrorClass::RateLimited, RetryAfter::After(wait)) =
+                (classification.class, classification.retry_after)
+            {
+                self.pace.hold_for(wait);
+            }
+        }
+        error
+    }
+
+    /// Sleeps (holding no permit) while the API's rate limit holds the run; a hold longer
+    /// than the run can afford defers the request instead.
+    async fn wait_for_pace(&self) -> Result<(), AttemptError> {
+        while let Some(wait) = self.pace.remaining() {
+            if wait > self.options.retry.max_wait {
+                return Err(AttemptError::BreakerOpen {
+                    wait: Some(wait),
+                    reason: format!("the API's rate limit asks to wait {}s", wait.as_secs()),
+                });
+            }
+            tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => return Err(AttemptError::Cancelled),
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        Ok(())
     }
 }
 

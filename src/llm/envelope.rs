@@ -144,13 +144,16 @@ fn fenced_blocks(text: &str) -> Vec<(String, String)> {
 }
 
 /// Assigns the items of a reply to `members`, in order: by name (the test name asked for or
-/// the member's identity, compared loosely), then unnamed items by the test name appearing
-/// in their code. With a single member asked, whatever is left over is taken as its answer.
-/// `None` marks a member the reply has nothing for.
+/// the member's identity, compared loosely), then by the test name appearing in the code;
+/// then — small models name items after the member (`new`, `Add`) or their test after it
+/// (`test_new`) — by the member's bare name in the item's name or in the name of a test the
+/// code defines, where exactly one member waiting for an answer fits. With a single member
+/// asked, whatever is left over is taken as its answer. `None` marks a member the reply has
+/// nothing for.
 pub fn assign(items: Vec<TestItem>, members: &[&MemberRequest]) -> Vec<Option<String>> {
     let mut answers: Vec<Option<String>> = vec![None; members.len()];
     let mut left = Vec::new();
-    for item in items {
+    for (position, item) in items.into_iter().enumerate() {
         let by_name = item.name.as_deref().and_then(|name| {
             let name = loose(name);
             members.iter().enumerate().position(|(i, member)| {
@@ -160,26 +163,82 @@ pub fn assign(items: Vec<TestItem>, members: &[&MemberRequest]) -> Vec<Option<St
         });
         match by_name {
             Some(i) => answers[i] = Some(item.code),
-            None => left.push(item),
+            None => left.push((position, item)),
         }
     }
     let mut unmatched = Vec::new();
-    for item in left {
+    for (position, item) in left {
         let by_code = members.iter().enumerate().position(|(i, member)| {
             answers[i].is_none() && contains_word(&item.code, &member.test_name)
         });
         match by_code {
             Some(i) => answers[i] = Some(item.code),
-            None => unmatched.push(item),
+            None => unmatched.push((position, item)),
+        }
+    }
+    let mut still_unmatched = Vec::new();
+    for (position, item) in unmatched {
+        match by_bare_name(&item, position, members, &answers) {
+            Some(i) => answers[i] = Some(item.code),
+            None => still_unmatched.push(item),
         }
     }
     if let [answer @ None] = answers.as_mut_slice()
-        && !unmatched.is_empty()
+        && !still_unmatched.is_empty()
     {
-        let codes: Vec<String> = unmatched.into_iter().map(|item| item.code).collect();
+        let codes: Vec<String> = still_unmatched.into_iter().map(|item| item.code).collect();
         *answer = Some(codes.join("\n\n"));
     }
     answers
+}
+
+/// The one member still without an answer whose bare name (`new` of `Cart::new`, `Add` of
+/// `(*Cart).Add`) the item names — as its `name`, with or without a `test` prefix, or as the
+/// name of a test its code defines. Where several fit (`Rect.Area` and `Circle.Area`), the
+/// one asked at the item's own `position` in the reply, as models answer in order; `None`
+/// when no member fits, or several do and none is at that position.
+fn by_bare_name(
+    item: &TestItem,
+    position: usize,
+    members: &[&MemberRequest],
+    answers: &[Option<String>],
+) -> Option<usize> {
+    let mut names: Vec<String> = item.name.iter().map(|name| loose(name)).collect();
+    names.extend(test_names_in(&item.code));
+    let names: Vec<String> = names
+        .iter()
+        .flat_map(|name| [name.clone(), name.trim_start_matches("test").to_owned()])
+        .filter(|name| !name.is_empty())
+        .collect();
+    let fits = |member: &MemberRequest| {
+        let bare = loose(bare_name(&member.id));
+        let id = loose(&member.id);
+        names.iter().any(|name| *name == bare || *name == id)
+    };
+    let candidates: Vec<usize> = members
+        .iter()
+        .enumerate()
+        .filter(|(i, member)| answers[*i].is_none() && fits(member))
+        .map(|(i, _)| i)
+        .collect();
+    match candidates.as_slice() {
+        [only] => Some(*only),
+        _ => candidates.into_iter().find(|&i| i == position),
+    }
+}
+
+/// The last segment of a member's identity: `Cart::new` → `new`, `(*Cart).Add` → `Add`.
+fn bare_name(id: &str) -> &str {
+    id.rsplit(['.', ':', ' ']).next().unwrap_or(id)
+}
+
+/// The identifiers in `code` that name a test (`test…`, `Test…`), loosened.
+fn test_names_in(code: &str) -> Vec<String> {
+    code.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|word| word.len() > 4 && word.to_ascii_lowercase().starts_with("test"))
+        .map(loose)
+        .filter(|word| word != "testing")
+        .collect()
 }
 
 /// Lowercase letters and digits only: `Test_Parse`, `test parse` and `TestParse` agree.
@@ -285,6 +344,59 @@ mod tests {
                 None,
             ],
             "TestRemoveAll is not TestRemove"
+        );
+    }
+
+    #[test]
+    fn items_named_after_the_bare_member_or_defining_a_test_after_it_are_matched() {
+        let new = member("Cart::new", "test_cart_new");
+        let add = member("Cart::add", "test_cart_add");
+        let items = vec![
+            TestItem {
+                name: Some("add".to_owned()),
+                code: "#[test]\nfn it_adds() {}".to_owned(),
+            },
+            TestItem {
+                name: Some("whatever".to_owned()),
+                code: "#[test]\nfn test_new() {}".to_owned(),
+            },
+        ];
+        assert_eq!(
+            assign(items, &[&new, &add]),
+            [
+                Some("#[test]\nfn test_new() {}".to_owned()),
+                Some("#[test]\nfn it_adds() {}".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bare_name_shared_by_two_members_goes_by_position_or_not_at_all() {
+        let rect = member("Rect.Area", "TestRect_Area");
+        let scale = member("(*Rect).Scale", "TestRect_Scale");
+        let circle = member("Circle.Area", "TestCircle_Area");
+        let item = |name: &str, code: &str| TestItem {
+            name: Some(name.to_owned()),
+            code: code.to_owned(),
+        };
+        let in_order = vec![
+            item("Area", "func TestArea(t *testing.T) {}"),
+            item("Scale", "func TestScale(t *testing.T) {}"),
+            item("Area", "func TestArea2(t *testing.T) {}"),
+        ];
+        assert_eq!(
+            assign(in_order, &[&rect, &scale, &circle]),
+            [
+                Some("func TestArea(t *testing.T) {}".to_owned()),
+                Some("func TestScale(t *testing.T) {}".to_owned()),
+                Some("func TestArea2(t *testing.T) {}".to_owned()),
+            ]
+        );
+        let out_of_place = vec![item("Area", "func TestArea(t *testing.T) {}")];
+        assert_eq!(
+            assign(out_of_place, &[&scale, &rect, &circle]),
+            [None, None, None],
+            "two members fit and neither is at the item's place: ask again, do not guess"
         );
     }
 

@@ -166,8 +166,9 @@ impl JobLedger {
             MemberOutcome::Generated { .. } => Settlement::Complete { key },
             MemberOutcome::Deferred { wait, .. } => defer(*wait),
             MemberOutcome::Cancelled => defer(None),
-            // Bad credentials are not the job's fault: keep it for a run with a good key.
-            MemberOutcome::Failed(LlmError::Auth { .. }) => defer(None),
+            // Bad credentials or a wrong model/endpoint are not the job's fault: keep it for
+            // a run with a good configuration.
+            MemberOutcome::Failed(LlmError::Auth { .. } | LlmError::Refused { .. }) => defer(None),
             MemberOutcome::Failed(_) | MemberOutcome::Rejected { .. } => fail,
         }
     }

@@ -12,6 +12,7 @@ mod envelope;
 mod error;
 mod jobs;
 mod limit;
+mod pace;
 mod prompt;
 mod provider;
 mod redact;

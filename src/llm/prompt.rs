@@ -191,7 +191,11 @@ pub fn build_prompt(
         }
     }
     user.push_str(&required);
-    ChatRequest { system, user }
+    ChatRequest {
+        system,
+        user,
+        max_tokens: None,
+    }
 }
 
 fn system_message(file: &FileRequest) -> String {

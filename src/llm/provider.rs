@@ -9,6 +9,7 @@
 
 use super::classify::{Failure, TransportKind};
 use super::envelope::envelope_schema;
+use super::pace::{Pace, pause_from_headers};
 use super::stats::LlmStats;
 use crate::config::{ApiKey, LlmConfig};
 use serde::Deserialize;
@@ -20,6 +21,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub struct ChatRequest {
     pub system: String,
     pub user: String,
+    /// The completion cap: the answer is cut there (`finish_reason: "length"`).
+    pub max_tokens: Option<u32>,
 }
 
 /// A successful completion.
@@ -53,6 +56,11 @@ pub trait ChatBackend: Send + Sync {
         &self,
         request: &ChatRequest,
     ) -> impl Future<Output = Result<ChatResponse, Failure>> + Send;
+
+    /// The pace this backend feeds from the server's rate-limit headers, if it reads them.
+    fn pace(&self) -> Option<Arc<Pace>> {
+        None
+    }
 }
 
 /// How the reply's shape is requested, strictest first.
@@ -97,7 +105,12 @@ pub struct HttpProvider {
     temperature: f64,
     /// What each endpoint (URL and model) is known to accept.
     formats: Mutex<HashMap<String, ResponseFormat>>,
+    /// Endpoints known to refuse `max_tokens` and want `max_completion_tokens` (OpenAI's
+    /// reasoning models answer 400 to the former).
+    completion_cap_field: Mutex<HashMap<String, CapField>>,
     stats: Arc<LlmStats>,
+    /// Fed from every response's rate-limit headers; the client waits on it.
+    pace: Arc<Pace>,
 }
 
 /// Redirects are followed only within the endpoint's own origin (scheme, host and port): a
@@ -142,7 +155,9 @@ impl HttpProvider {
             model: model.to_owned(),
             temperature: config.temperature,
             formats: Mutex::new(HashMap::new()),
+            completion_cap_field: Mutex::new(HashMap::new()),
             stats,
+            pace: Arc::default(),
         })
     }
 
@@ -167,10 +182,21 @@ impl HttpProvider {
             .insert(self.format_key(), format);
     }
 
+    /// The field this endpoint takes the completion cap in.
+    fn cap_field(&self) -> CapField {
+        self.completion_cap_field
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&self.format_key())
+            .copied()
+            .unwrap_or(CapField::MaxTokens)
+    }
+
     async fn send(
         &self,
         request: &ChatRequest,
         format: ResponseFormat,
+        cap_field: CapField,
     ) -> Result<ChatResponse, Failure> {
         let mut body = serde_json::json!({
             "model": self.model,
@@ -182,6 +208,9 @@ impl HttpProvider {
         });
         if let Some(field) = format.request_field() {
             body["response_format"] = field;
+        }
+        if let Some(cap) = request.max_tokens {
+            body[cap_field.name()] = cap.into();
         }
         let mut http = self.http.post(&self.endpoint).json(&body);
         if let Some(key) = &self.api_key {
@@ -199,6 +228,14 @@ impl HttpProvider {
         };
         let retry_after_ms = header("retry-after-ms");
         let retry_after = header("retry-after");
+        let tokens_needed = request.max_tokens.map_or(1, u64::from);
+        if let Some(pause) = pause_from_headers(header, tokens_needed) {
+            tracing::debug!(
+                "the API's rate-limit budget is spent; pausing {:.1}s",
+                pause.as_secs_f64()
+            );
+            self.pace.hold_for(pause);
+        }
         let text = response
             .text()
             .await
@@ -249,10 +286,30 @@ impl HttpProvider {
 }
 
 impl ChatBackend for HttpProvider {
+    fn pace(&self) -> Option<Arc<Pace>> {
+        Some(self.pace.clone())
+    }
+
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, Failure> {
         let mut format = self.response_format();
+        let mut cap_field = self.cap_field();
         loop {
-            match self.send(request, format).await {
+            match self.send(request, format, cap_field).await {
+                Err(failure)
+                    if cap_field == CapField::MaxTokens
+                        && request.max_tokens.is_some()
+                        && is_max_tokens_refusal(&failure) =>
+                {
+                    tracing::debug!(
+                        "{} refused max_tokens ({failure}); using max_completion_tokens from now on",
+                        self.endpoint
+                    );
+                    cap_field = CapField::MaxCompletionTokens;
+                    self.completion_cap_field
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(self.format_key(), cap_field);
+                }
                 Err(failure) if is_format_refusal(&failure) => {
                     let Some(weaker) = format.weaker() else {
                         return Err(failure);
@@ -269,6 +326,34 @@ impl ChatBackend for HttpProvider {
             }
         }
     }
+}
+
+/// The request field carrying the completion cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CapField {
+    MaxTokens,
+    MaxCompletionTokens,
+}
+
+impl CapField {
+    fn name(self) -> &'static str {
+        match self {
+            CapField::MaxTokens => "max_tokens",
+            CapField::MaxCompletionTokens => "max_completion_tokens",
+        }
+    }
+}
+
+/// Whether a failure is the endpoint refusing `max_tokens` as a parameter (OpenAI: "Unsupported
+/// parameter: 'max_tokens' ... Use 'max_completion_tokens' instead."), not the request.
+fn is_max_tokens_refusal(failure: &Failure) -> bool {
+    let Failure::Status { status, body, .. } = failure else {
+        return false;
+    };
+    let body = body.to_ascii_lowercase();
+    matches!(status, 400 | 422)
+        && body.contains("max_tokens")
+        && (body.contains("max_completion_tokens") || body.contains("unsupported"))
 }
 
 /// Whether a failure is the server refusing our `response_format` rather than the request:
@@ -386,6 +471,7 @@ pub(super) mod tests {
         ChatRequest {
             system: "sys".to_owned(),
             user: "usr".to_owned(),
+            max_tokens: Some(700),
         }
     }
 
@@ -418,6 +504,30 @@ pub(super) mod tests {
             }
         );
         assert_eq!(provider.stats.snapshot().requests_sent, 1);
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_refusing_max_tokens_gets_max_completion_tokens_from_then_on() {
+        let server = MockServer::start().await;
+        Mock::given(body_partial_json(serde_json::json!({"max_tokens": 700})))
+            .respond_with(ResponseTemplate::new(400).set_body_string(
+                r#"{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}"#,
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(body_partial_json(
+            serde_json::json!({"max_completion_tokens": 700}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(completion("ok", "stop")))
+        .expect(3)
+        .mount(&server)
+        .await;
+        let provider = provider(&server, None);
+        for _ in 0..3 {
+            assert_eq!(provider.complete(&request()).await.unwrap().content, "ok");
+        }
+        assert_eq!(provider.stats.snapshot().requests_sent, 4);
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 //! honoured, a long wait turned into a deferral instead of a sleeping process, bounded
 //! attempts, and a cancellation that ends the sleep at once.
 
-use super::classify::{Classification, Failure, RetryAfter, classify};
+use super::classify::{Classification, ErrorClass, Failure, RetryAfter, classify};
 use super::error::LlmError;
 use super::stats::LlmStats;
 use crate::config::LlmConfig;
@@ -37,8 +37,11 @@ impl Default for RetryPolicy {
 /// What to do about a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryDecision {
-    /// Sleep this long, then try again.
+    /// Sleep this long, then try again; one retry spent.
     RetryAfter(Duration),
+    /// A rate limit whose wait the run can afford: sleep as the server asked, then try
+    /// again, without spending a retry — throttling is not a failure.
+    WaitOut(Duration),
     /// The server wants a wait longer than we sleep: hand the job back for later.
     Defer(Duration),
     GiveUp,
@@ -65,13 +68,28 @@ impl RetryPolicy {
         half + half.mul_f64(fastrand::f64())
     }
 
-    /// What to do after a failure classified as `classification`, `retries_done` retries in.
-    pub fn decide(&self, classification: &Classification, retries_done: u32) -> RetryDecision {
+    /// What to do after a failure classified as `classification`, `retries_done` retries in
+    /// and `waited_out` already slept on this request's rate-limit hints.
+    pub fn decide(
+        &self,
+        classification: &Classification,
+        retries_done: u32,
+        waited_out: Duration,
+    ) -> RetryDecision {
         if !classification.class.is_retryable() {
             return RetryDecision::GiveUp;
         }
         let wait = match classification.retry_after {
             RetryAfter::After(wait) if wait > self.max_wait => return RetryDecision::Defer(wait),
+            // Rate limits are waited out as asked while the waits add up to what the run
+            // can afford; past that the job is deferred rather than the run held.
+            RetryAfter::After(wait) if classification.class == ErrorClass::RateLimited => {
+                return if waited_out + wait <= self.max_wait {
+                    RetryDecision::WaitOut(wait)
+                } else {
+                    RetryDecision::Defer(wait)
+                };
+            }
             RetryAfter::After(wait) => wait,
             RetryAfter::Absent | RetryAfter::Invalid => self.backoff(retries_done),
         };
@@ -125,6 +143,7 @@ where
     Fut: Future<Output = Result<T, AttemptError>>,
 {
     let mut retries = 0;
+    let mut waited_out = Duration::ZERO;
     loop {
         if cancel.is_cancelled() {
             return Err(LlmError::Cancelled);
@@ -141,7 +160,19 @@ where
                 classification,
             }) => (failure, classification),
         };
-        match policy.decide(&classification, retries) {
+        match policy.decide(&classification, retries, waited_out) {
+            RetryDecision::WaitOut(wait) => {
+                waited_out += wait;
+                debug!(
+                    "{failure}; waiting {:.1}s as the server asked",
+                    wait.as_secs_f64()
+                );
+                tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => return Err(LlmError::Cancelled),
+                    () = tokio::time::sleep(wait) => stats.retried(),
+                }
+            }
             RetryDecision::RetryAfter(wait) => {
                 retries += 1;
                 debug!(
@@ -167,6 +198,18 @@ where
             }
             RetryDecision::GiveUp => {
                 let class = classification.class;
+                if class == ErrorClass::RateLimited {
+                    // Still throttled after every retry: the work waits for a later run; it
+                    // did not fail.
+                    let wait = policy.backoff(retries);
+                    return Err(LlmError::Deferred {
+                        wait: Some(wait),
+                        reason: format!(
+                            "still rate limited after {} attempts ({failure})",
+                            retries + 1
+                        ),
+                    });
+                }
                 if class.is_retryable() {
                     debug!("{failure}; out of retries");
                 }
@@ -265,6 +308,47 @@ mod tests {
         let waited = start.elapsed();
         assert!(waited >= Duration::from_secs(7), "{waited:?}");
         assert!(waited < Duration::from_secs(8), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn affordable_rate_limit_waits_spend_no_retry_and_unaffordable_ones_defer() {
+        let policy = RetryPolicy {
+            max_retries: 1,
+            max_wait: Duration::from_secs(10),
+            ..RetryPolicy::default()
+        };
+        // Five 429s asking for 1 s each: waited out, though only one retry is allowed.
+        let mut script = vec![Some(status(429, Some("1"))); 5];
+        script.push(None);
+        let (result, attempts) = run_script(&policy, &CancellationToken::new(), script).await;
+        assert_eq!(result.unwrap(), 6);
+        assert_eq!(attempts, 6);
+        // Waits adding up past max_wait: the job is deferred, not the run held.
+        let script = vec![Some(status(429, Some("4"))); 10];
+        let (result, attempts) = run_script(&policy, &CancellationToken::new(), script).await;
+        assert_eq!(
+            attempts, 3,
+            "4 s + 4 s waited out, the third 4 s is one too many"
+        );
+        assert!(
+            matches!(result, Err(LlmError::Deferred { wait: Some(wait), .. }) if wait == Duration::from_secs(4)),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limit_outlasting_the_retries_defers_rather_than_fails() {
+        let policy = RetryPolicy {
+            max_retries: 2,
+            ..RetryPolicy::default()
+        };
+        let script = vec![Some(status(429, None)); 10];
+        let (result, attempts) = run_script(&policy, &CancellationToken::new(), script).await;
+        assert_eq!(attempts, 3);
+        assert!(
+            matches!(result, Err(LlmError::Deferred { .. })),
+            "{result:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -13,6 +13,9 @@ pub struct LlmStats {
     tokens_out: AtomicU64,
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
+    /// Completion tokens of every answer, in order; with how many were cut at the cap.
+    completions: std::sync::Mutex<Vec<u64>>,
+    answers_cut: AtomicU64,
 }
 
 /// The counters at one moment, for the summary and `--format json`.
@@ -29,6 +32,13 @@ pub struct StatsSnapshot {
     pub cache_misses: u64,
     /// Answers in the persistent cache at the time of the snapshot.
     pub cache_entries: u64,
+    /// Answers received (a 200 with a completion).
+    pub answers: u64,
+    /// Answers cut at the completion cap (`finish_reason: "length"`): never cached.
+    pub answers_cut: u64,
+    /// The median and the largest completion of one answer, in tokens.
+    pub completion_median: u64,
+    pub completion_max: u64,
 }
 
 impl LlmStats {
@@ -45,6 +55,16 @@ impl LlmStats {
         self.tokens_out.fetch_add(completion, Ordering::Relaxed);
     }
 
+    pub(super) fn answer(&self, completion_tokens: u64, cut: bool) {
+        self.completions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(completion_tokens);
+        if cut {
+            self.answers_cut.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub(super) fn cache_hit(&self) {
         self.cache_hits.fetch_add(1, Ordering::Relaxed);
     }
@@ -55,7 +75,17 @@ impl LlmStats {
 
     /// The counters now; `cache_entries` is filled by the caller that owns the store.
     pub fn snapshot(&self) -> StatsSnapshot {
+        let mut sizes = self
+            .completions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        sizes.sort_unstable();
         StatsSnapshot {
+            answers: sizes.len() as u64,
+            answers_cut: self.answers_cut.load(Ordering::Relaxed),
+            completion_median: sizes.get(sizes.len() / 2).copied().unwrap_or(0),
+            completion_max: sizes.last().copied().unwrap_or(0),
             requests_sent: self.requests_sent.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
             tokens_in: self.tokens_in.load(Ordering::Relaxed),

@@ -199,6 +199,9 @@ pub struct LlmSummary {
     pub stats: crate::llm::StatsSnapshot,
     /// Jobs left in the queue (pending or deferred) for a later run.
     pub jobs_waiting: u64,
+    /// Answers the check refused that were fixed without asking the model again (the member
+    /// redeclared beside the test, a bare fragment, ...).
+    pub salvaged: usize,
 }
 
 impl GenerateSummary {
@@ -240,12 +243,19 @@ impl GenerateSummary {
         if let Some(llm) = &self.llm {
             let stats = &llm.stats;
             line.push_str(&format!(
-                "LLM: {} sent, {} retries, tokens in/out: {}/{}\n",
+                "LLM: {} sent, {} retries, tokens in/out: {}/{}",
                 plural(stats.requests_sent as usize, "request", "requests"),
                 stats.retries,
                 stats.tokens_in,
                 stats.tokens_out
             ));
+            if llm.salvaged > 0 {
+                line.push_str(&format!(", {} salvaged", llm.salvaged));
+            }
+            if stats.answers_cut > 0 {
+                line.push_str(&format!(", {} cut at the token limit", stats.answers_cut));
+            }
+            line.push('\n');
         }
         line
     }
@@ -323,7 +333,15 @@ impl GenerateReport {
         self.summary.llm = Some(LlmSummary {
             stats,
             jobs_waiting,
+            salvaged: 0,
         });
+    }
+
+    /// Records how many answers were salvaged rather than asked again.
+    pub fn set_salvaged(&mut self, salvaged: usize) {
+        if let Some(llm) = &mut self.summary.llm {
+            llm.salvaged = salvaged;
+        }
     }
 
     /// Records what `--verify` found, printed after the summary (JSON: `verify`).

@@ -76,7 +76,9 @@ fn answer_for(name: &str, answers: &HashMap<String, String>) -> String {
         return code.clone();
     }
     if name.starts_with("Test") {
-        format!("func {name}(t *testing.T) {{\n\tt.Log(\"ok\")\n}}")
+        format!(
+            "func {name}(t *testing.T) {{\n\tif t.Name() != \"{name}\" {{\n\t\tt.Fatalf(\"running as %s\", t.Name())\n\t}}\n}}"
+        )
     } else {
         format!("#[test]\nfn {name}() {{\n    assert!(true);\n}}")
     }

@@ -8,6 +8,7 @@ mod fake_llm;
 mod generate;
 mod go_toolchain;
 mod llm;
+mod llm_real;
 mod merges;
 mod mutants;
 mod partition;

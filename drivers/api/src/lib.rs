@@ -220,6 +220,29 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         Err(format!("testsmith cannot check {} tests yet", self.name()))
     }
 
+    /// Fixes what [`check_answer`](Driver::check_answer) would refuse or the compiler reject
+    /// in an answer, where what was meant is plain (small models redeclare the member beside
+    /// the test, send a bare fragment of statements, return a value from a test): the fixed
+    /// answer, to be checked, or `None` when there is nothing to fix this way (the answer is
+    /// then checked as it is, and re-asked if refused). Deterministic.
+    fn salvage_answer(
+        &self,
+        source: &SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+        code: &str,
+    ) -> Option<String> {
+        let _ = (source, member, test_name, code);
+        None
+    }
+
+    /// Whether a checked test asserts something (a test that asserts nothing proves nothing
+    /// and is not kept). The default trusts every test.
+    fn test_asserts(&self, test: &TestCode) -> bool {
+        let _ = test;
+        true
+    }
+
     // ---- verifying written tests with the toolchain -------------------------------------
 
     /// The file that marks the folder the language's toolchain builds from (`go.mod`,

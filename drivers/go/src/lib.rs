@@ -36,6 +36,7 @@ mod outline;
 mod package_context;
 mod parse;
 mod refusals;
+mod salvage;
 mod scaffold;
 mod skeleton;
 mod source;
@@ -192,6 +193,21 @@ impl Driver for GoDriver {
         code: &str,
     ) -> Result<testsmith_driver::TestCode, String> {
         answer::check_answer(source, member, test_name, code)
+    }
+
+    fn salvage_answer(
+        &self,
+        source: &testsmith_driver::SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+        code: &str,
+    ) -> Option<String> {
+        let _ = member;
+        salvage::salvage(source, test_name, code)
+    }
+
+    fn test_asserts(&self, test: &testsmith_driver::TestCode) -> bool {
+        salvage::asserts_something(&test.code)
     }
 
     // ---- verifying written tests (verify.rs) ---------------------------------------------

@@ -72,7 +72,7 @@ pub(crate) fn check_answer(
 /// The code in `answer`: the Rust fenced blocks when there are fences, else the answer; if
 /// that does not parse, the part from the first line that starts Rust code to the last
 /// closing brace at the start of a line (prose before and after dropped).
-fn parsable_code(answer: &str) -> Result<String, String> {
+pub(crate) fn parsable_code(answer: &str) -> Result<String, String> {
     let code = match fenced_blocks(answer) {
         Some(blocks) => blocks,
         None => answer.trim().to_owned(),
@@ -330,7 +330,7 @@ fn redefinition(member: &Member) -> String {
 /// Whether `function` (or anything inside it) redefines the member under test: for a free
 /// function, a function of its name (the answer's function itself only when it is no
 /// test); for a method, a type of its owner's name or an inherent `impl` of it.
-fn redefines(function: Node<'_>, is_test: bool, member: &Member, code: &str) -> bool {
+pub(crate) fn redefines(function: Node<'_>, is_test: bool, member: &Member, code: &str) -> bool {
     let bare = |name: &str| name.strip_prefix("r#").unwrap_or(name).to_owned();
     let member_name = bare(&member.name);
     let owner = member.owner.as_deref().map(bare);

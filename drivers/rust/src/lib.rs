@@ -27,6 +27,7 @@ mod naming;
 mod parse;
 mod paths;
 mod refusals;
+mod salvage;
 mod scaffold;
 mod signature;
 mod skeleton;
@@ -166,6 +167,21 @@ impl Driver for RustDriver {
     ) -> Result<TestCode, String> {
         let _ = source;
         answer::check_answer(member, test_name, code)
+    }
+
+    fn salvage_answer(
+        &self,
+        source: &SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+        code: &str,
+    ) -> Option<String> {
+        let _ = source;
+        salvage::salvage(member, test_name, code)
+    }
+
+    fn test_asserts(&self, test: &testsmith_driver::TestCode) -> bool {
+        salvage::asserts_something(&test.code)
     }
 
     // ---- verifying written tests (verify.rs) ---------------------------------------------

@@ -41,7 +41,7 @@ impl<B: ChatBackend> LlmClient<B> {
             return MemberOutcome::Generated { code, cached: true };
         }
         let request = repair_prompt(file, member, broken, error);
-        let reply = match self.ask(&request).await {
+        let reply = match self.ask(&request, 1).await {
             Ok(reply) => reply,
             Err(error) => return MemberOutcome::from_error(error),
         };
@@ -106,7 +106,11 @@ fn repair_prompt(
         error.trim_end(),
         member.test_name
     );
-    ChatRequest { system, user }
+    ChatRequest {
+        system,
+        user,
+        max_tokens: None,
+    }
 }
 
 /// `text` cut to at most `max` bytes at a line boundary, marked when cut.

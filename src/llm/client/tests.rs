@@ -63,6 +63,7 @@ pub(crate) fn options(mode: LlmMode, concurrency: usize) -> ClientOptions {
             ..BreakerConfig::default()
         },
         prompt_budget: DEFAULT_PROMPT_BUDGET,
+        max_tokens_per_member: 1024,
     }
 }
 
