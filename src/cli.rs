@@ -304,6 +304,11 @@ pub struct MutantsArgs {
     #[arg(long)]
     pub list: bool,
 
+    /// Run every mutant against the package's whole test suite, instead of only the tests
+    /// that execute its line (and none for a line no test executes).
+    #[arg(long)]
+    pub whole_suite: bool,
+
     /// Seconds the tests may take without any mutant (the baseline); a mutant's tests may
     /// take five times the baseline, and at least 20 seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]

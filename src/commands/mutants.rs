@@ -42,6 +42,7 @@ pub fn run(args: &MutantsArgs, printer: &mut Printer) -> Result<Outcome, AppErro
     let options = LabOptions {
         budget: args.mutants_budget,
         baseline_timeout: Duration::from_secs(args.test_timeout),
+        use_coverage: !args.whole_suite,
         ..LabOptions::default()
     };
     let mut locks = Vec::new();

@@ -20,15 +20,25 @@ use testsmith_driver::Mutant;
 #[derive(Debug, Serialize, Deserialize)]
 struct Line {
     key: String,
-    outcome: MutantOutcome,
-    millis: u64,
+    #[serde(flatten)]
+    recorded: Recorded,
+}
+
+/// What the journal knows of one mutant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub outcome: MutantOutcome,
+    pub millis: u64,
+    /// Counted missed without running: no test executes its line.
+    #[serde(default)]
+    pub unexecuted: bool,
 }
 
 /// The outcomes on record, and the file new ones are appended to.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
-    known: HashMap<String, (MutantOutcome, u64)>,
+    known: HashMap<String, Recorded>,
     file: Option<File>,
 }
 
@@ -42,7 +52,7 @@ impl Journal {
                 for line in io::BufReader::new(file).lines() {
                     let line = line?;
                     if let Ok(entry) = serde_json::from_str::<Line>(&line) {
-                        known.insert(entry.key, (entry.outcome, entry.millis));
+                        known.insert(entry.key, entry.recorded);
                     }
                 }
             }
@@ -57,12 +67,12 @@ impl Journal {
     }
 
     /// The outcome recorded for `key`, with how long it took.
-    pub fn get(&self, key: &str) -> Option<(MutantOutcome, u64)> {
+    pub fn get(&self, key: &str) -> Option<Recorded> {
         self.known.get(key).copied()
     }
 
     /// Records an outcome on disk before returning.
-    pub fn record(&mut self, key: &str, outcome: MutantOutcome, millis: u64) -> io::Result<()> {
+    pub fn record(&mut self, key: &str, recorded: Recorded) -> io::Result<()> {
         if self.file.is_none() {
             let mut file = File::options().create(true).append(true).open(&self.path)?;
             // A line torn by a crash must not glue itself to the first new one.
@@ -74,14 +84,13 @@ impl Journal {
         let file = self.file.as_mut().expect("opened above");
         let mut line = serde_json::to_string(&Line {
             key: key.to_owned(),
-            outcome,
-            millis,
+            recorded,
         })
         .expect("a journal line serialises");
         line.push('\n');
         file.write_all(line.as_bytes())?;
         file.sync_data()?;
-        self.known.insert(key.to_owned(), (outcome, millis));
+        self.known.insert(key.to_owned(), recorded);
         Ok(())
     }
 }
@@ -108,7 +117,17 @@ mod tests {
     fn outcomes_survive_a_reopen_and_a_torn_line_is_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let mut journal = Journal::open(dir.path()).unwrap();
-        journal.record("a", MutantOutcome::Caught, 10).unwrap();
+        let caught = Recorded {
+            outcome: MutantOutcome::Caught,
+            millis: 10,
+            unexecuted: false,
+        };
+        let unexecuted = Recorded {
+            outcome: MutantOutcome::Missed,
+            millis: 0,
+            unexecuted: true,
+        };
+        journal.record("a", caught).unwrap();
         drop(journal);
         // A crash in the middle of the next line.
         let path = dir.path().join("outcomes.jsonl");
@@ -116,10 +135,10 @@ mod tests {
         file.write_all(br#"{"key":"b","outc"#).unwrap();
         drop(file);
         let mut journal = Journal::open(dir.path()).unwrap();
-        assert_eq!(journal.get("a"), Some((MutantOutcome::Caught, 10)));
+        assert_eq!(journal.get("a"), Some(caught));
         assert_eq!(journal.get("b"), None);
-        journal.record("c", MutantOutcome::Missed, 5).unwrap();
+        journal.record("c", unexecuted).unwrap();
         let journal = Journal::open(dir.path()).unwrap();
-        assert_eq!(journal.get("c"), Some((MutantOutcome::Missed, 5)));
+        assert_eq!(journal.get("c"), Some(unexecuted));
     }
 }

@@ -3,10 +3,12 @@
 //! in its sandbox, classified as caught, missed, timeout or unviable, and journaled so an
 //! interrupted run resumes.
 
-use super::journal::{self, Journal};
+use super::coverage::{Reach, TestCoverage};
+use super::journal::{self, Journal, Recorded};
 use super::plan::{MutatedFile, Project};
 use super::sandbox::Sandbox;
-use crate::verify::command::{self, CommandError};
+use crate::verify::command::CommandError;
+use crate::verify::run_command as run_confined;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +37,8 @@ pub enum Status {
         millis: u64,
         /// Taken from the journal of an earlier run rather than run again.
         resumed: bool,
+        /// Counted missed without running: no test executes its line.
+        unexecuted: bool,
     },
     /// Not tried, and why (the budget ran out, the tests fail without mutants, …).
     NotRun(String),
@@ -59,6 +63,9 @@ pub struct LabOptions {
     pub timeout_multiplier: f64,
     /// …but never less than this.
     pub minimum_timeout: Duration,
+    /// Ask the coverage of each package which tests execute a mutant's line, and run only
+    /// those (none: missed without running). Off: every mutant runs the whole suite.
+    pub use_coverage: bool,
 }
 
 impl Default for LabOptions {
@@ -68,6 +75,7 @@ impl Default for LabOptions {
             baseline_timeout: Duration::from_secs(300),
             timeout_multiplier: 5.0,
             minimum_timeout: Duration::from_secs(20),
+            use_coverage: true,
         }
     }
 }
@@ -79,6 +87,8 @@ pub enum LabEvent<'a> {
     /// or the budget leaves them out).
     Settled(usize),
     Baseline(&'a Path),
+    /// Measuring which tests execute which lines of this unit.
+    Coverage(&'a Path),
     Testing(&'a MutatedFile, &'a testsmith_driver::Mutant),
     Tested,
 }
@@ -141,11 +151,12 @@ pub fn run_project(
             .or_insert_with(|| sandbox.fingerprint(&unit));
         let mutant = &file.mutants[mutant_index];
         let key = journal::key(project.driver.name(), &file.rel, fingerprint, mutant);
-        if let Some((outcome, millis)) = journal.get(&key) {
+        if let Some(recorded) = journal.get(&key) {
             statuses[file_index][mutant_index] = Status::Tested {
-                outcome,
-                millis,
+                outcome: recorded.outcome,
+                millis: recorded.millis,
                 resumed: true,
+                unexecuted: recorded.unexecuted,
             };
         } else {
             units
@@ -169,6 +180,26 @@ pub fn run_project(
                 continue;
             }
         };
+        let coverage = if options.use_coverage {
+            on_event(LabEvent::Coverage(unit));
+            let mut files: Vec<PathBuf> = pending
+                .iter()
+                .map(|(file_index, _, _)| project.files[*file_index].shown.clone())
+                .collect();
+            files.dedup();
+            match TestCoverage::measure(project.driver, &files, options.baseline_timeout) {
+                Ok(coverage) => Some(coverage),
+                Err(reason) => {
+                    tracing::info!(
+                        "mutants: no per-test coverage of {}, every mutant runs the whole suite: {reason}",
+                        shown_unit(project, unit)
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let limits: Vec<Duration> = baseline
             .iter()
             .map(|time| {
@@ -191,9 +222,34 @@ pub fn run_project(
                     Status::NotRun("the time budget ran out".to_owned());
                 continue;
             }
+            let reach = coverage
+                .as_ref()
+                .map_or(Reach::Unknown, |coverage| coverage.reach(&file.rel, mutant));
+            let tests = match reach {
+                Reach::NotExecuted => {
+                    let recorded = Recorded {
+                        outcome: MutantOutcome::Missed,
+                        millis: 0,
+                        unexecuted: true,
+                    };
+                    if let Err(error) = journal.record(key, recorded) {
+                        problems.push(format!("cannot record an outcome: {error}"));
+                    }
+                    statuses[*file_index][*mutant_index] = Status::Tested {
+                        outcome: MutantOutcome::Missed,
+                        millis: 0,
+                        resumed: false,
+                        unexecuted: true,
+                    };
+                    on_event(LabEvent::Tested);
+                    continue;
+                }
+                Reach::Tests(tests) => Some(tests),
+                Reach::Unknown => None,
+            };
             on_event(LabEvent::Testing(file, mutant));
             let began = Instant::now();
-            let outcome = match test_mutant(project, &sandbox, file, mutant, &limits) {
+            let outcome = match test_mutant(project, &sandbox, file, mutant, tests, &limits) {
                 Ok(outcome) => outcome,
                 Err(reason) => {
                     problems.push(reason.clone());
@@ -203,13 +259,19 @@ pub fn run_project(
                 }
             };
             let millis = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
-            if let Err(error) = journal.record(key, outcome, millis) {
+            let recorded = Recorded {
+                outcome,
+                millis,
+                unexecuted: false,
+            };
+            if let Err(error) = journal.record(key, recorded) {
                 problems.push(format!("cannot record an outcome: {error}"));
             }
             statuses[*file_index][*mutant_index] = Status::Tested {
                 outcome,
                 millis,
                 resumed: false,
+                unexecuted: false,
             };
             on_event(LabEvent::Tested);
         }
@@ -294,6 +356,7 @@ fn test_mutant(
     sandbox: &Sandbox,
     file: &MutatedFile,
     mutant: &testsmith_driver::Mutant,
+    tests: Option<Vec<String>>,
     limits: &[Duration],
 ) -> Result<MutantOutcome, String> {
     let mutated = mutant.apply(&file.text).ok_or_else(|| {
@@ -303,9 +366,10 @@ fn test_mutant(
             mutant.line
         )
     })?;
-    let run: MutantRun = sandbox
+    let mut run: MutantRun = sandbox
         .install(file, &mutated)
         .map_err(|error| format!("cannot write a mutant of {}: {error}", file.shown.display()))?;
+    run.tests = tests;
     let outcome = outcome_of(project, &run, limits);
     sandbox.restore(file).map_err(|error| {
         format!(
@@ -342,7 +406,7 @@ fn outcome_of(
 }
 
 fn run_command(command: &VerifyCommand, limit: Duration) -> Result<CommandOutput, String> {
-    command::run(command, limit).map_err(|error| match error {
+    run_confined(command, limit).map_err(|error| match error {
         CommandError::NotFound { .. } => format!("{error}: no mutant can be tested"),
         CommandError::Spawn { .. } | CommandError::Sandbox(_) => error.to_string(),
     })

@@ -5,6 +5,7 @@
 //! [`plan::projects`] finds the mutants, [`lab::run_project`] tests one project's,
 //! [`report::MutantsReport`] sums them up.
 
+mod coverage;
 pub mod journal;
 pub mod lab;
 pub mod plan;

@@ -64,6 +64,8 @@ pub struct MutantReport {
     pub millis: Option<u64>,
     /// Its outcome came from an earlier, interrupted run.
     pub resumed: bool,
+    /// Missed without running: no test executes its line.
+    pub unexecuted: bool,
 }
 
 /// One function's mutants.
@@ -94,8 +96,11 @@ pub struct Summary {
     #[serde(flatten)]
     pub counts: Counts,
     pub score: Option<f64>,
-    /// Mutants tested in this run (not resumed from an earlier one).
+    /// Mutants tested in this run (not resumed from an earlier one), those counted missed
+    /// without running included.
     pub tested_now: usize,
+    /// Missed mutants on lines no test executes (counted without running them).
+    pub unexecuted: usize,
     pub seconds: f64,
 }
 
@@ -111,6 +116,7 @@ impl MutantsReport {
             .collect();
         let mut total = Counts::default();
         let mut tested_now = 0;
+        let mut unexecuted = 0;
         let mut problems = Vec::new();
         let listed = Status::NotRun("listed only".to_owned());
         for (project_index, project) in projects.iter().enumerate() {
@@ -124,6 +130,9 @@ impl MutantsReport {
                     let report = mutant_report(&file.shown, mutant, status);
                     if matches!(status, Status::Tested { resumed: false, .. }) {
                         tested_now += 1;
+                    }
+                    if report.unexecuted {
+                        unexecuted += 1;
                     }
                     total.add(status);
                     operators
@@ -169,6 +178,7 @@ impl MutantsReport {
                 counts: total,
                 score: total.score(),
                 tested_now,
+                unexecuted,
                 seconds,
             },
             problems,
@@ -177,11 +187,12 @@ impl MutantsReport {
 }
 
 fn mutant_report(file: &std::path::Path, mutant: &Mutant, status: &Status) -> MutantReport {
-    let (outcome, reason, millis, resumed) = match status {
+    let (outcome, reason, millis, resumed, unexecuted) = match status {
         Status::Tested {
             outcome,
             millis,
             resumed,
+            unexecuted,
         } => {
             let name = match outcome {
                 MutantOutcome::Caught => "caught",
@@ -189,9 +200,9 @@ fn mutant_report(file: &std::path::Path, mutant: &Mutant, status: &Status) -> Mu
                 MutantOutcome::Timeout => "timeout",
                 MutantOutcome::Unviable => "unviable",
             };
-            (name, None, Some(*millis), *resumed)
+            (name, None, Some(*millis), *resumed, *unexecuted)
         }
-        Status::NotRun(reason) => ("not_run", Some(reason.clone()), None, false),
+        Status::NotRun(reason) => ("not_run", Some(reason.clone()), None, false, false),
     };
     MutantReport {
         file: file.to_owned(),
@@ -206,6 +217,7 @@ fn mutant_report(file: &std::path::Path, mutant: &Mutant, status: &Status) -> Mu
         reason,
         millis,
         resumed,
+        unexecuted,
     }
 }
 

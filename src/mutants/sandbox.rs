@@ -72,6 +72,7 @@ impl Sandbox {
             package_dir: package_dir.to_owned(),
             overlay: None,
             target_dir: self.target_dir(),
+            tests: None,
         }
     }
 
@@ -93,6 +94,7 @@ impl Sandbox {
                     package_dir,
                     overlay: Some(overlay),
                     target_dir: None,
+                    tests: None,
                 })
             }
             MutationSandbox::ScratchCopy => {
@@ -102,6 +104,7 @@ impl Sandbox {
                     package_dir,
                     overlay: None,
                     target_dir: self.target_dir(),
+                    tests: None,
                 })
             }
         }

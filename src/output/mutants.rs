@@ -88,12 +88,17 @@ fn text(report: &MutantsReport, verbose: bool) -> String {
         for mutant in shown {
             let _ = writeln!(
                 out,
-                "    {:<8} {}:{}:{}  {}",
+                "    {:<8} {}:{}:{}  {}{}",
                 mutant.outcome,
                 mutant.file.display(),
                 mutant.line,
                 mutant.column,
-                mutant.change
+                mutant.change,
+                if mutant.unexecuted {
+                    "  (no test executes it)"
+                } else {
+                    ""
+                }
             );
         }
     }
@@ -170,6 +175,9 @@ impl MutantsProgress {
             LabEvent::Settled(count) => bar.inc(*count as u64),
             LabEvent::Baseline(unit) => {
                 bar.set_message(format!("baseline: {}", unit.display()));
+            }
+            LabEvent::Coverage(unit) => {
+                bar.set_message(format!("coverage per test: {}", unit.display()));
             }
             LabEvent::Testing(file, mutant) => bar.set_message(format!(
                 "{}:{}  {}",

@@ -139,6 +139,9 @@ fn the_go_fixture_scores_as_checked_by_hand_and_its_files_stay_as_they_were() {
     let doc = run.json();
     assert_eq!(summary(&doc), (27, 19, 8, 0, 0, 0), "{}", doc["summary"]);
     assert_eq!(doc["summary"]["tested_now"], 22);
+    // Per-test coverage: Either is never called and Abs never takes its negative branch, so
+    // those four are missed without being run; the rest ran only the tests reaching them.
+    assert_eq!(doc["summary"]["unexecuted"], 4);
     let score = doc["summary"]["score"].as_f64().unwrap();
     assert!((score - 100.0 * 19.0 / 27.0).abs() < 0.01, "{score}");
     assert_eq!(missed(&doc), MISSED_BY_THE_FIXTURE_TESTS);
@@ -190,10 +193,17 @@ fn the_bundled_go_example_mutants_all_compile_and_score_as_checked_by_hand() {
     let project = Project::new();
     project.copy_fixture("example/go", "go");
     let before = tree(project.root());
-    let doc = testsmith(&project, &["mutants", "--format", "json", "go"])
-        .run()
-        .success()
-        .json();
+    let doc = testsmith(
+        &project,
+        &["mutants", "--whole-suite", "--format", "json", "go"],
+    )
+    .run()
+    .success()
+    .json();
+    assert_eq!(
+        doc["summary"]["unexecuted"], 0,
+        "--whole-suite runs every mutant"
+    );
     // Its one test pushes 1 and checks Len() == 1: removing Push's body or Len returning 0
     // is caught; Len returning 1 and everything else is missed.
     let (mutants, caught, missed_count, timeout, unviable, not_run) = summary(&doc);

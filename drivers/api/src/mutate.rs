@@ -144,6 +144,9 @@ pub struct MutantRun {
     pub overlay: Option<PathBuf>,
     /// A build folder of testsmith's own (Cargo's `CARGO_TARGET_DIR`), if any.
     pub target_dir: Option<PathBuf>,
+    /// Only these tests need to run (those that execute the mutated line); `None` runs
+    /// them all. A driver that cannot select tests runs them all.
+    pub tests: Option<Vec<String>>,
 }
 
 /// What a binary operator may become, after cargo-mutants (`src/visit.rs`): the operator kind

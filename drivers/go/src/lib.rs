@@ -313,6 +313,10 @@ impl Driver for GoDriver {
         if let Some(overlay) = &run.overlay {
             args.push(format!("-overlay={}", overlay.display()));
         }
+        if let Some(tests) = &run.tests {
+            args.push("-run".to_owned());
+            args.push(format!("^({})$", tests.join("|")));
+        }
         args.push(package.to_string_lossy().into_owned());
         vec![VerifyCommand {
             step: VerifyStep::Run,
