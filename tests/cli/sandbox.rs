@@ -265,6 +265,9 @@ const GO_TESTS: &[(&str, &str)] = &[
         "TestSendUDP",
         r#"func TestSendUDP(t *testing.T) {
 	os.WriteFile("ran-TestSendUDP", []byte("ran"), 0o644)
+	if SendUDP() != 1 {
+		t.Fatal("SendUDP changed")
+	}
 	conn, err := net.Dial("udp", "{UDP}")
 	if err != nil {
 		t.Logf("blocked: %v", err)
