@@ -36,7 +36,7 @@ pub fn run(args: &VerifyArgs, printer: &mut Printer) -> Result<Outcome, AppError
         }
     }
     let options = VerifyOptions {
-        reruns: args.run.reruns,
+        reruns: args.run.reruns.unwrap_or(1),
         include_ignored: args.include_ignored,
         build: args.run.build_selection(),
         test_timeout: Duration::from_secs(args.run.test_timeout),
@@ -166,11 +166,12 @@ pub fn after_generate(
         .collect();
     let options = VerifyOptions {
         repair_rounds: args.verify.repair_rounds,
-        reruns: match args.verify.run.reruns {
-            // "Passes reliably" means three runs unless the user asked for more.
-            1 if judged_by_coverage => COVERAGE_RERUNS,
-            reruns => reruns,
-        },
+        // "Passes reliably" means three runs unless the user said how many.
+        reruns: args.verify.run.reruns.unwrap_or(if judged_by_coverage {
+            COVERAGE_RERUNS
+        } else {
+            1
+        }),
         build: args.verify.run.build_selection(),
         test_timeout: Duration::from_secs(args.verify.run.test_timeout),
         interrupted,

@@ -570,3 +570,60 @@ fn a_failing_test_is_reported_and_what_it_executed_still_counts() {
     assert_eq!(doc["packages"][0]["tests_failed"], true);
     assert_eq!(member(&doc, "B")["status"], "covered");
 }
+
+/// How many times the model's `TestThird` ran under `generate --llm --coverage` with `extra`
+/// flags: the test appends a line to `c/runs.log` on every run.
+async fn runs_of_a_model_test(extra: &[&str]) -> usize {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    let answers = [(
+        "TestThird",
+        "func TestThird(t *testing.T) {\n\tf, _ := os.OpenFile(\"runs.log\", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)\n\tf.WriteString(\"ran\\n\")\n\tf.Close()\n\tif Third() != 3 {\n\t\tt.Fatal(\"want 3\")\n\t}\n}",
+    )]
+    .into_iter()
+    .map(|(name, code)| (name.to_owned(), code.to_owned()))
+    .collect();
+    wiremock::Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(Recording {
+            answers,
+            prompts: Default::default(),
+        })
+        .mount(&server)
+        .await;
+    let project = Project::new();
+    module_for_a_model(&project);
+    let mut args = vec![
+        "--coverage",
+        "--coverage-rounds",
+        "0",
+        "--format",
+        "json",
+        "c",
+    ];
+    args.extend_from_slice(extra);
+    let run = with_toolchains(crate::fake_llm::generate_llm(&project, &server, &args));
+    let finished = crate::util::run_async(run).await;
+    assert!(
+        matches!(finished.code, 0 | 65),
+        "{}\n{}",
+        finished.stdout,
+        finished.stderr
+    );
+    std::fs::read_to_string(project.path("c/runs.log"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_explicit_reruns_1_under_llm_coverage_runs_a_model_test_once_not_three_times() {
+    let by_default = runs_of_a_model_test(&[]).await;
+    let once = runs_of_a_model_test(&["--reruns", "1"]).await;
+    assert!(once >= 1, "the model's test never ran");
+    assert_eq!(
+        by_default,
+        once + 2,
+        "three runs by default, one with --reruns 1"
+    );
+}
