@@ -18,14 +18,16 @@ BIN=${3:-$REPO/target/release/testsmith}
 [ -x "$BIN" ] || { echo "build it first: cargo build --release (or pass a binary)" >&2; exit 2; }
 MODEL="$MODEL_DIR/qwen2.5-coder-$SIZE-instruct.gguf"
 # LLAMA_SERVER overrides the prebuilt server: its CPU backend needs AVX-VNNI, which some
-# machines lack (it dies with SIGILL); a llama-server built from source runs anywhere.
+# machines lack (it dies with SIGILL); `cpu-backend.sh MODEL_DIR` builds a copy of it with a
+# CPU backend for this machine, and prints the LLAMA_SERVER to use.
 SERVER=${LLAMA_SERVER:-$MODEL_DIR/venv/bin/llama-server-vulkan}
 [ -f "$MODEL" ] && [ -x "$SERVER" ] || { echo "run ../shared/local-llm/setup.sh $MODEL_DIR $SIZE" >&2; exit 2; }
 PKG=${REAL_PACKAGE:-/usr/share/gocode/src/github.com/hashicorp/golang-lru/simplelru}
 
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$SERVER" -m "$MODEL" --host 127.0.0.1 --port "$PORT" -t 2 -c 8192 --alias qwen \
+# nice: the machine is shared, and a benchmark must not starve the builds beside it.
+nice -n 10 "$SERVER" -m "$MODEL" --host 127.0.0.1 --port "$PORT" -t 2 -c 8192 --alias qwen \
     > "$WORK/server.log" 2>&1 &
 SRV=$!
 trap 'kill $SRV 2>/dev/null || true' EXIT

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 /// Bumped whenever the prompt's wording changes enough that cached answers should not be
 /// reused. Part of every cache key.
-pub const PROMPT_VERSION: u32 = 1;
+pub const PROMPT_VERSION: u32 = 2;
 
 /// A sensible default budget: about 8k tokens of prompt.
 pub const DEFAULT_PROMPT_BUDGET: usize = 32_000;
@@ -56,11 +56,12 @@ pub fn member_source(member: &testsmith_driver::Member, source_text: &str) -> St
             source.push('\n');
         }
     }
-    source.push_str(
-        source_text
-            .get(member.byte_range.clone())
-            .unwrap_or(&member.signature),
-    );
+    // A method nested in an `impl` reads as at the top level, not with its first line flush
+    // left and the rest indented.
+    match testsmith_driver::syntax::declaration_text(source_text, member.byte_range.clone()) {
+        Some(text) => source.push_str(&text),
+        None => source.push_str(&member.signature),
+    }
     source
 }
 
@@ -165,7 +166,8 @@ pub fn build_prompt(
         }
     }
     let fence = |body: &str| format!("```{}\n{}\n```\n\n", file.language, body.trim_end());
-    let dependencies_heading = "Signatures available in the same package:\n";
+    let dependencies_heading = "Declarations of the same package, to build the test's values with (never redeclare \
+         them):\n";
     let mut dependencies: Vec<&str> = Vec::new();
     let mut dependencies_cost = dependencies_heading.len() + fence("").len();
     for signature in &file.dependencies {

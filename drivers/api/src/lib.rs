@@ -205,6 +205,14 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         ""
     }
 
+    /// A member's declaration as a model is shown it for context: a type with its fields or
+    /// variants, as it reads at the top level. The default is the member's source with its
+    /// indentation taken off; a driver adds what the source range leaves out and a test
+    /// writer needs (Rust's `#[derive]` attributes, Go's `type` keyword of a grouped spec).
+    fn llm_declaration(&self, member: &Member, source: &str) -> Option<String> {
+        syntax::declaration_text(source, member.byte_range.clone())
+    }
+
     /// Checks and fixes one test a model wrote for `member`, expected to be named
     /// `test_name`: it must parse without errors and define test functions only; the driver
     /// may fix what it safely can (Go imports, the function's name). `Err` says what is wrong,

@@ -158,6 +158,23 @@ impl Driver for RustDriver {
         answer::LLM_INSTRUCTIONS
     }
 
+    fn llm_declaration(&self, member: &Member, source: &str) -> Option<String> {
+        // The attributes just above belong to the item: `#[derive(PartialEq, Debug)]` is what
+        // says whether a test may `assert_eq!` two values of a type.
+        let mut start = member.byte_range.start.min(source.len());
+        while let Some(line_start) = source[..start]
+            .trim_end_matches([' ', '\t'])
+            .strip_suffix('\n')
+            .map(|before| before.rfind('\n').map_or(0, |at| at + 1))
+        {
+            if !source[line_start..start].trim_start().starts_with("#[") {
+                break;
+            }
+            start = line_start;
+        }
+        testsmith_driver::syntax::declaration_text(source, start..member.byte_range.end)
+    }
+
     fn check_answer(
         &self,
         source: &SourceFile<'_>,
