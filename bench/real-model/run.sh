@@ -23,6 +23,8 @@ MODEL="$MODEL_DIR/qwen2.5-coder-$SIZE-instruct.gguf"
 SERVER=${LLAMA_SERVER:-$MODEL_DIR/venv/bin/llama-server-vulkan}
 [ -f "$MODEL" ] && [ -x "$SERVER" ] || { echo "run ../shared/local-llm/setup.sh $MODEL_DIR $SIZE" >&2; exit 2; }
 PKG=${REAL_PACKAGE:-/usr/share/gocode/src/github.com/hashicorp/golang-lru/simplelru}
+# More `generate` flags, e.g. EXTRA=--fan-out or EXTRA=--coverage.
+EXTRA=${EXTRA:-}
 
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -30,8 +32,14 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 nice -n 10 "$SERVER" -m "$MODEL" --host 127.0.0.1 --port "$PORT" -t 2 -c 8192 --alias qwen \
     > "$WORK/server.log" 2>&1 &
 SRV=$!
-trap 'kill $SRV 2>/dev/null || true' EXIT
+# testsmith talks to the server through record.py, which keeps every request and answer in
+# $WORK/exchanges.jsonl, to read what the model was given and what it answered.
+PROXY=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 "$HERE/record.py" "$PROXY" "http://127.0.0.1:$PORT" "$WORK/exchanges.jsonl" &
+REC=$!
+trap 'kill $SRV $REC 2>/dev/null || true' EXIT
 until curl -sf "127.0.0.1:$PORT/health" >/dev/null; do sleep 0.5; done
+until curl -sf "127.0.0.1:$PROXY/health" >/dev/null; do sleep 0.2; done
 
 run_one() { # NAME SOURCE_DIR
     local name=$1 project="$WORK/$1"
@@ -43,7 +51,7 @@ run_one() { # NAME SOURCE_DIR
     seen=$(wc -l < "$WORK/server.log")
     start=$(date +%s.%N)
     (cd "$project" && OPENAI_API_KEY=none "$BIN" generate --llm --verify --no-cache \
-        --base-url "http://127.0.0.1:$PORT/v1" --model qwen --concurrency 1 \
+        --base-url "http://127.0.0.1:$PROXY/v1" --model qwen --concurrency 1 $EXTRA \
         --format json . > "$WORK/$name.json" 2> "$WORK/$name.stderr") || echo "$name: exit $?" >&2
     end=$(date +%s.%N)
     tail -n +"$((seen + 1))" "$WORK/server.log" > "$WORK/$name.server.log"

@@ -880,6 +880,7 @@ fn file_request(
             .or_else(|| file.module.clone()),
         dependencies: dependencies(prepared, wanted),
         style_example: prepared.style_example.clone(),
+        test_head: driver.llm_test_head().to_owned(),
     }
 }
 

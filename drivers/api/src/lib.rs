@@ -205,6 +205,14 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         ""
     }
 
+    /// The head of a test function named `{name}` in this language (`func {name}(t
+    /// *testing.T)`), shown to a model beside each member so that it writes a test, not the
+    /// member again: small models otherwise echo the code they were shown. Empty when the
+    /// language has no single form.
+    fn llm_test_head(&self) -> &'static str {
+        ""
+    }
+
     /// A member's declaration as a model is shown it for context: a type with its fields or
     /// variants, as it reads at the top level. The default is the member's source with its
     /// indentation taken off; a driver adds what the source range leaves out and a test

@@ -158,6 +158,10 @@ impl Driver for RustDriver {
         answer::LLM_INSTRUCTIONS
     }
 
+    fn llm_test_head(&self) -> &'static str {
+        "#[test]\nfn {name}()"
+    }
+
     fn llm_declaration(&self, member: &Member, source: &str) -> Option<String> {
         // The attributes just above belong to the item: `#[derive(PartialEq, Debug)]` is what
         // says whether a test may `assert_eq!` two values of a type.

@@ -139,6 +139,7 @@ mod tests {
             module: Some("package shapes".to_owned()),
             dependencies: Vec::new(),
             style_example: None,
+            test_head: String::new(),
         }
     }
 
