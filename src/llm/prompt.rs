@@ -212,7 +212,8 @@ pub fn build_prompt(
     }
     if let Some(example) = &file.style_example {
         let section = format!(
-            "An existing test from this project, to match its style:\n{}",
+            "An existing test of another member, to show the project's style only (never copy \
+             it):\n{}",
             fence(example)
         );
         if section.len() <= room {

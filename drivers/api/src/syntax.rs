@@ -199,6 +199,23 @@ pub fn declaration_text(source: &str, range: std::ops::Range<usize>) -> Option<S
     }
 }
 
+/// `code` without the closing braces at its end that close nothing — small models often
+/// close a test function twice — or `None` when it has none. Braces are counted plainly
+/// (a test's string literals seldom hold an unpaired one; the caller parses the result).
+pub fn drop_unmatched_closing_braces(code: &str) -> Option<String> {
+    let opens = code.matches('{').count();
+    let mut extra = code.matches('}').count().checked_sub(opens)?;
+    if extra == 0 {
+        return None;
+    }
+    let mut text = code.trim_end();
+    while extra > 0 {
+        text = text.strip_suffix('}')?.trim_end();
+        extra -= 1;
+    }
+    Some(text.to_owned())
+}
+
 /// `text` without the leading whitespace its non-blank lines share.
 pub fn dedent(text: &str) -> String {
     let indent_of = |line: &str| line.len() - line.trim_start_matches([' ', '\t']).len();
@@ -239,6 +256,17 @@ mod tests {
             "func A() {\n\n\tx()\n}"
         );
         assert_eq!(declaration_text("x", 3..4), None);
+    }
+
+    #[test]
+    fn only_closing_braces_that_close_nothing_are_dropped_from_the_end() {
+        assert_eq!(
+            drop_unmatched_closing_braces("func T() {\n\tx()\n}\n}\n").as_deref(),
+            Some("func T() {\n\tx()\n}")
+        );
+        assert_eq!(drop_unmatched_closing_braces("func T() {\n}\n"), None);
+        // The unpaired brace is not at the end: nothing plain to drop.
+        assert_eq!(drop_unmatched_closing_braces("func T() {\n}\n}\nx()"), None);
     }
 
     #[test]
