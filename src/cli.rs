@@ -125,6 +125,7 @@ pub struct AnalyzeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("judged").args(["coverage", "mutants"]).multiple(true)))]
 pub struct GenerateArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -151,13 +152,24 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub coverage: bool,
 
-    /// With --llm --coverage: keep a model's test that passes but adds no coverage.
-    #[arg(long, requires = "coverage")]
+    /// With --llm: aim the model at the mutants the existing tests miss as well as the
+    /// statements no test executes. The existing tests run against every mutant first (as
+    /// `testsmith mutants` does, resuming from its journal); each prompt names its member's
+    /// surviving mutants in plain words; a model's test is kept only if it builds, passes
+    /// every rerun, and kills a surviving mutant no earlier test killed or executes
+    /// statements no earlier test executed. The report says which mutants each kept test
+    /// kills and the mutation score before → after. Implies --coverage.
+    #[arg(long, requires = "enabled")]
+    pub mutants: bool,
+
+    /// With --llm --coverage or --mutants: keep a model's test that passes but adds no
+    /// coverage (and kills no surviving mutant).
+    #[arg(long, requires = "judged")]
     pub keep_no_gain: bool,
 
     /// With --llm --coverage: after a test is kept, ask up to N more times per member with
     /// the lines still missed.
-    #[arg(long, value_name = "N", default_value_t = 2, requires = "coverage")]
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "judged")]
     pub coverage_rounds: u32,
 
     /// With --coverage: count what a package's tests execute in every package of its
@@ -170,6 +182,14 @@ pub struct GenerateArgs {
 
     #[command(flatten)]
     pub verify: VerifyFlags,
+}
+
+impl GenerateArgs {
+    /// Whether coverage decides what is asked for and judges what is kept: `--coverage`,
+    /// or `--mutants`, which builds on it.
+    pub fn by_coverage(&self) -> bool {
+        self.coverage || self.mutants
+    }
 }
 
 /// `generate --verify` and the flags that tune it.

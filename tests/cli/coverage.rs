@@ -371,9 +371,9 @@ fn generate_with_coverage_scaffolds_only_what_no_test_executes_whatever_the_test
 
 /// A model that answers every test it is asked for from `answers` (wrapped in prose, as
 /// real models do), or with a test that only logs; it keeps every prompt it was sent.
-struct Recording {
-    answers: std::collections::HashMap<String, String>,
-    prompts: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+pub(crate) struct Recording {
+    pub answers: std::collections::HashMap<String, String>,
+    pub prompts: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl wiremock::Respond for Recording {

@@ -308,3 +308,142 @@ fn a_rust_run_killed_with_sigkill_leaves_the_crate_alone_and_the_next_run_resume
     );
     assert_eq!(tree(project.root()), before);
 }
+
+// ---- generate --llm --mutants against a fake model --------------------------------------
+
+/// A module whose one test checks `Double(2) == 4`, which `n + 2` satisfies as well as
+/// `n * 2`: that mutant survives on a line the test executes. `Half` has no test.
+fn doubling_module(project: &Project) {
+    project.write("go.mod", "module example.com/m\n\ngo 1.19\n");
+    project.write(
+        "d/d.go",
+        "package d\n\n// Double is twice n.\nfunc Double(n int) int {\n\treturn n * 2\n}\n\n\
+         // Half is n halved.\nfunc Half(n int) int {\n\treturn n / 2\n}\n",
+    );
+    project.write(
+        "d/d_test.go",
+        "package d\n\nimport \"testing\"\n\nfunc TestDouble(t *testing.T) {\n\
+         \tif Double(2) != 4 {\n\t\tt.Fatal(\"want 4\")\n\t}\n}\n",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_test_is_kept_for_the_surviving_mutant_it_kills_and_one_killing_nothing_new_is_dropped()
+ {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    let prompts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let answers = [
+        // Executes nothing TestDouble does not, but 3 + 2 is not 6: kills `*` → `+`.
+        (
+            "TestDouble_2",
+            "func TestDouble_2(t *testing.T) {\n\tif Double(3) != 6 {\n\t\tt.Fatal(\"want 6\")\n\t}\n}",
+        ),
+        // Loosely aimed, as small models are: asked for Half, it checks Double again, which
+        // kills only what TestDouble_2 (judged first) already killed, and executes nothing new.
+        (
+            "TestHalf",
+            "func TestHalf(t *testing.T) {\n\tif Double(5) != 10 {\n\t\tt.Fatal(\"want 10\")\n\t}\n}",
+        ),
+    ]
+    .into_iter()
+    .map(|(name, code)| (name.to_owned(), code.to_owned()))
+    .collect();
+    wiremock::Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(crate::coverage::Recording {
+            answers,
+            prompts: prompts.clone(),
+        })
+        .mount(&server)
+        .await;
+    let project = Project::new();
+    doubling_module(&project);
+    let run = crate::verify::with_toolchains(crate::fake_llm::generate_llm(
+        &project,
+        &server,
+        &[
+            "--mutants",
+            "--coverage-rounds",
+            "0",
+            "--format",
+            "json",
+            "d",
+        ],
+    ));
+    let finished = crate::util::run_async(run).await;
+    assert_eq!(finished.code, 0, "{}\n{}", finished.stdout, finished.stderr);
+    let doc: Value = serde_json::from_str(&finished.stdout).unwrap();
+
+    // Double is covered, but a mutant survives: it is asked for under a free name, and its
+    // prompt names the mutant in plain words.
+    let asked = prompts.lock().unwrap().clone();
+    let all = asked.join("\n");
+    let double = asked
+        .iter()
+        .find(|prompt| prompt.contains("test name `TestDouble_2`"))
+        .unwrap_or_else(|| panic!("Double was not asked for: {all}"));
+    assert!(
+        double.contains("- if line 5 `return n * 2` became `return n + 2`, no test would notice"),
+        "{double}"
+    );
+    assert!(!all.contains("test name `TestDouble`"), "{all}");
+    assert!(all.contains("test name `TestHalf`"), "{all}");
+
+    let funnel = &doc["funnel"];
+    let verdict = |name: &str| {
+        funnel["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|test| test["test"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {funnel}"))
+            .clone()
+    };
+    let kept = verdict("TestDouble_2");
+    assert_eq!(kept["kept"], true, "{funnel}");
+    assert_eq!(kept["new_statements"], 0, "{funnel}");
+    assert_eq!(
+        kept["kills"],
+        serde_json::json!(["d/d.go:5:11  Double  arithmetic: replace `*` with `+`"]),
+        "{funnel}"
+    );
+    let dropped = verdict("TestHalf");
+    assert_eq!(dropped["kept"], false, "{funnel}");
+    assert_eq!(
+        dropped["reason"], "kills no surviving mutant and adds no coverage",
+        "{funnel}"
+    );
+    assert_eq!(funnel["totals"]["killed_a_mutant"], 1, "{funnel}");
+    assert_eq!(funnel["totals"]["kept"], 1, "{funnel}");
+
+    // The score, per function and in total: Double's one survivor is killed, Half's stay.
+    let mutation = &funnel["mutation"];
+    let function = |name: &str| {
+        mutation["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["function"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {mutation}"))
+            .clone()
+    };
+    let double = function("Double");
+    assert_eq!(double["before"]["missed"], 1, "{mutation}");
+    assert_eq!(double["after"]["missed"], 0, "{mutation}");
+    assert_eq!(double["score_after"], 100.0, "{mutation}");
+    let half = function("Half");
+    assert_eq!(half["before"]["caught"], 0, "{mutation}");
+    assert_eq!(half["after"]["caught"], 0, "{mutation}");
+    let (before, after) = (&mutation["before"], &mutation["after"]);
+    assert_eq!(
+        after["caught"].as_u64().unwrap(),
+        before["caught"].as_u64().unwrap() + 1,
+        "{mutation}"
+    );
+
+    let tests = project.read("d/d_test.go");
+    assert!(tests.contains("func TestDouble_2("), "{tests}");
+    assert!(!tests.contains("func TestHalf("), "{tests}");
+    crate::verify::toolchain(project.root(), "go", &["test", "-count=1", "./d"]);
+}

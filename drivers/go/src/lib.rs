@@ -310,6 +310,9 @@ impl Driver for GoDriver {
             "-failfast".to_owned(),
             "-vet=off".to_owned(),
         ];
+        if !run.build.tags.is_empty() {
+            args.push(format!("-tags={}", run.build.tags.join(",")));
+        }
         if let Some(overlay) = &run.overlay {
             args.push(format!("-overlay={}", overlay.display()));
         }

@@ -270,20 +270,43 @@ impl Driver for RustDriver {
                 )
             })
             .collect();
+        let features = verify::feature_args(&run.build);
         let command = |step: VerifyStep, args: &[&str]| VerifyCommand {
             step,
             program: "cargo".to_owned(),
-            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+            args: args[..1]
+                .iter()
+                .map(|arg| (*arg).to_owned())
+                .chain(features.iter().cloned())
+                .chain(args[1..].iter().map(|arg| (*arg).to_owned()))
+                .collect(),
             dir: run.root.clone(),
             env: env.clone(),
         };
+        let mut run_tests = command(VerifyStep::Run, &["test", "--tests", "--quiet"]);
+        if let Some(tests) = &run.tests {
+            // Paths in the test binary (`calc_tests::test_clamp`) are matched exactly; bare
+            // names only as libtest's substring filters, which may run a few more tests.
+            run_tests.args.push("--".to_owned());
+            if tests.iter().all(|test| test.contains("::")) {
+                run_tests.args.push("--exact".to_owned());
+            }
+            run_tests.args.extend(tests.iter().cloned());
+        }
         vec![
             command(
                 VerifyStep::Build,
                 &["test", "--tests", "--no-run", "--quiet"],
             ),
-            command(VerifyStep::Run, &["test", "--tests", "--quiet"]),
+            run_tests,
         ]
+    }
+
+    fn mutant_test_id(&self, source_file: &Path, test_file: &Path, name: &str) -> String {
+        match verify::test_module(source_file, test_file) {
+            Some(module) if !module.is_empty() => format!("{module}::{name}"),
+            _ => name.to_owned(),
+        }
     }
 }
 
