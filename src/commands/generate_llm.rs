@@ -321,6 +321,12 @@ fn aim_at_mutants(file: &mut PreparedFile<'_>, named: &[Decision], mutation: &Mu
         let survivors =
             mutation.in_plain_words(&path, plan.member.start_line, plan.member.end_line);
         if survivors.is_empty() && plan.missed_lines.is_empty() {
+            // Where coverage could not say (Rust), the mutants do: every one caught.
+            if plan.decision == Decision::Write
+                && mutation.judged(&path, plan.member.start_line, plan.member.end_line)
+            {
+                plan.decision = Decision::AlreadyTested;
+            }
             continue;
         }
         plan.surviving_mutants = survivors;

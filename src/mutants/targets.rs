@@ -161,6 +161,14 @@ impl MutationTargets {
             .collect()
     }
 
+    /// Whether the existing tests were run against mutants of a function starting within
+    /// lines `first..=last` of `source`: then a member without survivors is tested enough.
+    pub fn judged(&self, source: &Path, first: usize, last: usize) -> bool {
+        self.before.iter().any(|((file, line), (_, counts))| {
+            file == source && (first..=last).contains(line) && counts.score().is_some()
+        })
+    }
+
     /// The survivors not killed yet in the files of `folder` (as named), with the mutant
     /// found again in `project` (the files as they are now; a Rust source file may have
     /// gained its test module's declaration) as (survivor index, file index, mutant index).

@@ -528,15 +528,19 @@ impl CoverageFunnel {
             "funnel: {} generated → {} built → {} passed → {} passed reliably → {} raised coverage{killed} → {} kept\n",
             t.generated, t.built, t.passed, t.passed_reliably, t.raised_coverage, t.kept
         ));
-        out.push_str(&format!(
-            "coverage: {}/{} → {}/{} statements ({:.1}% → {:.1}%)\n",
-            self.before.executed,
-            self.before.total,
-            self.after.executed,
-            self.after.total,
-            self.before.percent(),
-            self.after.percent()
-        ));
+        if self.packages.is_empty() {
+            out.push_str("coverage: not measured\n");
+        } else {
+            out.push_str(&format!(
+                "coverage: {}/{} → {}/{} statements ({:.1}% → {:.1}%)\n",
+                self.before.executed,
+                self.before.total,
+                self.after.executed,
+                self.after.total,
+                self.before.percent(),
+                self.after.percent()
+            ));
+        }
         if let Some(mutation) = &self.mutation {
             out.push_str(&mutation.text());
         }

@@ -447,3 +447,114 @@ async fn a_model_test_is_kept_for_the_surviving_mutant_it_kills_and_one_killing_
     assert!(!tests.contains("func TestHalf("), "{tests}");
     crate::verify::toolchain(project.root(), "go", &["test", "-count=1", "./d"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_model_test_is_judged_by_the_mutants_it_kills_in_the_scratch_copy() {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    let prompts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let answers = [
+        // either is never called by the crate's tests: this kills all three of its mutants.
+        (
+            "test_either",
+            "#[test]\nfn test_either() {\n    assert!(either(true, false));\n    assert!(!either(false, false));\n}",
+        ),
+        // Only what abs_of_a_positive_number checks already: kills none of abs's survivors.
+        (
+            "test_abs",
+            "#[test]\nfn test_abs() {\n    assert_eq!(abs(5), 5);\n}",
+        ),
+    ]
+    .into_iter()
+    .map(|(name, code)| (name.to_owned(), code.to_owned()))
+    .collect();
+    wiremock::Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(crate::coverage::Recording {
+            answers,
+            prompts: prompts.clone(),
+        })
+        .mount(&server)
+        .await;
+    let project = Project::new();
+    project.copy_fixture("mutants/rust", "");
+    let run = crate::fake_llm::generate_llm(
+        &project,
+        &server,
+        &[
+            "--mutants",
+            "--coverage-rounds",
+            "0",
+            "--format",
+            "json",
+            "src",
+        ],
+    );
+    let finished = crate::util::run_async(run).await;
+    assert!(
+        matches!(finished.code, 0 | 65),
+        "{}\n{}",
+        finished.stdout,
+        finished.stderr
+    );
+    let doc: Value = serde_json::from_str(&finished.stdout).unwrap();
+
+    // sum and area lose no mutant to their tests: not asked about.
+    let all = prompts.lock().unwrap().join("\n");
+    assert!(!all.contains("test name `test_sum`"), "{all}");
+    assert!(!all.contains("test name `test_area`"), "{all}");
+    assert!(
+        all.contains("- if line 41 `a || b` became `a && b`, no test would notice"),
+        "{all}"
+    );
+
+    let funnel = &doc["funnel"];
+    let verdict = |name: &str| {
+        funnel["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|test| test["test"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {funnel}"))
+            .clone()
+    };
+    let either = verdict("test_either");
+    assert_eq!(either["kept"], true, "{funnel}");
+    let mut kills: Vec<String> = either["kills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kill| kill.as_str().unwrap().to_owned())
+        .collect();
+    kills.sort();
+    assert_eq!(
+        kills,
+        [
+            "src/lib.rs:40:41  either  replace_body: replace the body of either with `false`",
+            "src/lib.rs:40:41  either  replace_body: replace the body of either with `true`",
+            "src/lib.rs:41:7  either  boolean: replace `||` with `&&`",
+        ],
+        "{funnel}"
+    );
+    let abs = verdict("test_abs");
+    assert_eq!(abs["kept"], false, "{funnel}");
+    assert!(
+        abs["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("kills no surviving mutant"),
+        "{funnel}"
+    );
+    let mutation = &funnel["mutation"];
+    assert_eq!(
+        (
+            mutation["before"]["caught"].as_u64(),
+            mutation["after"]["caught"].as_u64()
+        ),
+        (Some(23), Some(26)),
+        "{mutation}"
+    );
+    let tests = project.read("src/lib_tests.rs");
+    assert!(tests.contains("fn test_either()"), "{tests}");
+    assert!(!tests.contains("fn test_abs()"), "{tests}");
+}
