@@ -11,6 +11,7 @@ mod funnel;
 mod project;
 mod repair;
 mod report;
+mod suite_guard;
 mod written;
 
 /// The one runner for every command testsmith starts (`go`, `cargo`, test binaries).
