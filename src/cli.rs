@@ -239,6 +239,14 @@ pub struct RunFlags {
     #[arg(long)]
     pub require_sandbox: bool,
 
+    #[command(flatten)]
+    pub build: BuildFlags,
+}
+
+/// Which optional parts of the project every build includes; shared by `verify`,
+/// `generate --verify` and `mutants`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct BuildFlags {
     /// Go build tags to build with (`go test -tags`); a test file whose `//go:build` needs
     /// a tag not given is reported as not verified, naming the tag.
     #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
@@ -263,10 +271,7 @@ impl Default for RunFlags {
             reruns: None,
             test_timeout: 300,
             require_sandbox: false,
-            tags: Vec::new(),
-            features: Vec::new(),
-            all_features: false,
-            no_default_features: false,
+            build: BuildFlags::default(),
         }
     }
 }
@@ -274,6 +279,13 @@ impl Default for RunFlags {
 impl RunFlags {
     /// The build tags and features chosen, as the drivers take them.
     pub fn build_selection(&self) -> testsmith_driver::BuildSelection {
+        self.build.selection()
+    }
+}
+
+impl BuildFlags {
+    /// The build tags and features chosen, as the drivers take them.
+    pub fn selection(&self) -> testsmith_driver::BuildSelection {
         testsmith_driver::BuildSelection {
             tags: self.tags.clone(),
             features: self.features.clone(),
@@ -333,6 +345,9 @@ pub struct MutantsArgs {
     /// take five times the baseline, and at least 20 seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub test_timeout: u64,
+
+    #[command(flatten)]
+    pub build: BuildFlags,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -107,11 +107,7 @@ pub fn run(
                 .iter()
                 .filter_map(|outcome| WrittenFile::from_report(&outcome.report))
                 .collect();
-            let options = FunnelOptions {
-                keep_no_gain: args.keep_no_gain,
-                all_packages: args.coverpkg,
-                test_timeout: std::time::Duration::from_secs(args.verify.run.test_timeout),
-            };
+            let options = funnel_options(args);
             let mut targets = session.mutation.take();
             let mut judge = targets.as_mut().map(|targets| MutantJudge {
                 targets,
@@ -136,7 +132,6 @@ pub fn run(
                     settings,
                     &funnel,
                     round,
-                    options,
                     judge.as_mut(),
                 )?
                 else {
@@ -217,7 +212,6 @@ fn follow_up(
     settings: &WriteSettings,
     funnel: &crate::verify::CoverageFunnel,
     round: u32,
-    options: FunnelOptions,
     mutants: Option<&mut MutantJudge<'_>>,
 ) -> Result<Option<crate::verify::CoverageFunnel>, AppError> {
     let wanted = funnel.still_missed(round - 1);
@@ -262,9 +256,18 @@ fn follow_up(
         &written,
         &funnel.covered,
         &settings.scope,
-        options,
+        funnel_options(args),
         mutants,
     )))
+}
+
+/// How the funnel judges the model's tests.
+fn funnel_options(args: &GenerateArgs) -> FunnelOptions {
+    FunnelOptions {
+        keep_no_gain: args.keep_no_gain,
+        all_packages: args.coverpkg,
+        test_timeout: std::time::Duration::from_secs(args.verify.run.test_timeout),
+    }
 }
 
 /// How the mutants of `generate --llm --mutants` run: as `testsmith mutants` runs them, with

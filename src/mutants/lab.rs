@@ -189,7 +189,9 @@ pub fn run_project(
                 continue;
             }
         };
-        let coverage = if options.use_coverage {
+        // The per-test coverage builds without tags or features: with them it could call a
+        // line unexecuted that a tagged test executes.
+        let coverage = if options.use_coverage && options.build == BuildSelection::default() {
             on_event(LabEvent::Coverage(unit));
             let mut files: Vec<PathBuf> = pending
                 .iter()

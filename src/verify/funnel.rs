@@ -202,6 +202,11 @@ pub fn judge_coverage(
         }
         funnel.tests.push(entry);
     }
+    let judging = Judging {
+        baselines,
+        scope,
+        options,
+    };
     for (folder, tests) in to_judge {
         let sources: Vec<(PathBuf, &'static dyn Driver)> = verified
             .tests
@@ -216,9 +221,7 @@ pub fn judge_coverage(
             &folder,
             sources,
             &tests,
-            baselines,
-            scope,
-            options,
+            &judging,
             mutants.as_deref_mut(),
             &mut funnel,
         );
@@ -227,17 +230,26 @@ pub fn judge_coverage(
     funnel
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every package is judged against.
+struct Judging<'a> {
+    baselines: &'a Baselines,
+    scope: &'a WriteScope,
+    options: FunnelOptions,
+}
+
 fn judge_package(
     folder: &Path,
     mut sources: Vec<(PathBuf, &'static dyn Driver)>,
     tests: &[usize],
-    baselines: &Baselines,
-    scope: &WriteScope,
-    options: FunnelOptions,
+    judging: &Judging<'_>,
     mut mutants: Option<&mut MutantJudge<'_>>,
     funnel: &mut CoverageFunnel,
 ) {
+    let Judging {
+        baselines,
+        scope,
+        options,
+    } = *judging;
     sources.dedup_by(|a, b| a.0 == b.0);
     let Some(driver) = sources.first().map(|(_, driver)| *driver) else {
         return;

@@ -558,3 +558,86 @@ async fn a_rust_model_test_is_judged_by_the_mutants_it_kills_in_the_scratch_copy
     assert!(tests.contains("fn test_either()"), "{tests}");
     assert!(!tests.contains("fn test_abs()"), "{tests}");
 }
+
+#[test]
+fn a_mutant_that_hangs_the_tests_is_stopped_and_counted_as_caught() {
+    let project = Project::new();
+    project.write("go.mod", "module example.com/m\n\ngo 1.19\n");
+    // Without `n -= 2` the loop never ends.
+    project.write(
+        "h/h.go",
+        "package h\n\n// Halvings counts the steps of two from n down to zero.\nfunc Halvings(n int) int {\n\
+         \tsteps := 0\n\tfor n != 0 {\n\t\tn -= 2\n\t\tsteps++\n\t}\n\treturn steps\n}\n",
+    );
+    project.write(
+        "h/h_test.go",
+        "package h\n\nimport \"testing\"\n\nfunc TestHalvings(t *testing.T) {\n\
+         \tif Halvings(4) != 2 {\n\t\tt.Fatal(\"want 2\")\n\t}\n}\n",
+    );
+    let before = tree(project.root());
+    let doc = testsmith(&project, &["mutants", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let hung: Vec<&Value> = doc["mutants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|mutant| mutant["outcome"] == "timeout")
+        .collect();
+    assert_eq!(hung.len(), 1, "{}", doc["mutants"]);
+    assert_eq!(hung[0]["operator"], "compound_assignment");
+    assert_eq!(hung[0]["line"], 7);
+    let (mutants, caught, missed_count, timeout, unviable, not_run) = summary(&doc);
+    assert_eq!(
+        (missed_count, timeout, unviable, not_run),
+        (0, 1, 0, 0),
+        "{}",
+        doc["summary"]
+    );
+    assert_eq!(caught + 1, mutants);
+    assert_eq!(doc["summary"]["score"], 100.0, "timeouts count as caught");
+    assert_eq!(tree(project.root()), before);
+}
+
+#[test]
+fn build_tags_reach_the_mutants_builds() {
+    let project = Project::new();
+    project.write("go.mod", "module example.com/m\n\ngo 1.19\n");
+    project.write(
+        "t/t.go",
+        "package t\n\n// Inc is n plus one.\nfunc Inc(n int) int {\n\treturn n + 1\n}\n",
+    );
+    // The only test that checks Inc builds with the `extra` tag alone.
+    project.write(
+        "t/t_test.go",
+        "package t\n\nimport \"testing\"\n\nfunc TestBuilds(t *testing.T) {}\n",
+    );
+    project.write(
+        "t/extra_test.go",
+        "//go:build extra\n\npackage t\n\nimport \"testing\"\n\nfunc TestInc(t *testing.T) {\n\
+         \tif Inc(1) != 2 {\n\t\tt.Fatal(\"want 2\")\n\t}\n}\n",
+    );
+    let untagged = testsmith(&project, &["mutants", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let (mutants, caught, ..) = summary(&untagged);
+    assert!(mutants >= 3, "{}", untagged["mutants"]);
+    assert_eq!(caught, 0, "{}", untagged["summary"]);
+    // A journal entry of the untagged run is not reused for the tagged one.
+    let tagged = testsmith(
+        &project,
+        &["mutants", "--tags", "extra", "--format", "json"],
+    )
+    .run()
+    .success()
+    .json();
+    assert_eq!(
+        summary(&tagged),
+        (mutants, mutants, 0, 0, 0, 0),
+        "{}",
+        tagged["summary"]
+    );
+    assert_eq!(tagged["summary"]["tested_now"], mutants);
+}

@@ -329,6 +329,44 @@ fn qualified_name(module: Option<&str>, member: &Member) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_mutant_builds_with_the_features_chosen_and_runs_one_test_by_its_path() {
+        let run = testsmith_driver::MutantRun {
+            root: PathBuf::from("/p"),
+            package_dir: PathBuf::new(),
+            overlay: None,
+            target_dir: Some(PathBuf::from("/p/.testsmith/mutants/target")),
+            tests: Some(vec![RustDriver.mutant_test_id(
+                Path::new("src/calc.rs"),
+                Path::new("src/calc_tests.rs"),
+                "test_clamp",
+            )]),
+            build: testsmith_driver::BuildSelection {
+                features: vec!["extra".into()],
+                ..Default::default()
+            },
+        };
+        let commands = RustDriver.mutant_commands(&run);
+        let args: Vec<String> = commands.iter().map(|c| c.args.join(" ")).collect();
+        assert_eq!(
+            args,
+            [
+                "test --features=extra --tests --no-run --quiet",
+                "test --features=extra --tests --quiet -- --exact calc::calc_tests::test_clamp",
+            ]
+        );
+        // A bare name is a substring filter: libtest's `--exact` would match nothing.
+        let bare = testsmith_driver::MutantRun {
+            tests: Some(vec!["test_clamp".into()]),
+            ..run
+        };
+        assert!(
+            RustDriver.mutant_commands(&bare)[1]
+                .args
+                .ends_with(&["--".into(), "test_clamp".into()])
+        );
+    }
+
     fn analyzed(path: &str, source: &str) -> FileMembers {
         RustDriver.analyze(Path::new(path), source)
     }

@@ -107,6 +107,9 @@ impl PackageMutants {
             ));
         };
         let id = driver.mutant_test_id(&source_rel, &test_rel, test);
+        // Coverage is measured without tags or features: with them, it cannot rule out.
+        let profile =
+            profile.filter(|_| judge.lab.build == testsmith_driver::BuildSelection::default());
         let mut shown = Vec::new();
         let mut still_alive = Vec::new();
         for &(survivor, file_index, mutant_index) in &self.alive {
