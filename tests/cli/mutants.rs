@@ -330,11 +330,12 @@ fn doubling_module(project: &Project) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_test_is_kept_for_the_surviving_mutant_it_kills_and_one_killing_nothing_new_is_dropped()
  {
-    use wiremock::matchers::{method, path};
-    let server = wiremock::MockServer::start().await;
-    let prompts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let answers = [
-        // Executes nothing TestDouble does not, but 3 + 2 is not 6: kills `*` → `+`.
+    let project = Project::new();
+    doubling_module(&project);
+    let (code, doc, asked) = crate::fake_llm::generate_recorded(
+        &project,
+        &[
+            // Executes nothing TestDouble does not, but 3 + 2 is not 6: kills `*` → `+`.
         (
             "TestDouble_2",
             "func TestDouble_2(t *testing.T) {\n\tif Double(3) != 6 {\n\t\tt.Fatal(\"want 6\")\n\t}\n}",
@@ -345,39 +346,14 @@ async fn a_model_test_is_kept_for_the_surviving_mutant_it_kills_and_one_killing_
             "TestHalf",
             "func TestHalf(t *testing.T) {\n\tif Double(5) != 10 {\n\t\tt.Fatal(\"want 10\")\n\t}\n}",
         ),
-    ]
-    .into_iter()
-    .map(|(name, code)| (name.to_owned(), code.to_owned()))
-    .collect();
-    wiremock::Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(crate::coverage::Recording {
-            answers,
-            prompts: prompts.clone(),
-        })
-        .mount(&server)
-        .await;
-    let project = Project::new();
-    doubling_module(&project);
-    let run = crate::verify::with_toolchains(crate::fake_llm::generate_llm(
-        &project,
-        &server,
-        &[
-            "--mutants",
-            "--coverage-rounds",
-            "0",
-            "--format",
-            "json",
-            "d",
-        ],
-    ));
-    let finished = crate::util::run_async(run).await;
-    assert_eq!(finished.code, 0, "{}\n{}", finished.stdout, finished.stderr);
-    let doc: Value = serde_json::from_str(&finished.stdout).unwrap();
+    ],
+        &["--mutants", "--coverage-rounds", "0", "d"],
+    )
+    .await;
+    assert_eq!(code, 0, "{doc}");
 
     // Double is covered, but a mutant survives: it is asked for under a free name, and its
     // prompt names the mutant in plain words.
-    let asked = prompts.lock().unwrap().clone();
     let all = asked.join("\n");
     let double = asked
         .iter()
@@ -391,15 +367,7 @@ async fn a_model_test_is_kept_for_the_surviving_mutant_it_kills_and_one_killing_
     assert!(all.contains("test name `TestHalf`"), "{all}");
 
     let funnel = &doc["funnel"];
-    let verdict = |name: &str| {
-        funnel["tests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|test| test["test"] == name)
-            .unwrap_or_else(|| panic!("no {name} in {funnel}"))
-            .clone()
-    };
+    let verdict = |name: &str| crate::fake_llm::funnel_test(funnel, name);
     let kept = verdict("TestDouble_2");
     assert_eq!(kept["kept"], true, "{funnel}");
     assert_eq!(kept["new_statements"], 0, "{funnel}");
@@ -419,15 +387,7 @@ async fn a_model_test_is_kept_for_the_surviving_mutant_it_kills_and_one_killing_
 
     // The score, per function and in total: Double's one survivor is killed, Half's stay.
     let mutation = &funnel["mutation"];
-    let function = |name: &str| {
-        mutation["functions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["function"] == name)
-            .unwrap_or_else(|| panic!("no {name} in {mutation}"))
-            .clone()
-    };
+    let function = |name: &str| crate::fake_llm::entry(&mutation["functions"], "function", name);
     let double = function("Double");
     assert_eq!(double["before"]["missed"], 1, "{mutation}");
     assert_eq!(double["after"]["missed"], 0, "{mutation}");
@@ -450,11 +410,12 @@ async fn a_model_test_is_kept_for_the_surviving_mutant_it_kills_and_one_killing_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rust_model_test_is_judged_by_the_mutants_it_kills_in_the_scratch_copy() {
-    use wiremock::matchers::{method, path};
-    let server = wiremock::MockServer::start().await;
-    let prompts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let answers = [
-        // either is never called by the crate's tests: this kills all three of its mutants.
+    let project = Project::new();
+    project.copy_fixture("mutants/rust", "");
+    let (code, doc, asked) = crate::fake_llm::generate_recorded(
+        &project,
+        &[
+            // either is never called by the crate's tests: this kills all three of its mutants.
         (
             "test_either",
             "#[test]\nfn test_either() {\n    assert!(either(true, false));\n    assert!(!either(false, false));\n}",
@@ -464,43 +425,14 @@ async fn a_rust_model_test_is_judged_by_the_mutants_it_kills_in_the_scratch_copy
             "test_abs",
             "#[test]\nfn test_abs() {\n    assert_eq!(abs(5), 5);\n}",
         ),
-    ]
-    .into_iter()
-    .map(|(name, code)| (name.to_owned(), code.to_owned()))
-    .collect();
-    wiremock::Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(crate::coverage::Recording {
-            answers,
-            prompts: prompts.clone(),
-        })
-        .mount(&server)
-        .await;
-    let project = Project::new();
-    project.copy_fixture("mutants/rust", "");
-    let run = crate::fake_llm::generate_llm(
-        &project,
-        &server,
-        &[
-            "--mutants",
-            "--coverage-rounds",
-            "0",
-            "--format",
-            "json",
-            "src",
-        ],
-    );
-    let finished = crate::util::run_async(run).await;
-    assert!(
-        matches!(finished.code, 0 | 65),
-        "{}\n{}",
-        finished.stdout,
-        finished.stderr
-    );
-    let doc: Value = serde_json::from_str(&finished.stdout).unwrap();
+    ],
+        &["--mutants", "--coverage-rounds", "0", "src"],
+    )
+    .await;
+    assert!(matches!(code, 0 | 65), "{doc}");
 
     // sum and area lose no mutant to their tests: not asked about.
-    let all = prompts.lock().unwrap().join("\n");
+    let all = asked.join("\n");
     assert!(!all.contains("test name `test_sum`"), "{all}");
     assert!(!all.contains("test name `test_area`"), "{all}");
     assert!(
@@ -509,15 +441,7 @@ async fn a_rust_model_test_is_judged_by_the_mutants_it_kills_in_the_scratch_copy
     );
 
     let funnel = &doc["funnel"];
-    let verdict = |name: &str| {
-        funnel["tests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|test| test["test"] == name)
-            .unwrap_or_else(|| panic!("no {name} in {funnel}"))
-            .clone()
-    };
+    let verdict = |name: &str| crate::fake_llm::funnel_test(funnel, name);
     let either = verdict("test_either");
     assert_eq!(either["kept"], true, "{funnel}");
     let mut kills: Vec<String> = either["kills"]
