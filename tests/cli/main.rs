@@ -16,6 +16,7 @@ mod rust_toolchain;
 mod sandbox;
 mod shared_state;
 mod signals;
+mod suite_guard;
 #[path = "../../src/store/test_server.rs"]
 mod test_server;
 mod util;
