@@ -18,13 +18,15 @@ use crate::llm::{
     CancellationToken, FileRequest, Halt, Hold, JobLedger, LlmClient, MemberOutcome, MemberRequest,
     MemberResult,
 };
+use crate::mutants::LabOptions;
+use crate::mutants::targets::MutationTargets;
 use crate::output::{FileReport, GenerateReport, Printer, Progress};
 use crate::pipeline::{
-    FileTexts, Package, PreparedFile, Produced, ScaffoldPolicy, WriteSettings, finish_file,
-    prepare_file,
+    Decision, FileTexts, Package, PreparedFile, Produced, ScaffoldPolicy, WriteSettings,
+    finish_file, prepare_file,
 };
 use crate::store::{StateStore, now_ms};
-use crate::verify::{FunnelOptions, WrittenFile, judge_coverage};
+use crate::verify::{FunnelOptions, MutantJudge, MutationGain, WrittenFile, judge_coverage};
 use futures_util::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -46,23 +48,32 @@ pub fn run(
     printer: &mut Printer,
 ) -> Result<Outcome, AppError> {
     let mut session = LlmSession::open(&args.llm.tuning, printer)?;
-    let baselines = if args.coverage {
-        let sources: Vec<(PathBuf, &'static dyn testsmith_driver::Driver)> = packages
-            .iter()
-            .flat_map(|package| {
-                package
-                    .files
-                    .iter()
-                    .map(|file| (file.path.clone(), package.driver))
-            })
-            .collect();
+    let sources: Vec<(PathBuf, &'static dyn testsmith_driver::Driver)> = packages
+        .iter()
+        .flat_map(|package| {
+            package
+                .files
+                .iter()
+                .map(|file| (file.path.clone(), package.driver))
+        })
+        .collect();
+    let baselines = if args.by_coverage() {
         let (verdicts, baselines) = super::generate::coverage_verdicts(&sources, args, printer);
         session.coverage = Some(verdicts);
         Some(baselines)
     } else {
         None
     };
+    if args.mutants && !args.dry_run {
+        let targets = MutationTargets::measure(sources, &lab_options(args));
+        for problem in &targets.problems {
+            printer.warn(&format!("mutants: {problem}"));
+        }
+        session.mutation = Some(targets);
+    }
     let interrupted = session.stop_on_interrupt();
+    // A signal ends the running `go`/`cargo` commands; this run then stops in its own way.
+    let _graceful = crate::verify::stop::graceful();
     let results = {
         let printer = &*printer;
         let progress = |files| Progress::for_files(printer, args.format, files);
@@ -89,19 +100,29 @@ pub fn run(
             Some(interrupted.clone()),
         )
     };
+    if let Some(verified) = &verified {
+        session.remember_rolled_back(verified);
+    }
     let funnel = match (&verified, &baselines) {
         (Some(verified), Some(baselines)) if !interrupted.load(Ordering::SeqCst) => {
             let written: Vec<WrittenFile> = results
                 .iter()
                 .filter_map(|outcome| WrittenFile::from_report(&outcome.report))
                 .collect();
-            let options = FunnelOptions {
-                keep_no_gain: args.keep_no_gain,
-                all_packages: args.coverpkg,
-                test_timeout: std::time::Duration::from_secs(args.verify.run.test_timeout),
-            };
-            let mut funnel =
-                judge_coverage(verified, &written, baselines, &settings.scope, options);
+            let options = funnel_options(args);
+            let mut targets = session.mutation.take();
+            let mut judge = targets.as_mut().map(|targets| MutantJudge {
+                targets,
+                lab: lab_options(args),
+            });
+            let mut funnel = judge_coverage(
+                verified,
+                &written,
+                baselines,
+                &settings.scope,
+                options,
+                judge.as_mut(),
+            );
             for round in 1..=args.coverage_rounds {
                 if interrupted.load(Ordering::SeqCst) {
                     break;
@@ -113,13 +134,15 @@ pub fn run(
                     settings,
                     &funnel,
                     round,
-                    options,
+                    judge.as_mut(),
                 )?
                 else {
                     break;
                 };
                 funnel.absorb(round, later);
             }
+            drop(judge);
+            funnel.mutation = targets.as_ref().map(MutationGain::of);
             Some(funnel)
         }
         _ => None,
@@ -191,7 +214,7 @@ fn follow_up(
     settings: &WriteSettings,
     funnel: &crate::verify::CoverageFunnel,
     round: u32,
-    options: FunnelOptions,
+    mutants: Option<&mut MutantJudge<'_>>,
 ) -> Result<Option<crate::verify::CoverageFunnel>, AppError> {
     let wanted = funnel.still_missed(round - 1);
     if wanted.is_empty() {
@@ -235,8 +258,28 @@ fn follow_up(
         &written,
         &funnel.covered,
         &settings.scope,
-        options,
+        funnel_options(args),
+        mutants,
     )))
+}
+
+/// How the funnel judges the model's tests.
+fn funnel_options(args: &GenerateArgs) -> FunnelOptions {
+    FunnelOptions {
+        keep_no_gain: args.keep_no_gain,
+        all_packages: args.coverpkg,
+        test_timeout: std::time::Duration::from_secs(args.verify.run.test_timeout),
+    }
+}
+
+/// How the mutants of `generate --llm --mutants` run: as `testsmith mutants` runs them, with
+/// the run's time limit and build tags or features.
+fn lab_options(args: &GenerateArgs) -> LabOptions {
+    LabOptions {
+        baseline_timeout: std::time::Duration::from_secs(args.verify.run.test_timeout),
+        build: args.verify.run.build_selection(),
+        ..LabOptions::default()
+    }
 }
 
 /// Resolves when the user asks the run to stop (Ctrl-C, SIGTERM); `false` if signals cannot
@@ -273,6 +316,41 @@ fn aim_at_follow_ups(prepared: &mut [PreparedFile<'_>], follow_ups: &FollowUps) 
     }
 }
 
+/// Re-plans for `--mutants`: a member with mutants the existing tests miss, or with lines
+/// they do not execute, is asked about — under a free test name (`TestClamp_2`) where a
+/// test of its own name stands — and its prompt names the survivors. `named` holds the
+/// decisions its test names made; a member that cannot get a test stays skipped.
+fn aim_at_mutants(file: &mut PreparedFile<'_>, named: &[Decision], mutation: &MutationTargets) {
+    let path = file.file.path.clone();
+    for (plan, named) in file.plans.iter_mut().zip(named) {
+        if matches!(named, Decision::Skip(_)) {
+            continue;
+        }
+        let survivors =
+            mutation.in_plain_words(&path, plan.member.start_line, plan.member.end_line);
+        if survivors.is_empty() && plan.missed_lines.is_empty() {
+            // Where coverage could not say (Rust), the mutants do: every one caught.
+            if plan.decision == Decision::Write
+                && mutation.judged(&path, plan.member.start_line, plan.member.end_line)
+            {
+                plan.decision = Decision::AlreadyTested;
+            }
+            continue;
+        }
+        plan.surviving_mutants = survivors;
+        if matches!(plan.decision, Decision::Write | Decision::Replace { .. }) {
+            continue;
+        }
+        let free = (2..)
+            .map(|number| format!("{}_{number}", plan.test_name))
+            .find(|name| !file.taken_names.contains(name))
+            .expect("some number is free");
+        file.taken_names.insert(free.clone());
+        plan.test_name = free;
+        plan.decision = Decision::Write;
+    }
+}
+
 /// Plans every selected file, files with queued jobs first; the files that cannot be worked
 /// on come back finished.
 fn prepare_all<'p>(
@@ -280,6 +358,7 @@ fn prepare_all<'p>(
     selection: &Selection,
     ready: &HashSet<PathBuf>,
     coverage: Option<&Verdicts>,
+    mutation: Option<&MutationTargets>,
 ) -> (Vec<PreparedFile<'p>>, Vec<FileOutcome>) {
     let mut prepared = Vec::new();
     let mut unprepared = Vec::new();
@@ -296,8 +375,16 @@ fn prepare_all<'p>(
                 ScaffoldPolicy::ReplaceUnedited,
             ) {
                 Ok(mut file) => {
+                    let named: Vec<Decision> = file
+                        .plans
+                        .iter()
+                        .map(|plan| plan.decision.clone())
+                        .collect();
                     if let Some(verdicts) = coverage {
                         verdicts.decide(&file.file.path, &mut file.plans, true);
+                    }
+                    if let Some(mutation) = mutation {
+                        aim_at_mutants(&mut file, &named, mutation);
                     }
                     prepared.push(file)
                 }
@@ -331,11 +418,16 @@ pub(crate) struct LlmSession {
     queue_enabled: bool,
     /// Members of this run that got no usable answer, and members deferred for later.
     tally: std::sync::Mutex<Tally>,
+    /// The answer key of every member asked about, by source file and test name: an answer
+    /// whose edit verification rolls back is remembered under it.
+    asked_keys: std::sync::Mutex<HashMap<(PathBuf, String), String>>,
     /// Job keys this pass recorded or found while asking, to tell queued jobs that no longer
     /// have work (their member got a test another way, or is gone) from the rest.
     touched: std::sync::Mutex<HashSet<String>>,
     /// `--coverage`: what the existing tests execute; plans aim at what they miss.
     coverage: Option<Verdicts>,
+    /// `--mutants`: the mutants the existing tests miss; plans and prompts aim at them.
+    mutation: Option<MutationTargets>,
     /// A `--coverage-rounds` follow-up: the only members asked about, by source file and
     /// first line, with the test name to write and the lines still missed.
     follow_ups: Option<FollowUps>,
@@ -400,8 +492,10 @@ impl LlmSession {
             },
             queue_enabled: std::env::var_os("TESTSMITH_NO_QUEUE").is_none(),
             touched: std::sync::Mutex::new(HashSet::new()),
+            asked_keys: std::sync::Mutex::default(),
             tally: std::sync::Mutex::default(),
             coverage: None,
+            mutation: None,
             follow_ups: None,
             _lock: lock,
         })
@@ -443,8 +537,13 @@ impl LlmSession {
     ) -> Result<Vec<FileOutcome>, AppError> {
         let mut queued = self.take_queued()?;
         let first: HashSet<PathBuf> = queued.values().cloned().collect();
-        let (mut prepared, mut outcomes) =
-            prepare_all(packages, selection, &first, self.coverage.as_ref());
+        let (mut prepared, mut outcomes) = prepare_all(
+            packages,
+            selection,
+            &first,
+            self.coverage.as_ref(),
+            self.mutation.as_ref(),
+        );
         if let Some(follow_ups) = &self.follow_ups {
             aim_at_follow_ups(&mut prepared, follow_ups);
         }
@@ -586,17 +685,42 @@ impl LlmSession {
 
         let mut produced = HashMap::new();
         let mut to_ask = Vec::new();
-        let jobs: Vec<(crate::llm::CacheKey, String)> = wanted
+        let keys: Vec<crate::llm::CacheKey> = wanted
             .iter()
-            .map(|(_, member)| {
-                let payload = JobPayload {
-                    path: prepared.file.path.clone(),
-                    member: member.id.clone(),
-                    test_name: member.test_name.clone(),
-                };
-                (self.client.cache_key(&request, member), payload.to_json())
-            })
+            .map(|(_, member)| self.client.cache_key(&request, member))
             .collect();
+        // An answer whose edit broke the user's suite is not written again.
+        let rolled_back = self.rolled_back_before(&keys);
+        let mut jobs: Vec<(crate::llm::CacheKey, String)> = Vec::new();
+        let mut still_wanted = Vec::new();
+        for (((index, member), key), rolled_back) in wanted.into_iter().zip(keys).zip(rolled_back) {
+            if let Some(reason) = rolled_back {
+                produced.insert(
+                    index,
+                    Produced::Skipped(format!(
+                        "its answer was rolled back by an earlier run ({reason}); not written \
+                         again (`testsmith cache clear` forgets it)"
+                    )),
+                );
+                continue;
+            }
+            self.asked_keys.lock().expect("not poisoned").insert(
+                (prepared.file.path.clone(), member.test_name.clone()),
+                key.as_str().to_owned(),
+            );
+            let payload = JobPayload {
+                path: prepared.file.path.clone(),
+                member: member.id.clone(),
+                test_name: member.test_name.clone(),
+            };
+            jobs.push((key, payload.to_json()));
+            still_wanted.push((index, member));
+        }
+        let wanted = still_wanted;
+        if wanted.is_empty() {
+            let (report, written) = finish_file(prepared, produced, settings);
+            return Processed::Finished(report, written);
+        }
         match self.hold_jobs(&jobs, patient).await {
             Ok(None) => return Processed::Postponed(prepared),
             Ok(Some(holds)) => {
@@ -692,6 +816,50 @@ impl LlmSession {
         };
         self.settle(&results, report.error.is_some());
         Processed::Finished(report, written)
+    }
+
+    /// Per answer key, why an earlier run rolled that answer back, if it did.
+    fn rolled_back_before(&self, keys: &[crate::llm::CacheKey]) -> Vec<Option<String>> {
+        let marks: Vec<String> = keys
+            .iter()
+            .map(|key| rolled_back_mark(key.as_str()))
+            .collect();
+        let marks: Vec<&str> = marks.iter().map(String::as_str).collect();
+        match self.store.cache_get_many(&marks) {
+            Ok(found) => found
+                .into_iter()
+                .map(|lookup| match lookup {
+                    crate::store::CacheLookup::Hit(mark) => Some(mark.value),
+                    _ => None,
+                })
+                .collect(),
+            Err(error) => {
+                tracing::warn!("cannot read which answers were rolled back: {error}");
+                keys.iter().map(|_| None).collect()
+            }
+        }
+    }
+
+    /// Remembers, in the state database, every answer whose edit verification rolled back
+    /// (it broke a test of the user's), so later runs do not write it again.
+    pub(super) fn remember_rolled_back(&self, verified: &crate::verify::VerifyReport) {
+        let asked = self.asked_keys.lock().expect("not poisoned");
+        let marks: Vec<(String, String)> = verified
+            .rolled_back_tests()
+            .filter_map(|(source, test, reason)| {
+                let key = asked.get(&(source.to_owned(), test.to_owned()))?;
+                Some((rolled_back_mark(key), reason.to_owned()))
+            })
+            .collect();
+        let entries: Vec<(&str, &str)> = marks
+            .iter()
+            .map(|(mark, reason)| (mark.as_str(), reason.as_str()))
+            .collect();
+        if !entries.is_empty()
+            && let Err(error) = self.store.cache_put_many(&entries)
+        {
+            tracing::warn!("cannot remember the answers rolled back: {error}");
+        }
     }
 
     /// Records the file's jobs and takes them, in one transaction. Per job, `None`: this
@@ -791,6 +959,13 @@ impl LlmSession {
             );
         }
     }
+}
+
+/// The state database's key under which an answer rolled back is remembered: beside the
+/// answer's own key in the cache table, so both backends keep it and `cache clear` forgets
+/// it with the answer.
+fn rolled_back_mark(answer_key: &str) -> String {
+    format!("rolled-back:{answer_key}")
 }
 
 /// What became of a session's members, for the exit code.
@@ -906,15 +1081,18 @@ fn member_request(prepared: &PreparedFile<'_>, index: usize) -> MemberRequest {
             .driver()
             .display_name_in(prepared.file, &plan.member),
         test_name: plan.test_name.clone(),
-        source: if plan.missed_lines.is_empty() {
-            crate::llm::member_source(&plan.member, &prepared.source_text)
-        } else {
-            crate::llm::member_source_with_missed_lines(
-                &plan.member,
-                &prepared.source_text,
-                &plan.missed_lines,
-            )
-        },
+        source: crate::llm::with_surviving_mutants(
+            &if plan.missed_lines.is_empty() {
+                crate::llm::member_source(&plan.member, &prepared.source_text)
+            } else {
+                crate::llm::member_source_with_missed_lines(
+                    &plan.member,
+                    &prepared.source_text,
+                    &plan.missed_lines,
+                )
+            },
+            &plan.surviving_mutants,
+        ),
     }
 }
 

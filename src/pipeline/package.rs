@@ -185,6 +185,9 @@ pub struct PreparedFile<'p> {
     /// A test of the project's own (not a scaffold) from the file's test scope, to show a
     /// model the project's style.
     pub style_example: Option<String>,
+    /// The names of the tests in the file's test scope, so that a new test under another
+    /// name (a follow-up, a test aimed at surviving mutants) takes a free one.
+    pub taken_names: std::collections::HashSet<String>,
     pub report: FileReport,
 }
 
@@ -271,6 +274,7 @@ pub fn prepare_file<'p>(
         source_text,
         existing_test_text,
         style_example: scope.style_example.clone(),
+        taken_names: scope.existing.names(),
         report,
     })
 }
@@ -542,6 +546,10 @@ fn apply(
     }
     for edit in edits {
         write_atomically(&settings.scope, edit.path, &edit.new, edit.old)?;
+        report.replaced.push(super::write::Replaced {
+            path: edit.path.to_owned(),
+            before: edit.old.map(str::to_owned),
+        });
         if let Some(journal) = &settings.journal {
             journal.record(edit.path, &edit.new);
         }

@@ -11,11 +11,13 @@ mod funnel;
 mod project;
 mod repair;
 mod report;
+pub(crate) mod stop;
+mod suite_guard;
 mod written;
 
 /// The one runner for every command testsmith starts (`go`, `cargo`, test binaries).
 pub(crate) use command::run as run_command;
-pub use funnel::{CoverageFunnel, FunnelOptions, judge_coverage};
+pub use funnel::{CoverageFunnel, FunnelOptions, MutantJudge, MutationGain, judge_coverage};
 pub use repair::{LlmRepairer, Repair};
 pub use report::VerifyReport;
 pub use written::{VerifyMode, VerifyOptions, WrittenFile, verify_written};

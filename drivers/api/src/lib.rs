@@ -20,7 +20,7 @@ pub use generate::{ExistingTest, SourceFile, TestChange, TestCode};
 pub use model::{FileMembers, Member, MemberKind, Param, Signature, SyntaxIssue};
 pub use mutate::{Mutant, MutantRun, MutationEdit, MutationOperator, MutationSandbox};
 pub use verify::{
-    BuildSelection, CommandOutput, Diagnostic, FileToVerify, TestOutcome, TestResult,
+    BuildSelection, CommandOutput, Diagnostic, FileToVerify, SuiteResult, TestOutcome, TestResult,
     VerifyCommand, VerifyRequest, VerifyStep,
 };
 
@@ -317,6 +317,32 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         Vec::new()
     }
 
+    /// The command that runs every test of the units holding `request`'s test files (Go:
+    /// `go test -json` over their packages): the user's suite, which testsmith's edit must
+    /// leave as it found it. `None` (the default) when the driver cannot run it; the suite is
+    /// then not compared.
+    fn suite_command(&self, request: &VerifyRequest) -> Option<VerifyCommand> {
+        let _ = request;
+        None
+    }
+
+    /// Every test a [`suite_command`](Driver::suite_command) ran and how it ended.
+    fn read_suite_results(
+        &self,
+        request: &VerifyRequest,
+        output: &CommandOutput,
+    ) -> Vec<verify::SuiteResult> {
+        let _ = (request, output);
+        Vec::new()
+    }
+
+    /// The unit of the suite `file` (relative to the project root) belongs to: what its tests
+    /// share state with, and what an edit that broke a test is undone for (Go: the package,
+    /// its folder — the default).
+    fn suite_unit(&self, file: &Path) -> PathBuf {
+        verify::folder_of(file).to_owned()
+    }
+
     /// `text`, the test file at `path`, with the test `test_name` kept but skipped from now on
     /// with the message `testsmith: failed: <reason>` (Go: `t.Skip` as its first statement;
     /// Rust: `#[ignore = "..."]`). Every other byte stays as it is.
@@ -384,6 +410,15 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     fn mutant_commands(&self, run: &MutantRun) -> Vec<VerifyCommand> {
         let _ = run;
         Vec::new()
+    }
+
+    /// How [`MutantRun::tests`] names the test `name` of `test_file`, which tests
+    /// `source_file` (both relative to the project root): what the toolchain matches when
+    /// one new test runs alone against a mutant. The default is the name itself (Go's
+    /// `-run '^(Name)$'`).
+    fn mutant_test_id(&self, source_file: &Path, test_file: &Path, name: &str) -> String {
+        let _ = (source_file, test_file);
+        name.to_owned()
     }
 
     /// Whether a failed command of [`mutant_commands`](Driver::mutant_commands) failed

@@ -278,6 +278,21 @@ impl Driver for GoDriver {
         verify::test_results(request, output)
     }
 
+    fn suite_command(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+    ) -> Option<testsmith_driver::VerifyCommand> {
+        verify::suite_command(request)
+    }
+
+    fn read_suite_results(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+        output: &testsmith_driver::CommandOutput,
+    ) -> Vec<testsmith_driver::SuiteResult> {
+        verify::suite_results(request, output)
+    }
+
     fn quarantine_test(
         &self,
         _path: &Path,
@@ -325,6 +340,9 @@ impl Driver for GoDriver {
             "-failfast".to_owned(),
             "-vet=off".to_owned(),
         ];
+        if !run.build.tags.is_empty() {
+            args.push(format!("-tags={}", run.build.tags.join(",")));
+        }
         if let Some(overlay) = &run.overlay {
             args.push(format!("-overlay={}", overlay.display()));
         }
@@ -394,6 +412,28 @@ fn quick_parse(source: &str, skeleton: &skeleton::Skeleton) -> Option<extract::D
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mutant_builds_with_the_tags_chosen_through_its_overlay() {
+        use std::path::PathBuf;
+        let run = MutantRun {
+            root: PathBuf::from("/m"),
+            package_dir: PathBuf::from("calc"),
+            overlay: Some(PathBuf::from("/m/.testsmith/mutants/overlay.json")),
+            target_dir: None,
+            tests: Some(vec!["TestA".into(), "TestB".into()]),
+            build: testsmith_driver::BuildSelection {
+                tags: vec!["extra".into(), "slow".into()],
+                ..Default::default()
+            },
+        };
+        let commands = GoDriver.mutant_commands(&run);
+        assert_eq!(
+            commands[0].args.join(" "),
+            "test -count=1 -failfast -vet=off -tags=extra,slow \
+             -overlay=/m/.testsmith/mutants/overlay.json -run ^(TestA|TestB)$ ./calc"
+        );
+    }
 
     #[test]
     fn test_files_are_recognised_by_their_suffix() {
