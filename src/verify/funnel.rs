@@ -144,60 +144,84 @@ pub fn judge_coverage(
         }
         funnel.tests.push(entry);
     }
-    for (folder, tests) in to_judge {
-        let sources: Vec<(PathBuf, &'static dyn Driver)> = verified
-            .tests
-            .iter()
-            .filter(|test| folder_of(&test.source_file) == folder)
-            .filter_map(|test| {
-                let driver = drivers.get(test.source_file.as_path())?;
-                Some((test.source_file.clone(), *driver))
+    // The packages of the sources the tests exercise: a folder (Go), or a whole Cargo
+    // package whose folders are judged together against one build.
+    let sources: Vec<(PathBuf, &'static dyn Driver)> = to_judge
+        .keys()
+        .flat_map(|folder| {
+            verified
+                .tests
+                .iter()
+                .filter(move |test| folder_of(&test.source_file) == folder)
+        })
+        .filter_map(|test| {
+            let driver = drivers.get(test.source_file.as_path())?;
+            Some((test.source_file.clone(), *driver))
+        })
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_iter()
+        .collect();
+    let (found, _) = packages(sources);
+    let mut placed: Vec<bool> = vec![false; funnel.tests.len()];
+    for package in &found {
+        let tests: Vec<usize> = to_judge
+            .values()
+            .flatten()
+            .copied()
+            .filter(|&index| {
+                let source = &verified.tests[index].source_file;
+                package.sources.iter().any(|known| &known.shown == source)
             })
             .collect();
+        for &index in &tests {
+            placed[index] = true;
+        }
         judge_package(
-            &folder,
-            sources,
+            package,
             &tests,
+            verified,
             baselines,
             scope,
             options,
             &mut funnel,
         );
     }
+    for index in to_judge.values().flatten().copied() {
+        if !placed[index] {
+            funnel.tests[index].kept = true;
+            funnel.tests[index].reason =
+                Some("coverage not measured: the package cannot be placed".into());
+        }
+    }
     funnel.totals = totals(&funnel.tests);
     funnel
 }
 
 fn judge_package(
-    folder: &Path,
-    mut sources: Vec<(PathBuf, &'static dyn Driver)>,
+    package: &CoveragePackage,
     tests: &[usize],
+    verified: &VerifyReport,
     baselines: &Baselines,
     scope: &WriteScope,
     options: FunnelOptions,
     funnel: &mut CoverageFunnel,
 ) {
-    sources.dedup_by(|a, b| a.0 == b.0);
     let keep_all = |funnel: &mut CoverageFunnel, reason: String| {
         for &test in tests {
             funnel.tests[test].kept = true;
             funnel.tests[test].reason = Some(reason.clone());
         }
     };
-    let (mut found, _) = packages(sources);
-    let Some(package) = found.pop() else {
-        return keep_all(
-            funnel,
-            "coverage not measured: the package cannot be placed".into(),
-        );
-    };
+    if tests.is_empty() {
+        return;
+    }
     let Some(baseline) = baselines.get(&package.root.join(&package.dir)) else {
         return keep_all(
             funnel,
             "coverage not measured before the model was asked".into(),
         );
     };
-    let run = match PackageRun::start(&package, options.all_packages, options.test_timeout) {
+    let run = match PackageRun::start(package, options.all_packages, options.test_timeout) {
         Ok(run) => run,
         Err(error) => {
             return keep_all(funnel, format!("coverage not measured: {error:?}"));
@@ -206,7 +230,15 @@ fn judge_package(
     let mut covered: Profile = baseline.clone();
     for &index in tests {
         let name = funnel.tests[index].test.clone();
-        let gained = match run.test_profile(&name) {
+        let run_name = package.driver.coverage_test_name(
+            &package.relative(&verified.tests[index].source_file),
+            &package.relative(&funnel.tests[index].test_file),
+            &name,
+        );
+        let measured = run_name
+            .ok_or_else(|| "the test cannot be run alone".to_owned())
+            .and_then(|run_name| run.test_profile(&run_name));
+        let gained = match measured {
             Ok((profile, _)) => {
                 let new: u64 = profile
                     .newly_executed(&covered)
@@ -250,17 +282,17 @@ fn judge_package(
         if test.new_statements == 0 {
             continue;
         }
-        test.still_missed = still_missed(&package, &covered, test);
+        test.still_missed = still_missed(package, &covered, test);
     }
-    let before = baseline.tally_in(&package.dir);
-    let after = covered.tally_in(&package.dir);
+    let before = package.tally(baseline);
+    let after = package.tally(&covered);
     funnel
         .covered
         .insert(package.root.join(&package.dir), covered);
     funnel.before.add(before);
     funnel.after.add(after);
     funnel.packages.push(PackageGain {
-        package: folder.to_owned(),
+        package: package.shown_dir.clone(),
         before,
         after,
     });
