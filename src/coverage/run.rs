@@ -37,6 +37,8 @@ pub struct PackageRun {
     target: CoverageTarget,
     /// Holds the binary and profiles; removed on drop.
     _work: tempfile::TempDir,
+    /// Files the toolchain wrote into the project; removed on drop.
+    _side_files: SideFiles,
     /// What every existing test executed, run together once.
     pub baseline: Profile,
     /// The baseline run's output; a failing test still leaves a profile.
@@ -89,6 +91,13 @@ impl PackageRun {
             std::fs::write(path, text)
                 .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
         }
+        let side_files = SideFiles(
+            plan.side_files
+                .iter()
+                .filter(|path| !path.exists())
+                .cloned()
+                .collect(),
+        );
         let mut build_outputs = Vec::new();
         for command in &plan.build {
             let output = run(command, BUILD_TIMEOUT)?;
@@ -112,6 +121,7 @@ impl PackageRun {
             driver,
             target,
             _work: work,
+            _side_files: side_files,
             baseline,
             baseline_output,
             profiles_written: AtomicUsize::new(0),
@@ -147,6 +157,18 @@ impl PackageRun {
         let read = read_profile(self.driver, &self.target, &self.reader, &profile, &output);
         let _ = std::fs::remove_file(&profile).or_else(|_| std::fs::remove_dir_all(&profile));
         Ok((read?, output))
+    }
+}
+
+/// Files a session's toolchain wrote into the project that were not there before it.
+#[derive(Debug)]
+struct SideFiles(Vec<PathBuf>);
+
+impl Drop for SideFiles {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 

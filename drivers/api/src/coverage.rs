@@ -53,6 +53,9 @@ pub struct CoveragePlan {
     pub profile: PathBuf,
     /// What the runs write there, and so how it is read.
     pub format: ProfileFormat,
+    /// Files the toolchain writes into the project when they are missing (Cargo's
+    /// `Cargo.lock`): removed when measuring ends if they were not there before.
+    pub side_files: Vec<PathBuf>,
 }
 
 /// What a coverage run writes.

@@ -55,6 +55,7 @@ pub(crate) fn plan(target: &CoverageTarget) -> Option<CoveragePlan> {
         baseline,
         profile,
         format: ProfileFormat::Text,
+        side_files: Vec::new(),
     })
 }
 

@@ -50,6 +50,7 @@ pub(crate) fn plan(target: &CoverageTarget) -> CoveragePlan {
         baseline,
         profile,
         format: ProfileFormat::Llvm,
+        side_files: vec![target.root.join("Cargo.lock")],
     }
 }
 
