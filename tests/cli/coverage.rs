@@ -290,12 +290,19 @@ fn a_rust_crate_beside_go_code_is_measured_as_one_package_of_its_own() {
         "crate/Cargo.toml",
         "[package]\nname = \"c\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
     );
-    project.write("crate/src/lib.rs", "pub mod m;\npub fn c() -> u8 {\n    1\n}\n");
+    project.write(
+        "crate/src/lib.rs",
+        "pub mod m;\npub fn c() -> u8 {\n    1\n}\n",
+    );
     project.write("crate/src/m.rs", "pub fn d() -> u8 {\n    2\n}\n");
     let (code, doc, stderr) = coverage(&project, &[]);
     assert_eq!(code, 0, "{stderr}");
     let packages = doc["packages"].as_array().unwrap();
-    assert_eq!(packages.len(), 3, "a, b and the crate, whose two folders are one: {doc}");
+    assert_eq!(
+        packages.len(),
+        3,
+        "a, b and the crate, whose two folders are one: {doc}"
+    );
     let rust = packages
         .iter()
         .find(|package| package["language"] == "rust")
@@ -304,7 +311,10 @@ fn a_rust_crate_beside_go_code_is_measured_as_one_package_of_its_own() {
     assert_eq!(rust["unit"], "regions");
     // No test: each function's three regions (its signature, its body, its closing
     // brace) never run.
-    assert_eq!(rust["total"], serde_json::json!({"executed": 0, "total": 6}));
+    assert_eq!(
+        rust["total"],
+        serde_json::json!({"executed": 0, "total": 6})
+    );
     assert_eq!(member(&doc, "c")["status"], "untested");
     assert_eq!(member(&doc, "d")["status"], "untested");
     assert_eq!(doc["packages"][0]["unit"], "statements");
@@ -380,9 +390,9 @@ fn generate_with_coverage_scaffolds_only_what_no_test_executes_whatever_the_test
 
 /// A model that answers every test it is asked for from `answers` (wrapped in prose, as
 /// real models do), or with a test that only logs; it keeps every prompt it was sent.
-pub(crate) struct Recording {
-    pub(crate) answers: std::collections::HashMap<String, String>,
-    pub(crate) prompts: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+struct Recording {
+    answers: std::collections::HashMap<String, String>,
+    prompts: Prompts,
 }
 
 impl wiremock::Respond for Recording {
@@ -402,6 +412,40 @@ impl wiremock::Respond for Recording {
     }
 }
 
+/// Prompts a [`Recording`] model was sent.
+pub(crate) type Prompts = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A fake model that answers from `answers` (test name, code) as [`Recording`] does.
+pub(crate) async fn recording_model(answers: &[(&str, &str)]) -> (wiremock::MockServer, Prompts) {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    let prompts = Prompts::default();
+    let answers = answers
+        .iter()
+        .map(|(name, code)| ((*name).to_owned(), (*code).to_owned()))
+        .collect();
+    wiremock::Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(Recording {
+            answers,
+            prompts: prompts.clone(),
+        })
+        .mount(&server)
+        .await;
+    (server, prompts)
+}
+
+/// The funnel's entry for the test `name`.
+pub(crate) fn funnel_verdict(funnel: &Value, name: &str) -> Value {
+    funnel["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|test| test["test"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {funnel}"))
+        .clone()
+}
+
 /// The small module plus `Third` and `Fourth`, which no test executes.
 fn module_for_a_model(project: &Project) {
     small_module(project);
@@ -413,10 +457,7 @@ fn module_for_a_model(project: &Project) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_test_is_kept_only_when_it_executes_statements_no_earlier_test_executed() {
-    use wiremock::matchers::{method, path};
-    let server = wiremock::MockServer::start().await;
-    let prompts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let answers = [
+    let (server, prompts) = recording_model(&[
         // Executes `return y`, the line TestSumsPositives misses: kept.
         (
             "TestAdd",
@@ -436,18 +477,8 @@ async fn a_model_test_is_kept_only_when_it_executes_statements_no_earlier_test_e
         // The follow-up for Fourth, whose line TestFourth left: kept.
         ("TestFourth_2", "func TestFourth_2(t *testing.T) {\n\tif Fourth() != 4 {\n\t\tt.Fatal(\"want 4\")\n\t}\n}"),
         // TestOther is not here: the model answers with a test that only logs.
-    ]
-    .into_iter()
-    .map(|(name, code)| (name.to_owned(), code.to_owned()))
-    .collect();
-    wiremock::Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(Recording {
-            answers,
-            prompts: prompts.clone(),
-        })
-        .mount(&server)
-        .await;
+    ])
+    .await;
     let project = Project::new();
     module_for_a_model(&project);
     let run = with_toolchains(crate::fake_llm::generate_llm(
@@ -477,15 +508,7 @@ async fn a_model_test_is_kept_only_when_it_executes_statements_no_earlier_test_e
     );
 
     let funnel = &doc["funnel"];
-    let verdict = |name: &str| {
-        funnel["tests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|test| test["test"] == name)
-            .unwrap_or_else(|| panic!("no {name} in {funnel}"))
-            .clone()
-    };
+    let verdict = |name: &str| funnel_verdict(funnel, name);
     assert_eq!(verdict("TestAdd")["kept"], true, "{funnel}");
     assert_eq!(verdict("TestAdd")["new_statements"], 1);
     assert_eq!(verdict("TestOther")["kept"], false, "{funnel}");
@@ -583,23 +606,11 @@ fn a_failing_test_is_reported_and_what_it_executed_still_counts() {
 /// How many times the model's `TestThird` ran under `generate --llm --coverage` with `extra`
 /// flags: the test appends a line to `c/runs.log` on every run.
 async fn runs_of_a_model_test(extra: &[&str]) -> usize {
-    use wiremock::matchers::{method, path};
-    let server = wiremock::MockServer::start().await;
-    let answers = [(
+    let (server, _) = recording_model(&[(
         "TestThird",
         "func TestThird(t *testing.T) {\n\tf, _ := os.OpenFile(\"runs.log\", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)\n\tf.WriteString(\"ran\\n\")\n\tf.Close()\n\tif Third() != 3 {\n\t\tt.Fatal(\"want 3\")\n\t}\n}",
-    )]
-    .into_iter()
-    .map(|(name, code)| (name.to_owned(), code.to_owned()))
-    .collect();
-    wiremock::Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(Recording {
-            answers,
-            prompts: Default::default(),
-        })
-        .mount(&server)
-        .await;
+    )])
+    .await;
     let project = Project::new();
     module_for_a_model(&project);
     let mut args = vec![

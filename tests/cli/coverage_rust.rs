@@ -10,7 +10,7 @@
 //! The comparison needs Debian's `llvm-19` (`llvm-cov-19`, `llvm-profdata-19`): skipped
 //! with a message where it is missing, a failure under `CI`.
 
-use crate::coverage::Recording;
+use crate::coverage::{funnel_verdict, recording_model};
 use crate::util::{Project, copy_dir};
 use crate::verify::with_toolchains;
 use serde_json::{Value, json};
@@ -379,10 +379,7 @@ fn generate_coverage_on_a_crate_plans_by_what_its_tests_execute_with_the_users_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_test_of_a_crate_is_kept_only_when_it_executes_regions_no_earlier_test_did() {
-    use wiremock::matchers::{method, path};
-    let server = wiremock::MockServer::start().await;
-    let prompts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let answers = [
+    let (server, prompts) = recording_model(&[
         // Executes `y`, the region `sums_positives` misses: kept.
         (
             "test_add",
@@ -398,18 +395,8 @@ async fn a_model_test_of_a_crate_is_kept_only_when_it_executes_regions_no_earlie
             "test_square_shrink",
             "#[test]\nfn test_square_shrink() {\n    let square = Square(3);\n    assert_eq!(square.0, 3);\n}",
         ),
-    ]
-    .into_iter()
-    .map(|(name, code)| (name.to_owned(), code.to_owned()))
-    .collect();
-    wiremock::Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(Recording {
-            answers,
-            prompts: prompts.clone(),
-        })
-        .mount(&server)
-        .await;
+    ])
+    .await;
     let project = Project::new();
     project.copy_fixture("coverage/rust", "");
     let run = with_toolchains(crate::fake_llm::generate_llm(
@@ -437,15 +424,7 @@ async fn a_model_test_of_a_crate_is_kept_only_when_it_executes_regions_no_earlie
     assert!(add_prompt.contains("executes line 10"), "{add_prompt}");
 
     let funnel = &doc["funnel"];
-    let verdict = |name: &str| {
-        funnel["tests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|test| test["test"] == name)
-            .unwrap_or_else(|| panic!("no {name} in {funnel}"))
-            .clone()
-    };
+    let verdict = |name: &str| funnel_verdict(funnel, name);
     assert_eq!(verdict("test_add")["kept"], true, "{funnel}");
     assert_eq!(verdict("test_add")["new_statements"], 1, "{funnel}");
     assert_eq!(verdict("test_unused")["kept"], false, "{funnel}");
