@@ -63,6 +63,8 @@ pub fn run(
         None
     };
     let interrupted = session.stop_on_interrupt();
+    // A signal ends the running `go`/`cargo` commands; this run then stops in its own way.
+    let _graceful = crate::verify::stop::graceful();
     let results = {
         let printer = &*printer;
         let progress = |files| Progress::for_files(printer, args.format, files);
@@ -89,6 +91,9 @@ pub fn run(
             Some(interrupted.clone()),
         )
     };
+    if let Some(verified) = &verified {
+        session.remember_rolled_back(verified);
+    }
     let funnel = match (&verified, &baselines) {
         (Some(verified), Some(baselines)) if !interrupted.load(Ordering::SeqCst) => {
             let written: Vec<WrittenFile> = results
@@ -331,6 +336,9 @@ pub(crate) struct LlmSession {
     queue_enabled: bool,
     /// Members of this run that got no usable answer, and members deferred for later.
     tally: std::sync::Mutex<Tally>,
+    /// The answer key of every member asked about, by source file and test name: an answer
+    /// whose edit verification rolls back is remembered under it.
+    asked_keys: std::sync::Mutex<HashMap<(PathBuf, String), String>>,
     /// Job keys this pass recorded or found while asking, to tell queued jobs that no longer
     /// have work (their member got a test another way, or is gone) from the rest.
     touched: std::sync::Mutex<HashSet<String>>,
@@ -400,6 +408,7 @@ impl LlmSession {
             },
             queue_enabled: std::env::var_os("TESTSMITH_NO_QUEUE").is_none(),
             touched: std::sync::Mutex::new(HashSet::new()),
+            asked_keys: std::sync::Mutex::default(),
             tally: std::sync::Mutex::default(),
             coverage: None,
             follow_ups: None,
@@ -586,17 +595,42 @@ impl LlmSession {
 
         let mut produced = HashMap::new();
         let mut to_ask = Vec::new();
-        let jobs: Vec<(crate::llm::CacheKey, String)> = wanted
+        let keys: Vec<crate::llm::CacheKey> = wanted
             .iter()
-            .map(|(_, member)| {
-                let payload = JobPayload {
-                    path: prepared.file.path.clone(),
-                    member: member.id.clone(),
-                    test_name: member.test_name.clone(),
-                };
-                (self.client.cache_key(&request, member), payload.to_json())
-            })
+            .map(|(_, member)| self.client.cache_key(&request, member))
             .collect();
+        // An answer whose edit broke the user's suite is not written again.
+        let rolled_back = self.rolled_back_before(&keys);
+        let mut jobs: Vec<(crate::llm::CacheKey, String)> = Vec::new();
+        let mut still_wanted = Vec::new();
+        for (((index, member), key), rolled_back) in wanted.into_iter().zip(keys).zip(rolled_back) {
+            if let Some(reason) = rolled_back {
+                produced.insert(
+                    index,
+                    Produced::Skipped(format!(
+                        "its answer was rolled back by an earlier run ({reason}); not written \
+                         again (`testsmith cache clear` forgets it)"
+                    )),
+                );
+                continue;
+            }
+            self.asked_keys.lock().expect("not poisoned").insert(
+                (prepared.file.path.clone(), member.test_name.clone()),
+                key.as_str().to_owned(),
+            );
+            let payload = JobPayload {
+                path: prepared.file.path.clone(),
+                member: member.id.clone(),
+                test_name: member.test_name.clone(),
+            };
+            jobs.push((key, payload.to_json()));
+            still_wanted.push((index, member));
+        }
+        let wanted = still_wanted;
+        if wanted.is_empty() {
+            let (report, written) = finish_file(prepared, produced, settings);
+            return Processed::Finished(report, written);
+        }
         match self.hold_jobs(&jobs, patient).await {
             Ok(None) => return Processed::Postponed(prepared),
             Ok(Some(holds)) => {
@@ -692,6 +726,50 @@ impl LlmSession {
         };
         self.settle(&results, report.error.is_some());
         Processed::Finished(report, written)
+    }
+
+    /// Per answer key, why an earlier run rolled that answer back, if it did.
+    fn rolled_back_before(&self, keys: &[crate::llm::CacheKey]) -> Vec<Option<String>> {
+        let marks: Vec<String> = keys
+            .iter()
+            .map(|key| rolled_back_mark(key.as_str()))
+            .collect();
+        let marks: Vec<&str> = marks.iter().map(String::as_str).collect();
+        match self.store.cache_get_many(&marks) {
+            Ok(found) => found
+                .into_iter()
+                .map(|lookup| match lookup {
+                    crate::store::CacheLookup::Hit(mark) => Some(mark.value),
+                    _ => None,
+                })
+                .collect(),
+            Err(error) => {
+                tracing::warn!("cannot read which answers were rolled back: {error}");
+                keys.iter().map(|_| None).collect()
+            }
+        }
+    }
+
+    /// Remembers, in the state database, every answer whose edit verification rolled back
+    /// (it broke a test of the user's), so later runs do not write it again.
+    pub(super) fn remember_rolled_back(&self, verified: &crate::verify::VerifyReport) {
+        let asked = self.asked_keys.lock().expect("not poisoned");
+        let marks: Vec<(String, String)> = verified
+            .rolled_back_tests()
+            .filter_map(|(source, test, reason)| {
+                let key = asked.get(&(source.to_owned(), test.to_owned()))?;
+                Some((rolled_back_mark(key), reason.to_owned()))
+            })
+            .collect();
+        let entries: Vec<(&str, &str)> = marks
+            .iter()
+            .map(|(mark, reason)| (mark.as_str(), reason.as_str()))
+            .collect();
+        if !entries.is_empty()
+            && let Err(error) = self.store.cache_put_many(&entries)
+        {
+            tracing::warn!("cannot remember the answers rolled back: {error}");
+        }
     }
 
     /// Records the file's jobs and takes them, in one transaction. Per job, `None`: this
@@ -791,6 +869,13 @@ impl LlmSession {
             );
         }
     }
+}
+
+/// The state database's key under which an answer rolled back is remembered: beside the
+/// answer's own key in the cache table, so both backends keep it and `cache clear` forgets
+/// it with the answer.
+fn rolled_back_mark(answer_key: &str) -> String {
+    format!("rolled-back:{answer_key}")
 }
 
 /// What became of a session's members, for the exit code.

@@ -134,6 +134,7 @@ fn tests_of(source: &Path, driver: &'static dyn Driver) -> Vec<WrittenFile> {
                 source: source.to_owned(),
                 test_file,
                 tests,
+                replaced: Vec::new(),
             });
         }
     }

@@ -64,6 +64,10 @@ pub struct FileReport {
     /// `--dry-run`: the change as a unified diff (test file, then source file when attached).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// Every file written, with what it held before, in write order: what verification
+    /// restores when this run's edit breaks a test that passed before it.
+    #[serde(skip)]
+    pub replaced: Vec<crate::pipeline::Replaced>,
 }
 
 impl FileReport {
@@ -353,7 +357,8 @@ impl GenerateReport {
         self.funnel = Some(funnel);
     }
 
-    /// Prints everything; the outcome is 1 when any file failed or had syntax errors.
+    /// Prints everything; the outcome is 1 when any file failed or had syntax errors, or
+    /// verification undid an edit that broke the user's suite.
     pub fn finish(mut self, printer: &mut Printer) -> Result<Outcome, AppError> {
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
         self.summary.failed.sort_by(|a, b| a.path.cmp(&b.path));
@@ -407,7 +412,14 @@ impl GenerateReport {
         }
         printer.flush()?;
         Ok(
-            if self.summary.failed.is_empty() && !self.has_syntax_errors {
+            // An edit undone because it broke the user's suite failed like an unwritable file.
+            if self.summary.failed.is_empty()
+                && !self.has_syntax_errors
+                && self
+                    .verify
+                    .as_ref()
+                    .is_none_or(|verify| verify.rolled_back.is_empty())
+            {
                 Outcome::Success
             } else {
                 Outcome::SomeFilesFailed

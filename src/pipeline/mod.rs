@@ -22,4 +22,4 @@ pub use scan::{
 };
 pub use select::Partition;
 pub use template::scaffold_all;
-pub use write::{ContentHash, WriteJournal, WriteScope, content_hash, write_atomically};
+pub use write::{ContentHash, Replaced, WriteJournal, WriteScope, content_hash, write_atomically};

@@ -541,6 +541,10 @@ fn apply(
     }
     for edit in edits {
         write_atomically(&settings.scope, edit.path, &edit.new, edit.old)?;
+        report.replaced.push(super::write::Replaced {
+            path: edit.path.to_owned(),
+            before: edit.old.map(str::to_owned),
+        });
         if let Some(journal) = &settings.journal {
             journal.record(edit.path, &edit.new);
         }

@@ -125,6 +125,14 @@ fn project_root(named: &Path) -> Option<PathBuf> {
     marked.unwrap_or(&start).canonicalize().ok()
 }
 
+/// One file a run wrote and what it held before: enough to undo the write byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replaced {
+    pub path: PathBuf,
+    /// Its text before the write; `None` when the write created it.
+    pub before: Option<String>,
+}
+
 /// Why a write did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {

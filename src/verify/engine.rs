@@ -65,7 +65,7 @@ impl Project {
             ));
         }
         for command in commands.iter().filter(|c| c.step != VerifyStep::Run) {
-            let output = run(command, options.build_timeout, options)?;
+            let output = run_confined(command, options.build_timeout, options)?;
             let diagnostics = self.driver.read_diagnostics(&request, command, &output);
             let (broken, elsewhere) = self.attribute(&diagnostics, &command.dir);
             if !broken.is_empty() {
@@ -415,7 +415,7 @@ impl Project {
         let mut last_output = None;
         for _ in 0..runs {
             for command in commands {
-                let output = run(
+                let output = run_confined(
                     command,
                     options.test_timeout + options.build_timeout,
                     options,
@@ -593,7 +593,7 @@ struct Elsewhere {
 
 /// Runs one command; a missing program, a failed start or an interruption (before or
 /// during the command: its output cannot be trusted) ends the project's verification.
-fn run(
+pub(super) fn run_confined(
     command: &VerifyCommand,
     timeout: std::time::Duration,
     options: &VerifyOptions,
@@ -604,6 +604,7 @@ fn run(
     let output = command::run(command, timeout).map_err(|error| match error {
         CommandError::NotFound { .. } => error.to_string(),
         CommandError::Spawn { .. } | CommandError::Sandbox(_) => error.to_string(),
+        CommandError::Interrupted { .. } => INTERRUPTED.to_owned(),
     })?;
     if options.is_interrupted() {
         return Err(INTERRUPTED.to_owned());
@@ -652,7 +653,7 @@ fn error_text(diagnostic: &Diagnostic, root: &Path) -> String {
 }
 
 /// The first line of an error, for a report line.
-fn summary(error: &str) -> String {
+pub(super) fn summary(error: &str) -> String {
     let line = error
         .lines()
         .map(str::trim)

@@ -11,6 +11,8 @@ mod funnel;
 mod project;
 mod repair;
 mod report;
+pub(crate) mod stop;
+mod suite_guard;
 mod written;
 
 /// The one runner for every command testsmith starts (`go`, `cargo`, test binaries).

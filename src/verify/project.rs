@@ -22,6 +22,22 @@ pub(super) struct Project {
     pub tests: Vec<Tracked>,
     /// Where edits may be written; `None` when verification must change nothing.
     pub scope: Option<WriteScope>,
+    /// Every file the run wrote in this project, with what it held before: the edit that
+    /// is undone when it breaks a test of the user's that passed before it.
+    pub undo: Vec<Undo>,
+}
+
+/// One file the run wrote, and how to undo the write.
+#[derive(Debug, Clone)]
+pub(super) struct Undo {
+    /// Canonical.
+    pub path: PathBuf,
+    /// Relative to the project root, for the driver.
+    pub rel: PathBuf,
+    /// As the run named it, for the report.
+    pub shown: PathBuf,
+    /// What it held before the run wrote it; `None`: the run created it.
+    pub before: Option<String>,
 }
 
 /// One test file of a project.
@@ -175,6 +191,7 @@ pub(super) fn projects(
                         sources: Vec::new(),
                         tests: Vec::new(),
                         scope: scope.cloned(),
+                        undo: Vec::new(),
                     },
                 );
             }
@@ -244,6 +261,23 @@ impl Project {
             shown_test: written.test_file.clone(),
             shown_source: written.source.clone(),
         });
+        for replaced in &written.replaced {
+            // The first write of a file in the run is the one that knows its text before.
+            let Ok(path) = replaced.path.canonicalize() else {
+                continue;
+            };
+            let Ok(rel) = path.strip_prefix(&self.root).map(Path::to_owned) else {
+                continue;
+            };
+            if !self.undo.iter().any(|undo| undo.path == path) {
+                self.undo.push(Undo {
+                    path,
+                    rel,
+                    shown: replaced.path.clone(),
+                    before: replaced.before.clone(),
+                });
+            }
+        }
         let source = &self.sources[source_index];
         for name in &written.tests {
             let member = source

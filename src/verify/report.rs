@@ -28,6 +28,9 @@ pub enum TestStatus {
     NotCompiled,
     /// Could not be checked: no toolchain, the project does not build, or it never ran.
     NotVerified,
+    /// Its package's edit broke a test of the user's that passed without it: the edit was
+    /// undone, this test with it.
+    RolledBack,
 }
 
 impl TestStatus {
@@ -41,6 +44,7 @@ impl TestStatus {
             TestStatus::Failed => "failed",
             TestStatus::NotCompiled => "not compiled",
             TestStatus::NotVerified => "not verified",
+            TestStatus::RolledBack => "rolled back",
         }
     }
 
@@ -60,7 +64,10 @@ impl TestStatus {
     fn is_bad(self) -> bool {
         matches!(
             self,
-            TestStatus::Failed | TestStatus::NotCompiled | TestStatus::NotVerified
+            TestStatus::Failed
+                | TestStatus::NotCompiled
+                | TestStatus::NotVerified
+                | TestStatus::RolledBack
         )
     }
 }
@@ -102,6 +109,8 @@ pub struct VerifyTotals {
     /// `testsmith verify`: tests that failed or did not compile.
     pub failed: usize,
     pub not_verified: usize,
+    /// Tests undone with their package's edit, which broke a test of the user's.
+    pub rolled_back: usize,
 }
 
 /// A project that was not verified as a whole, and why (a missing toolchain).
@@ -113,6 +122,20 @@ pub struct SkippedProject {
     pub tests: usize,
 }
 
+/// A package whose edit was undone: with it, tests of the user's that passed without it
+/// failed (twice).
+#[derive(Debug, Clone, Serialize)]
+pub struct RolledBack {
+    /// The package's folder.
+    pub package: PathBuf,
+    /// The user's tests that broke.
+    pub broken: Vec<String>,
+    /// What the first of them said.
+    pub failure: String,
+    /// The files put back as they were (or removed, where the run created them).
+    pub restored: Vec<PathBuf>,
+}
+
 /// Everything verification found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct VerifyReport {
@@ -121,6 +144,11 @@ pub struct VerifyReport {
     pub totals: VerifyTotals,
     /// Projects whose verification was skipped whole.
     pub skipped: Vec<SkippedProject>,
+    /// Packages whose edit was undone because it broke the user's suite.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rolled_back: Vec<RolledBack>,
+    /// Packages whose own suite ran after the edit to see it still passes as before.
+    pub suite_compared: usize,
     /// How the tests were confined while they ran (`namespaces+landlock`, `landlock`,
     /// `none`); absent when nothing ran.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,9 +184,24 @@ impl VerifyReport {
                 TestStatus::Dropped => totals.dropped += 1,
                 TestStatus::Failed | TestStatus::NotCompiled => totals.failed += 1,
                 TestStatus::NotVerified => totals.not_verified += 1,
+                TestStatus::RolledBack => totals.rolled_back += 1,
             }
         }
         self.totals = totals;
+    }
+
+    /// Every test rolled back with its package's edit: its source file, name and why.
+    pub fn rolled_back_tests(&self) -> impl Iterator<Item = (&std::path::Path, &str, &str)> {
+        self.tests
+            .iter()
+            .filter(|test| test.status == TestStatus::RolledBack)
+            .map(|test| {
+                (
+                    test.source_file.as_path(),
+                    test.test.as_str(),
+                    test.reason.as_deref().unwrap_or("rolled back"),
+                )
+            })
     }
 
     /// Whether anything was checked and found wrong, or could not be checked.
@@ -200,6 +243,21 @@ impl VerifyReport {
             }
             out.push('\n');
         }
+        for package in &self.rolled_back {
+            let restored: Vec<String> = package
+                .restored
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect();
+            out.push_str(&format!(
+                "  rolled back  testsmith's edit of {}: {} failed with it and passes without it \
+                 ({}); restored {}\n",
+                package.package.display(),
+                package.broken.join(", "),
+                package.failure,
+                restored.join(", ")
+            ));
+        }
         for skipped in &self.skipped {
             out.push_str(&format!(
                 "  not verified {} in {}: {}\n",
@@ -236,6 +294,9 @@ impl VerifyReport {
         }
         if totals.not_verified > 0 {
             parts.push(format!("{} not verified", totals.not_verified));
+        }
+        if totals.rolled_back > 0 {
+            parts.push(format!("{} rolled back", totals.rolled_back));
         }
         format!("verify: {}\n", parts.join(", "))
     }
@@ -293,6 +354,7 @@ mod tests {
                 empty: 0,
                 failed: 0,
                 not_verified: 0,
+                rolled_back: 0,
             }
         );
         assert!(!report().has_problems());

@@ -23,6 +23,9 @@ pub struct WrittenFile {
     pub test_file: PathBuf,
     /// The tests to verify: their function names.
     pub tests: Vec<String>,
+    /// The files the run wrote for it and what they held before (`generate`; empty for
+    /// `testsmith verify`, which writes nothing).
+    pub replaced: Vec<crate::pipeline::Replaced>,
 }
 
 impl WrittenFile {
@@ -42,6 +45,7 @@ impl WrittenFile {
             source: report.path.clone(),
             test_file,
             tests,
+            replaced: report.replaced.clone(),
         })
     }
 }
@@ -155,6 +159,9 @@ pub fn verify_written(
         } else {
             report.confinement = Some(crate::sandbox::availability().confinement.label());
             project.verify(options, repairer);
+            report
+                .rolled_back
+                .extend(project.guard_suite(options, &mut report.suite_compared));
         }
         for test in project.reports() {
             report.push(test);

@@ -20,7 +20,7 @@ pub use generate::{ExistingTest, SourceFile, TestChange, TestCode};
 pub use model::{FileMembers, Member, MemberKind, Param, Signature, SyntaxIssue};
 pub use mutate::{Mutant, MutantRun, MutationEdit, MutationOperator, MutationSandbox};
 pub use verify::{
-    BuildSelection, CommandOutput, Diagnostic, FileToVerify, TestOutcome, TestResult,
+    BuildSelection, CommandOutput, Diagnostic, FileToVerify, SuiteResult, TestOutcome, TestResult,
     VerifyCommand, VerifyRequest, VerifyStep,
 };
 
@@ -299,6 +299,32 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     ) -> Vec<TestResult> {
         let _ = (request, command, output);
         Vec::new()
+    }
+
+    /// The command that runs every test of the units holding `request`'s test files (Go:
+    /// `go test -json` over their packages): the user's suite, which testsmith's edit must
+    /// leave as it found it. `None` (the default) when the driver cannot run it; the suite is
+    /// then not compared.
+    fn suite_command(&self, request: &VerifyRequest) -> Option<VerifyCommand> {
+        let _ = request;
+        None
+    }
+
+    /// Every test a [`suite_command`](Driver::suite_command) ran and how it ended.
+    fn read_suite_results(
+        &self,
+        request: &VerifyRequest,
+        output: &CommandOutput,
+    ) -> Vec<verify::SuiteResult> {
+        let _ = (request, output);
+        Vec::new()
+    }
+
+    /// The unit of the suite `file` (relative to the project root) belongs to: what its tests
+    /// share state with, and what an edit that broke a test is undone for (Go: the package,
+    /// its folder — the default).
+    fn suite_unit(&self, file: &Path) -> PathBuf {
+        verify::folder_of(file).to_owned()
     }
 
     /// `text`, the test file at `path`, with the test `test_name` kept but skipped from now on

@@ -143,6 +143,18 @@ pub struct TestResult {
     pub outcome: TestOutcome,
 }
 
+/// How one test of the user's suite ended (see
+/// [`Driver::suite_command`](crate::Driver::suite_command)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuiteResult {
+    /// The part of the project the test shares state with, relative to
+    /// [`VerifyRequest::root`] (Go: its package's folder), as
+    /// [`Driver::suite_unit`](crate::Driver::suite_unit) names a file's.
+    pub unit: PathBuf,
+    pub name: String,
+    pub outcome: TestOutcome,
+}
+
 /// How one test ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TestOutcome {

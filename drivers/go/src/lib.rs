@@ -263,6 +263,21 @@ impl Driver for GoDriver {
         verify::test_results(request, output)
     }
 
+    fn suite_command(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+    ) -> Option<testsmith_driver::VerifyCommand> {
+        verify::suite_command(request)
+    }
+
+    fn read_suite_results(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+        output: &testsmith_driver::CommandOutput,
+    ) -> Vec<testsmith_driver::SuiteResult> {
+        verify::suite_results(request, output)
+    }
+
     fn quarantine_test(
         &self,
         _path: &Path,

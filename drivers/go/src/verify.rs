@@ -15,8 +15,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use testsmith_driver::verify::folder_of;
 use testsmith_driver::{
-    CommandOutput, Diagnostic, TestOutcome, TestResult, VerifyCommand, VerifyRequest, VerifyStep,
-    syntax,
+    CommandOutput, Diagnostic, SuiteResult, TestOutcome, TestResult, VerifyCommand, VerifyRequest,
+    VerifyStep, syntax,
 };
 use tree_sitter::Node;
 
@@ -151,6 +151,23 @@ pub(crate) fn module_path(go_mod: &str) -> Option<&str> {
 /// What `go test -json` said about each test of the request.
 pub(crate) fn test_results(request: &VerifyRequest, output: &CommandOutput) -> Vec<TestResult> {
     let module = module_path(&request.marker_text).unwrap_or("");
+    json_results(output)
+        .into_iter()
+        .filter_map(|(package, name, outcome)| {
+            let folder = package_folder(module, &package)?;
+            let file = request.file_in_folder(&folder, &name)?;
+            Some(TestResult {
+                test_file: file.test_file.clone(),
+                name,
+                outcome,
+            })
+        })
+        .collect()
+}
+
+/// Every top-level test in `go test -json` output, in the order they first appear: its
+/// package's import path, its name and how it ended.
+fn json_results(output: &CommandOutput) -> Vec<(String, String, TestOutcome)> {
     #[derive(Default)]
     struct Seen {
         output: Vec<String>,
@@ -181,30 +198,69 @@ pub(crate) fn test_results(request: &VerifyRequest, output: &CommandOutput) -> V
             _ => {}
         }
     }
-    let mut results = Vec::new();
-    for key in order {
-        let (package, name) = &key;
-        let Some(folder) = package_folder(module, package) else {
-            continue;
-        };
-        let Some(file) = request.file_in_folder(&folder, name) else {
-            continue;
-        };
-        let seen = &seen[&key];
-        let text = test_output(&seen.output);
-        let outcome = match seen.end.as_deref() {
-            Some("pass") => TestOutcome::Passed,
-            Some("fail") => TestOutcome::Failed(text),
-            Some(_) => TestOutcome::Skipped(text),
-            None => TestOutcome::Unfinished(text),
-        };
-        results.push(TestResult {
-            test_file: file.test_file.clone(),
-            name: name.clone(),
-            outcome,
-        });
+    order
+        .into_iter()
+        .map(|key| {
+            let seen = &seen[&key];
+            let text = test_output(&seen.output);
+            let outcome = match seen.end.as_deref() {
+                Some("pass") => TestOutcome::Passed,
+                Some("fail") => TestOutcome::Failed(text),
+                Some(_) => TestOutcome::Skipped(text),
+                None => TestOutcome::Unfinished(text),
+            };
+            (key.0, key.1, outcome)
+        })
+        .collect()
+}
+
+/// `go test -json` over every test of the packages holding the request's test files: the
+/// user's suite, compared before and after testsmith's edit.
+pub(crate) fn suite_command(request: &VerifyRequest) -> Option<VerifyCommand> {
+    let packages: BTreeSet<String> = request
+        .files
+        .iter()
+        .map(|file| package_pattern(folder_of(&file.test_file)))
+        .collect();
+    if packages.is_empty() {
+        return None;
     }
-    results
+    let mut args = vec!["test".to_owned()];
+    if !request.build.tags.is_empty() {
+        args.push(format!("-tags={}", request.build.tags.join(",")));
+    }
+    args.extend(
+        [
+            "-count=1".to_owned(),
+            "-vet=off".to_owned(),
+            "-json".to_owned(),
+            format!("-timeout={}s", request.test_timeout_secs.max(1)),
+        ]
+        .into_iter()
+        .chain(packages),
+    );
+    Some(VerifyCommand {
+        step: VerifyStep::Run,
+        program: "go".to_owned(),
+        args,
+        dir: request.root.clone(),
+        env: Vec::new(),
+    })
+}
+
+/// Every test a suite command ran, by its package's folder below the module root.
+pub(crate) fn suite_results(request: &VerifyRequest, output: &CommandOutput) -> Vec<SuiteResult> {
+    let module = module_path(&request.marker_text).unwrap_or("");
+    json_results(output)
+        .into_iter()
+        .filter_map(|(package, name, outcome)| {
+            Some(SuiteResult {
+                unit: package_folder(module, &package)?,
+                name,
+                outcome,
+            })
+        })
+        .collect()
 }
 
 /// The folder below the module root a package's import path points at.

@@ -217,6 +217,7 @@ fn written(dir: &Path, tests: &[&str]) -> Vec<WrittenFile> {
         source: dir.join("calc.fk"),
         test_file: dir.join("calc_test.fk"),
         tests: tests.iter().map(|test| (*test).to_owned()).collect(),
+        replaced: Vec::new(),
     }]
 }
 
@@ -569,6 +570,7 @@ fn with_cargo_a_rust_test_that_fails_is_ignored_and_one_that_does_not_compile_re
         tests: ["test_words", "test_words_wrong", "test_words_broken"]
             .map(str::to_owned)
             .to_vec(),
+        replaced: Vec::new(),
     }];
     let report = verify_written(&files, &fix(root), None);
     let by_name: HashMap<&str, (TestStatus, Option<&str>)> = report

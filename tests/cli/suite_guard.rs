@@ -1,0 +1,161 @@
+//! Issue 13, "the suite before and after": a generated test that passes on its own but breaks
+//! a test of the user's (it changes package state the user's test reads) gets its package's
+//! edit undone byte for byte, exit code 1, and is not written again by the next run.
+
+use crate::fake_llm::{Competent, Log, generate_llm};
+use crate::util::{Project, run_async as run};
+use crate::verify::{toolchain, with_toolchains};
+use std::collections::HashMap;
+use std::time::Duration;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer};
+
+const GO_MOD: &str = "module example.com/mode\n\ngo 1.19\n";
+
+const MODE_GO: &str = "package mode\n\nvar current = \"quiet\"\n\n// SetMode switches the package's mode.\nfunc SetMode(m string) { current = m }\n\n// Mode says the package's mode.\nfunc Mode() string { return current }\n";
+
+const LEVEL_GO: &str = "package mode\n\n// Level is how loud the mode is.\nfunc Level() int {\n\tif current == \"loud\" {\n\t\treturn 2\n\t}\n\treturn 1\n}\n";
+
+/// The user's own test file beside mode.go: testsmith appends to it.
+const USERS_MODE_TEST: &str = "package mode\n\nimport \"testing\"\n\n// TestModeIsAString is the user's.\nfunc TestModeIsAString(t *testing.T) {\n\t_ = Mode() + \"\"\n}\n";
+
+/// The user's test that reads the package's state; it runs after the generated ones (files
+/// run in name order).
+const USERS_START_TEST: &str = "package mode\n\nimport \"testing\"\n\nfunc TestStartsQuiet(t *testing.T) {\n\tif Mode() != \"quiet\" {\n\t\tt.Fatalf(\"Mode() = %q at start, want quiet\", Mode())\n\t}\n}\n";
+
+/// Answers that pass on their own; `TestSetMode` leaves the package loud.
+fn answers() -> HashMap<String, String> {
+    [
+        (
+            "TestSetMode",
+            "func TestSetMode(t *testing.T) {\n\tSetMode(\"loud\")\n\tif got := Mode(); got != \"loud\" {\n\t\tt.Fatalf(\"Mode() = %q after SetMode(loud)\", got)\n\t}\n}",
+        ),
+        (
+            "TestMode",
+            "func TestMode(t *testing.T) {\n\tif Mode() == \"\" {\n\t\tt.Fatal(\"Mode() is empty\")\n\t}\n}",
+        ),
+        (
+            "TestLevel",
+            "func TestLevel(t *testing.T) {\n\tif got := Level(); got < 1 {\n\t\tt.Fatalf(\"Level() = %d\", got)\n\t}\n}",
+        ),
+    ]
+    .into_iter()
+    .map(|(name, code)| (name.to_owned(), code.to_owned()))
+    .collect()
+}
+
+async fn serve(log: &Log) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(Competent {
+            log: log.clone(),
+            answers: answers(),
+            delay: Duration::ZERO,
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_test_that_breaks_a_users_test_is_rolled_back_byte_for_byte_and_not_written_again()
+ {
+    let log = Log::default();
+    let server = serve(&log).await;
+    let project = Project::new();
+    project
+        .write("go.mod", GO_MOD)
+        .write("mode.go", MODE_GO)
+        .write("level.go", LEVEL_GO)
+        .write("mode_test.go", USERS_MODE_TEST)
+        .write("zz_start_test.go", USERS_START_TEST);
+    let args = ["--verify", "--format", "json"];
+
+    let first = run(with_toolchains(generate_llm(&project, &server, &args)))
+        .await
+        .code(1);
+    let doc = first.json();
+    // Written first, each test passing on its own.
+    assert_eq!(doc["summary"]["written"], 3, "{doc}");
+    let rolled_back = &doc["verify"]["rolled_back"];
+    assert_eq!(rolled_back.as_array().map(Vec::len), Some(1), "{doc}");
+    assert_eq!(rolled_back[0]["broken"][0], "TestStartsQuiet", "{doc}");
+    assert!(
+        rolled_back[0]["failure"]
+            .as_str()
+            .unwrap()
+            .contains("at start, want quiet"),
+        "{doc}"
+    );
+    assert_eq!(doc["verify"]["totals"]["rolled_back"], 3, "{doc}");
+    for test in doc["verify"]["tests"].as_array().unwrap() {
+        assert_eq!(test["status"], "rolled_back", "{test}");
+    }
+    // The package is as it was: the user's file byte for byte, the new file gone.
+    assert_eq!(project.read("mode_test.go"), USERS_MODE_TEST);
+    assert_eq!(project.read("zz_start_test.go"), USERS_START_TEST);
+    assert!(
+        !project.exists("level_test.go"),
+        "a file the run created stays"
+    );
+    let suite = toolchain(project.root(), "go", &["test", "-count=1", "-v", "."]);
+    assert!(suite.contains("--- PASS: TestStartsQuiet"), "{suite}");
+    let asked = log.count();
+
+    // The next run remembers: the same answers are not written again.
+    let second = run(with_toolchains(generate_llm(&project, &server, &args)))
+        .await
+        .success();
+    let again = second.json();
+    assert_eq!(again["summary"]["written"], 0, "{again}");
+    let skipped = again["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|file| file["skipped"].as_array().unwrap())
+        .map(|skipped| skipped["reason"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(skipped.len(), 3, "{again}");
+    assert!(
+        skipped
+            .iter()
+            .all(|reason| reason.contains("rolled back by an earlier run")
+                && reason.contains("TestStartsQuiet")),
+        "{skipped:?}"
+    );
+    assert_eq!(log.count(), asked, "the model was asked again");
+    assert_eq!(project.read("mode_test.go"), USERS_MODE_TEST);
+    assert!(!project.exists("level_test.go"));
+}
+
+/// A user's test that fails once and then passes (flaky), and one that fails with or without
+/// testsmith's tests, blame nobody: the edit stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flaky_or_already_failing_users_test_blames_nobody_and_the_edit_stays() {
+    let log = Log::default();
+    let server = serve(&log).await;
+    let project = Project::new();
+    // Fails on the first run only: it counts its runs in a file beside it.
+    let flaky = "package mode\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc TestFlaky(t *testing.T) {\n\t_, err := os.Stat(\"ran-once\")\n\tif os.IsNotExist(err) {\n\t\t_ = os.WriteFile(\"ran-once\", nil, 0o644)\n\t\tt.Fatal(\"first run fails\")\n\t}\n}\n\nfunc TestAlwaysBroken(t *testing.T) {\n\tt.Fatal(\"broken before testsmith came\")\n}\n";
+    project
+        .write("go.mod", GO_MOD)
+        .write("level.go", LEVEL_GO)
+        .write("mode.go", "package mode\n\nvar current = \"quiet\"\n")
+        .write("zz_user_test.go", flaky);
+    let doc = run(with_toolchains(generate_llm(
+        &project,
+        &server,
+        &["--verify", "--format", "json"],
+    )))
+    .await
+    .success()
+    .json();
+    assert_eq!(doc["summary"]["written"], 1, "{doc}");
+    assert!(doc["verify"].get("rolled_back").is_none(), "{doc}");
+    assert_eq!(doc["verify"]["suite_compared"], 1, "{doc}");
+    assert_eq!(doc["verify"]["totals"]["passed"], 1, "{doc}");
+    assert!(project.read("level_test.go").contains("func TestLevel"));
+    assert!(project.exists("ran-once"), "the user's suite did not run");
+    assert_eq!(project.read("zz_user_test.go"), flaky);
+}
