@@ -10,7 +10,6 @@
 //! The comparison needs Debian's `llvm-19` (`llvm-cov-19`, `llvm-profdata-19`): skipped
 //! with a message where it is missing, a failure under `CI`.
 
-use crate::coverage::{funnel_verdict, recording_model};
 use crate::util::{Project, copy_dir};
 use crate::verify::with_toolchains;
 use serde_json::{Value, json};
@@ -379,7 +378,7 @@ fn generate_coverage_on_a_crate_plans_by_what_its_tests_execute_with_the_users_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_test_of_a_crate_is_kept_only_when_it_executes_regions_no_earlier_test_did() {
-    let (server, prompts) = recording_model(&[
+    let (server, prompts) = crate::fake_llm::recording(&[
         // Executes `y`, the region `sums_positives` misses: kept.
         (
             "test_add",
@@ -424,7 +423,7 @@ async fn a_model_test_of_a_crate_is_kept_only_when_it_executes_regions_no_earlie
     assert!(add_prompt.contains("executes line 10"), "{add_prompt}");
 
     let funnel = &doc["funnel"];
-    let verdict = |name: &str| funnel_verdict(funnel, name);
+    let verdict = |name: &str| crate::fake_llm::funnel_test(funnel, name);
     assert_eq!(verdict("test_add")["kept"], true, "{funnel}");
     assert_eq!(verdict("test_add")["new_statements"], 1, "{funnel}");
     assert_eq!(verdict("test_unused")["kept"], false, "{funnel}");

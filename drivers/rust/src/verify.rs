@@ -68,7 +68,7 @@ pub(crate) fn commands(request: &VerifyRequest) -> Vec<VerifyCommand> {
 }
 
 /// Cargo's spelling of the features the user chose.
-fn feature_args(build: &testsmith_driver::BuildSelection) -> Vec<String> {
+pub(crate) fn feature_args(build: &testsmith_driver::BuildSelection) -> Vec<String> {
     let mut args = Vec::new();
     if build.all_features {
         args.push("--all-features".to_owned());
