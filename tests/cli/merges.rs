@@ -458,3 +458,34 @@ fn test_files(folder: &std::path::Path) -> Vec<(String, String)> {
     files.sort();
     files
 }
+
+/// `import . "lib"` and `l2 "lib"`: a scaffold naming the dot-imported `T` got no import
+/// (`undefined: T`) and was dropped.
+#[test]
+fn dot_imports_and_aliases_are_carried_into_the_test_file_as_written() {
+    let project = Project::new();
+    project
+        .write("go.mod", "module example.com/dot\n\ngo 1.19\n")
+        .write("lib/lib.go", "package lib\n\n// T is a thing.\ntype T struct{ N int }\n")
+        .write(
+            "app/app.go",
+            "package app\n\nimport (\n\t. \"example.com/dot/lib\"\n\tl2 \"example.com/dot/lib\"\n)\n\n\
+             // Make makes a T.\nfunc Make(n int) T { return T{N: n} }\n\n\
+             // Other makes another.\nfunc Other(n int) l2.T { return l2.T{N: n} }\n",
+        );
+    let doc = testsmith(
+        &project,
+        &["generate", "--verify", "app", "--format", "json"],
+    )
+    .run()
+    .success()
+    .json();
+    assert_eq!(doc["verify"]["totals"]["compiled"], 2, "{}", doc["verify"]);
+    assert_eq!(doc["verify"]["totals"]["dropped"], 0, "{}", doc["verify"]);
+    let written = project.read("app/app_test.go");
+    assert!(
+        written.contains("\t. \"example.com/dot/lib\"\n\tl2 \"example.com/dot/lib\"\n"),
+        "{written}"
+    );
+    toolchain(project.root(), "go", &["vet", "./..."]);
+}
