@@ -35,6 +35,10 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
+    // SIGINT/SIGTERM end the commands a run started before testsmith exits (130).
+    if let Err(error) = verify::stop::listen() {
+        tracing::debug!("cannot listen for SIGINT/SIGTERM: {error}");
+    }
     let mut printer = Printer::new(cli.quiet, cli.verbose);
     // A broken testsmith.toml is an error for every command but `init` (which may be asked
     // to write a fresh one).

@@ -63,6 +63,8 @@ pub fn run(
         None
     };
     let interrupted = session.stop_on_interrupt();
+    // A signal ends the running `go`/`cargo` commands; this run then stops in its own way.
+    let _graceful = crate::verify::stop::graceful();
     let results = {
         let printer = &*printer;
         let progress = |files| Progress::for_files(printer, args.format, files);

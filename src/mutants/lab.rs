@@ -408,7 +408,9 @@ fn outcome_of(
 fn run_command(command: &VerifyCommand, limit: Duration) -> Result<CommandOutput, String> {
     run_confined(command, limit).map_err(|error| match error {
         CommandError::NotFound { .. } => format!("{error}: no mutant can be tested"),
-        CommandError::Spawn { .. } | CommandError::Sandbox(_) => error.to_string(),
+        CommandError::Spawn { .. }
+        | CommandError::Sandbox(_)
+        | CommandError::Interrupted { .. } => error.to_string(),
     })
 }
 

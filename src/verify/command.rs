@@ -6,14 +6,15 @@
 //! [`run`] is the one way testsmith runs anything that builds or executes generated code:
 //! verify, coverage, mutants and watch all go through it.
 //!
-//! The command stays in testsmith's process group, so a Ctrl-C at the terminal reaches
-//! `go` and `cargo` too; a command out of time is killed with all its descendants, found
-//! through `/proc`, since `go test` and `cargo test` run the test binaries as children.
+//! The command leads a process group of its own, registered with [`super::stop`]: a
+//! command out of time, or running when the user stops testsmith (SIGINT, SIGTERM), is
+//! killed with its group and all its descendants, found through `/proc`, since `go test`
+//! and `cargo test` run the test binaries as children.
 
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 use testsmith_driver::{CommandOutput, VerifyCommand, VerifyRequest};
@@ -25,6 +26,10 @@ pub enum CommandError {
     NotFound { program: String },
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
+    /// The user stopped testsmith (SIGINT, SIGTERM) before or while the command ran: it
+    /// was not started, or was killed and its output means nothing.
+    #[error("interrupted before `{command}` finished")]
+    Interrupted { command: String },
     #[error("cannot run `{command}`: {source}")]
     Spawn {
         command: String,
@@ -126,19 +131,28 @@ fn run_prepared(
         command.dir.display(),
         prepared.confinement.label()
     );
-    let mut child = prepared
-        .command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| CommandError::Spawn {
-            command: command.display(),
-            source,
-        })?;
+    let interrupted = || CommandError::Interrupted {
+        command: command.display(),
+    };
+    let spawned = super::stop::spawn(
+        prepared
+            .command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .map_err(|source| CommandError::Spawn {
+        command: command.display(),
+        source,
+    })?;
+    let (mut child, registration) = spawned.ok_or_else(interrupted)?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let exit_code = wait(&mut child, timeout);
+    drop(registration);
+    if super::stop::stopping() {
+        return Err(interrupted());
+    }
     let stdout = collect(&stdout);
     let mut stderr = collect(&stderr);
     drop(prepared);
@@ -188,7 +202,7 @@ fn wait(child: &mut Child, timeout: Duration) -> Option<i32> {
         match child.try_wait() {
             Ok(Some(status)) => return status.code(),
             Ok(None) if Instant::now() >= deadline => {
-                kill_tree(child);
+                super::stop::kill_group(child.id());
                 let _ = child.wait();
                 return None;
             }
@@ -199,56 +213,6 @@ fn wait(child: &mut Child, timeout: Duration) -> Option<i32> {
             Err(_) => return child.wait().ok().and_then(|status| status.code()),
         }
     }
-}
-
-/// Kills the child and every process below it. The descendants are listed before anyone
-/// dies: once the child is gone, its children belong to init and can no longer be told
-/// from anyone else's. `kill(1)` does the killing, which needs no `unsafe`.
-fn kill_tree(child: &mut Child) {
-    let mut pids = vec![child.id()];
-    pids.extend(descendants(child.id()));
-    let killed = Command::new("kill")
-        .arg("-KILL")
-        .arg("--")
-        .args(pids.iter().map(u32::to_string))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !killed {
-        let _ = child.kill();
-    }
-}
-
-/// Every process below `root`, from `/proc` (empty where there is none).
-fn descendants(root: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let parents: Vec<(u32, u32)> = entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(|pid| Some((pid, parent_of(pid)?)))
-        .collect();
-    let mut found = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(parent) = frontier.pop() {
-        for &(pid, ppid) in &parents {
-            if ppid == parent && !found.contains(&pid) {
-                found.push(pid);
-                frontier.push(pid);
-            }
-        }
-    }
-    found
-}
-
-/// The parent of `pid`: the fourth field of `/proc/<pid>/stat`, read after the command
-/// name's closing parenthesis (the name itself may hold spaces and parentheses).
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(test)]

@@ -604,6 +604,7 @@ pub(super) fn run_confined(
     let output = command::run(command, timeout).map_err(|error| match error {
         CommandError::NotFound { .. } => error.to_string(),
         CommandError::Spawn { .. } | CommandError::Sandbox(_) => error.to_string(),
+        CommandError::Interrupted { .. } => INTERRUPTED.to_owned(),
     })?;
     if options.is_interrupted() {
         return Err(INTERRUPTED.to_owned());

@@ -11,6 +11,7 @@ mod funnel;
 mod project;
 mod repair;
 mod report;
+pub(crate) mod stop;
 mod suite_guard;
 mod written;
 

@@ -25,9 +25,12 @@ pub fn listen_for_interrupt(
             signal(SignalKind::terminate())?,
         ))
     })?;
+    // The first signal ends the running commands (crate::verify::stop), not the process.
+    let graceful = crate::verify::stop::graceful();
     std::thread::Builder::new()
         .name("testsmith-interrupt".to_owned())
         .spawn(move || {
+            let _graceful = graceful;
             runtime.block_on(next_signal(&mut interrupt, &mut terminate));
             if let Some(cancel) = cancel {
                 cancel.cancel();

@@ -15,6 +15,7 @@ mod partition;
 mod rust_toolchain;
 mod sandbox;
 mod shared_state;
+mod signals;
 mod suite_guard;
 #[path = "../../src/store/test_server.rs"]
 mod test_server;
