@@ -173,8 +173,7 @@ fn deleted_text(
             "{what}; its tests in {} are orphaned\n",
             tests.display()
         )),
-        // A move is news; a plain deletion with nothing left behind only under `-v`.
-        None => (verbose || moved_to.is_some()).then(|| format!("{what}\n")),
+        None => verbose.then(|| format!("{what}\n")),
     }
 }
 
@@ -293,14 +292,17 @@ mod tests {
     }
 
     #[test]
-    fn a_moved_source_whose_tests_still_count_is_said_without_orphans() {
-        let text = deleted_text(
-            Path::new("src/a.go"),
-            Some(Path::new("src/b.go")),
-            None,
-            false,
-        );
-        assert_eq!(text.as_deref(), Some("src/a.go moved to src/b.go\n"));
+    fn a_moved_source_whose_tests_still_count_is_said_only_when_verbose() {
+        let moved = |verbose| {
+            deleted_text(
+                Path::new("src/a.go"),
+                Some(Path::new("src/b.go")),
+                None,
+                verbose,
+            )
+        };
+        assert_eq!(moved(false), None);
+        assert_eq!(moved(true).as_deref(), Some("src/a.go moved to src/b.go\n"));
     }
 
     #[test]
