@@ -404,6 +404,15 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         Vec::new()
     }
 
+    /// How [`MutantRun::tests`] names the test `name` of `test_file`, which tests
+    /// `source_file` (both relative to the project root): what the toolchain matches when
+    /// one new test runs alone against a mutant. The default is the name itself (Go's
+    /// `-run '^(Name)$'`).
+    fn mutant_test_id(&self, source_file: &Path, test_file: &Path, name: &str) -> String {
+        let _ = (source_file, test_file);
+        name.to_owned()
+    }
+
     /// Whether a failed command of [`mutant_commands`](Driver::mutant_commands) failed
     /// because the code did not build rather than because a test failed (`go test` builds
     /// and runs in one command).
