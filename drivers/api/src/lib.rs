@@ -146,6 +146,14 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         Vec::new()
     }
 
+    /// Why no test of `file`'s members can be written at all, where the language says so
+    /// (Go: a standard-library package that `testing` itself imports, whose internal test
+    /// would be an import cycle); `None` (the default) when they can.
+    fn cannot_test(&self, file: &FileMembers) -> Option<String> {
+        let _ = file;
+        None
+    }
+
     /// The conventional name of `member`'s test (`TestSet_Add`, `test_parser_parse`): a test
     /// of that name anywhere in the test scope means the member is tested.
     fn test_name(&self, file: &FileMembers, member: &Member) -> String {
