@@ -3,6 +3,7 @@
 mod analyze;
 mod changed;
 mod coverage;
+mod coverage_rust;
 mod crash;
 mod fake_llm;
 mod generate;

@@ -15,7 +15,7 @@ pub mod mutate;
 pub mod syntax;
 pub mod verify;
 
-pub use coverage::{CoverBlock, CoveragePlan, CoverageTarget, Span};
+pub use coverage::{CoverBlock, CoveragePlan, CoverageTarget, ProfileFormat, Span};
 pub use generate::{ExistingTest, SourceFile, TestChange, TestCode};
 pub use model::{FileMembers, Member, MemberKind, Param, Signature, SyntaxIssue};
 pub use mutate::{Mutant, MutantRun, MutationEdit, MutationOperator, MutationSandbox};
@@ -144,6 +144,14 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     fn existing_tests(&self, path: &Path, text: &str) -> Vec<ExistingTest> {
         let _ = (path, text);
         Vec::new()
+    }
+
+    /// Why no test of `file`'s members can be written at all, where the language says so
+    /// (Go: a standard-library package that `testing` itself imports, whose internal test
+    /// would be an import cycle); `None` (the default) when they can.
+    fn cannot_test(&self, file: &FileMembers) -> Option<String> {
+        let _ = file;
+        None
     }
 
     /// The conventional name of `member`'s test (`TestSet_Add`, `test_parser_parse`): a test
@@ -463,5 +471,46 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
             "testsmith cannot read {} coverage yet",
             self.name()
         ))
+    }
+
+    /// The instrumented objects a [`ProfileFormat::Llvm`] plan's build made, whose coverage
+    /// maps say which code each counter counts, read from the build commands' output (in
+    /// the plan's order). Absolute paths.
+    fn coverage_objects(&self, build_outputs: &[CommandOutput]) -> Vec<PathBuf> {
+        let _ = build_outputs;
+        Vec::new()
+    }
+
+    /// Whether coverage is measured per project (its [`project_marker`](Driver::project_marker)'s
+    /// folder: a Cargo package builds and tests all its files together) rather than per
+    /// folder (a Go package).
+    fn coverage_per_project(&self) -> bool {
+        false
+    }
+
+    /// What one [`CoverBlock`] counts, for people: `statements` (Go), `regions` (LLVM).
+    fn coverage_unit(&self) -> &'static str {
+        "statements"
+    }
+
+    /// The name [`coverage_test_run`](Driver::coverage_test_run) runs the test `name` of
+    /// `test_file` (testing `source_file`; both relative to the project root) by, or `None`
+    /// when it cannot be run alone. Defaults to `name`.
+    fn coverage_test_name(
+        &self,
+        source_file: &Path,
+        test_file: &Path,
+        name: &str,
+    ) -> Option<String> {
+        let _ = (source_file, test_file);
+        Some(name.to_owned())
+    }
+
+    /// Whether `member`'s documentation holds an example the toolchain runs as a test
+    /// (Rust's doctests), which coverage cannot measure: a member no measured test executes
+    /// is then reported as exercised by its doc example rather than untested.
+    fn runs_doc_example(&self, member: &Member) -> bool {
+        let _ = member;
+        false
     }
 }
