@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 /// Bumped whenever the prompt's wording changes enough that cached answers should not be
 /// reused. Part of every cache key.
-pub const PROMPT_VERSION: u32 = 4;
+pub const PROMPT_VERSION: u32 = 3;
 
 /// A sensible default budget: about 8k tokens of prompt.
 pub const DEFAULT_PROMPT_BUDGET: usize = 32_000;
@@ -182,31 +182,20 @@ pub fn build_prompt(
             "\nYour previous answer was rejected: {feedback}\nFix that this time.\n"
         );
     }
-    // The shape of the answer comes last, with every member's own names: small models follow
-    // the end of a prompt most closely, an example more than a description, and stop after
-    // the first item of a shape that shows one.
-    if !members.is_empty() {
-        let items: Vec<String> = members
-            .iter()
-            .map(|member| {
-                let code = match test_head(file, &member.test_name) {
-                    Some(head) => format!("{head} {{\n…\n}}"),
-                    None => "…".to_owned(),
-                };
-                serde_json::json!({"name": member.test_name, "code": code}).to_string()
-            })
-            .collect();
+    // The shape of the answer comes last, with the first member's own names: small models
+    // follow the end of a prompt most closely, and an example more than a description.
+    if let Some(first) = members.first() {
+        let code = match test_head(file, &first.test_name) {
+            Some(head) => format!("{head} {{\n…\n}}"),
+            None => "…".to_owned(),
+        };
+        let item = serde_json::json!({"name": first.test_name, "code": code});
         let _ = write!(
             required,
-            "\nAnswer with this JSON only, {}: {{\"tests\":[{}]}}. Each \
-             `code` is one test function that calls its member and checks the results, never \
-             the member's own code.\n",
-            if members.len() == 1 {
-                "one item".to_owned()
-            } else {
-                format!("all {} items in the order above", members.len())
-            },
-            items.join(",")
+            "\nAnswer with this JSON only, one item per member in the order above: \
+             {{\"tests\":[{item}{more}]}}. Each `code` is one test function that calls its \
+             member and checks the results, never the member's own code.\n",
+            more = if members.len() > 1 { ",…" } else { "" }
         );
     }
 
@@ -398,10 +387,8 @@ mod tests {
         // The answer's shape, with the first member's own names, comes after the feedback.
         let shape = prompt
             .user
-            .find(
-                r#"all 2 items in the order above: {"tests":[{"name":"TestAdd","code":"func TestAdd(t *testing.T) {\n…\n}"},{"name":"TestSub","code":"func TestSub(t *testing.T) {\n…\n}"}]}"#,
-            )
-            .expect("the answer's shape with every member's names");
+            .find(r#"{"tests":[{"name":"TestAdd","code":"func TestAdd(t *testing.T) {\n…\n}"},…]}"#)
+            .expect("the answer's shape with the first member's names");
         assert!(prompt.user.find("rejected: it redeclares Add").unwrap() < shape);
         let mut headless = file();
         headless.test_head.clear();
