@@ -361,6 +361,43 @@ fn unindent(lines: &[String]) -> String {
     doc.join("\n")
 }
 
+/// `text`, a test function (doc comment, attributes, `fn`), with a `#[cfg(..)]` line for
+/// each of `member`'s conditions it lacks, put before its first attribute: the member
+/// exists only under them, and so must a test that calls it.
+pub(crate) fn with_member_cfgs(member: &testsmith_driver::Member, text: &str) -> String {
+    let missing: Vec<String> = member
+        .callable
+        .iter()
+        .flat_map(|callable| &callable.qualifiers)
+        .filter(|qualifier| qualifier.starts_with("cfg"))
+        .map(|condition| format!("#[{condition}]"))
+        .filter(|line| !text.lines().any(|existing| existing.trim() == line))
+        .collect();
+    if missing.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 40);
+    let mut placed = false;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if !placed
+            && (trimmed.starts_with("#[")
+                || trimmed.starts_with("fn ")
+                || trimmed.starts_with("async fn "))
+        {
+            let indent = &line[..line.len() - trimmed.len()];
+            for cfg in &missing {
+                out.push_str(indent);
+                out.push_str(cfg);
+                out.push('\n');
+            }
+            placed = true;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,41 +479,4 @@ mod tests {
         assert_eq!(unescape(r#"a\"b\n\\c"#), "a\"b\n\\c");
         assert_eq!(unescape("one \\\n    two"), "one two");
     }
-}
-
-/// `text`, a test function (doc comment, attributes, `fn`), with a `#[cfg(..)]` line for
-/// each of `member`'s conditions it lacks, put before its first attribute: the member
-/// exists only under them, and so must a test that calls it.
-pub(crate) fn with_member_cfgs(member: &testsmith_driver::Member, text: &str) -> String {
-    let missing: Vec<String> = member
-        .callable
-        .iter()
-        .flat_map(|callable| &callable.qualifiers)
-        .filter(|qualifier| qualifier.starts_with("cfg"))
-        .map(|condition| format!("#[{condition}]"))
-        .filter(|line| !text.lines().any(|existing| existing.trim() == line))
-        .collect();
-    if missing.is_empty() {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len() + 40);
-    let mut placed = false;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if !placed
-            && (trimmed.starts_with("#[")
-                || trimmed.starts_with("fn ")
-                || trimmed.starts_with("async fn "))
-        {
-            let indent = &line[..line.len() - trimmed.len()];
-            for cfg in &missing {
-                out.push_str(indent);
-                out.push_str(cfg);
-                out.push('\n');
-            }
-            placed = true;
-        }
-        out.push_str(line);
-    }
-    out
 }
