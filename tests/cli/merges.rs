@@ -552,3 +552,35 @@ fn a_member_under_a_feature_cfg_gets_its_test_under_the_same_cfg_and_names_the_f
     .json();
     assert_eq!(with["totals"]["compiled"], 3, "{with}");
 }
+
+/// The README promises that `-v` adds statistics; it printed none.
+#[test]
+fn verbose_prints_the_statistics_the_readme_promises() {
+    let project = Project::new();
+    project.write("go.mod", GO_MOD).write(
+        "frames.go",
+        "package frames\n\n// Split cuts s in two.\nfunc Split(s string) []string { return []string{s[:1], s[1:]} }\n",
+    );
+    let statistics = |args: &[&str]| {
+        let run = project.testsmith(args).run().success();
+        run.stdout
+            .lines()
+            .find(|line| line.starts_with("statistics: "))
+            .unwrap_or_else(|| panic!("no statistics line:\n{}", run.stdout))
+            .to_owned()
+    };
+    let analyzed = statistics(&["analyze", "-v"]);
+    assert!(
+        analyzed.starts_with("statistics: 1 file read in ") && analyzed.ends_with(" members/s)"),
+        "{analyzed}"
+    );
+    let generated = statistics(&["generate", "-v"]);
+    assert!(
+        generated.starts_with("statistics: 1 source file in ")
+            && generated.ends_with("; 1 file written"),
+        "{generated}"
+    );
+    // Without -v: no statistics.
+    let quiet = project.testsmith(&["analyze"]).run().success();
+    assert!(!quiet.stdout.contains("statistics:"), "{}", quiet.stdout);
+}
