@@ -93,6 +93,8 @@ pub fn plan_file(
             issue.line, issue.column
         )
     });
+    // A file whose members cannot be tested at all: what has a test stays "tested".
+    let untestable = driver.cannot_test(file);
     let mut planned_names: HashMap<String, String> = HashMap::new();
     let mut plans = Vec::new();
     for member in file.members.iter().filter(|m| m.kind.is_callable()) {
@@ -105,7 +107,14 @@ pub fn plan_file(
                 "its test name {test_name} is already used by {first}"
             ))
         } else {
-            decide(member, &test_name, test_path, existing, policy)
+            match (
+                decide(member, &test_name, test_path, existing, policy),
+                &untestable,
+            ) {
+                (Decision::AlreadyTested, _) => Decision::AlreadyTested,
+                (_, Some(reason)) => Decision::Skip(reason.clone()),
+                (decision, None) => decision,
+            }
         };
         planned_names.entry(test_name.clone()).or_insert(display);
         plans.push(MemberPlan {

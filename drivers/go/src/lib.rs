@@ -149,6 +149,18 @@ impl Driver for GoDriver {
         tests_file::existing_tests(text)
     }
 
+    fn cannot_test(&self, file: &FileMembers) -> Option<String> {
+        let package = file.package.as_deref()?;
+        // Judged where it is, not as named: `generate .` inside `$GOROOT/src/strings`.
+        let absolute = std::path::absolute(&file.path).ok()?;
+        let path = stdlib::imported_by_testing(absolute.parent()?, package)?;
+        Some(format!(
+            "`testing` imports {path}, so a test in package {package} would be an import \
+             cycle; its tests belong in package {package}_test, which testsmith does not \
+             write yet"
+        ))
+    }
+
     fn test_name(&self, _file: &FileMembers, member: &Member) -> String {
         tests_file::test_name(member)
     }
@@ -183,6 +195,21 @@ impl Driver for GoDriver {
 
     fn llm_instructions(&self) -> &'static str {
         answer::INSTRUCTIONS
+    }
+
+    fn llm_test_head(&self) -> &'static str {
+        "func {name}(t *testing.T)"
+    }
+
+    fn llm_declaration(&self, member: &Member, source: &str) -> Option<String> {
+        let text = testsmith_driver::syntax::declaration_text(source, member.byte_range.clone())?;
+        // A spec of a grouped `type ( ... )` is a member without the keyword.
+        let is_bare_spec = !member.kind.is_callable() && !text.starts_with("type");
+        Some(if is_bare_spec {
+            format!("type {text}")
+        } else {
+            text
+        })
     }
 
     fn check_answer(
