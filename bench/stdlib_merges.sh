@@ -30,12 +30,14 @@ compiles() { go test -count=1 -run '^$' "$1" >/dev/null 2>&1 && go vet "$1" >/de
 outcomes() {
     { go test -json -count=1 "$1" 2>/dev/null || true; } |
         python3 -c '
-import json, sys
+import json, re, sys
 for line in sys.stdin:
     try: e = json.loads(line)
     except ValueError: continue
     if e.get("Test") and e.get("Action") in ("pass", "fail", "skip"):
-        print(e["Test"], e["Action"])' | sort || true
+        # Subtests named after pointers (errors: "TestAs/0:As(..., 0xc000094028)") differ
+        # between any two runs.
+        print(re.sub(r"0x[0-9a-f]+", "0x_", e["Test"]), e["Action"])' | sort -u || true
 }
 
 before_ok=0 after_ok=0 broken=() changed=()

@@ -125,6 +125,7 @@ pub struct AnalyzeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("judged").args(["coverage", "mutants"]).multiple(true)))]
 pub struct GenerateArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -151,13 +152,24 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub coverage: bool,
 
-    /// With --llm --coverage: keep a model's test that passes but adds no coverage.
-    #[arg(long, requires = "coverage")]
+    /// With --llm: aim the model at the mutants the existing tests miss as well as the
+    /// statements no test executes. The existing tests run against every mutant first (as
+    /// `testsmith mutants` does, resuming from its journal); each prompt names its member's
+    /// surviving mutants in plain words; a model's test is kept only if it builds, passes
+    /// every rerun, and kills a surviving mutant no earlier test killed or executes
+    /// statements no earlier test executed. The report says which mutants each kept test
+    /// kills and the mutation score before → after. Implies --coverage.
+    #[arg(long, requires = "enabled")]
+    pub mutants: bool,
+
+    /// With --llm --coverage or --mutants: keep a model's test that passes but adds no
+    /// coverage (and kills no surviving mutant).
+    #[arg(long, requires = "judged")]
     pub keep_no_gain: bool,
 
     /// With --llm --coverage: after a test is kept, ask up to N more times per member with
     /// the lines still missed.
-    #[arg(long, value_name = "N", default_value_t = 2, requires = "coverage")]
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "judged")]
     pub coverage_rounds: u32,
 
     /// With --coverage: count what a package's tests execute in every package of its
@@ -170,6 +182,14 @@ pub struct GenerateArgs {
 
     #[command(flatten)]
     pub verify: VerifyFlags,
+}
+
+impl GenerateArgs {
+    /// Whether coverage decides what is asked for and judges what is kept: `--coverage`,
+    /// or `--mutants`, which builds on it.
+    pub fn by_coverage(&self) -> bool {
+        self.coverage || self.mutants
+    }
 }
 
 /// `generate --verify` and the flags that tune it.
@@ -219,6 +239,14 @@ pub struct RunFlags {
     #[arg(long)]
     pub require_sandbox: bool,
 
+    #[command(flatten)]
+    pub build: BuildFlags,
+}
+
+/// Which optional parts of the project every build includes; shared by `verify`,
+/// `generate --verify` and `mutants`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct BuildFlags {
     /// Go build tags to build with (`go test -tags`); a test file whose `//go:build` needs
     /// a tag not given is reported as not verified, naming the tag.
     #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
@@ -243,10 +271,7 @@ impl Default for RunFlags {
             reruns: None,
             test_timeout: 300,
             require_sandbox: false,
-            tags: Vec::new(),
-            features: Vec::new(),
-            all_features: false,
-            no_default_features: false,
+            build: BuildFlags::default(),
         }
     }
 }
@@ -254,6 +279,13 @@ impl Default for RunFlags {
 impl RunFlags {
     /// The build tags and features chosen, as the drivers take them.
     pub fn build_selection(&self) -> testsmith_driver::BuildSelection {
+        self.build.selection()
+    }
+}
+
+impl BuildFlags {
+    /// The build tags and features chosen, as the drivers take them.
+    pub fn selection(&self) -> testsmith_driver::BuildSelection {
         testsmith_driver::BuildSelection {
             tags: self.tags.clone(),
             features: self.features.clone(),
@@ -313,6 +345,9 @@ pub struct MutantsArgs {
     /// take five times the baseline, and at least 20 seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub test_timeout: u64,
+
+    #[command(flatten)]
+    pub build: BuildFlags,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

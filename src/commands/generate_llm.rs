@@ -18,13 +18,15 @@ use crate::llm::{
     CancellationToken, FileRequest, Halt, Hold, JobLedger, LlmClient, MemberOutcome, MemberRequest,
     MemberResult,
 };
+use crate::mutants::LabOptions;
+use crate::mutants::targets::MutationTargets;
 use crate::output::{FileReport, GenerateReport, Printer, Progress};
 use crate::pipeline::{
-    FileTexts, Package, PreparedFile, Produced, ScaffoldPolicy, WriteSettings, finish_file,
-    prepare_file,
+    Decision, FileTexts, Package, PreparedFile, Produced, ScaffoldPolicy, WriteSettings,
+    finish_file, prepare_file,
 };
 use crate::store::{StateStore, now_ms};
-use crate::verify::{FunnelOptions, WrittenFile, judge_coverage};
+use crate::verify::{FunnelOptions, MutantJudge, MutationGain, WrittenFile, judge_coverage};
 use futures_util::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -46,22 +48,29 @@ pub fn run(
     printer: &mut Printer,
 ) -> Result<Outcome, AppError> {
     let mut session = LlmSession::open(&args.llm.tuning, printer)?;
-    let baselines = if args.coverage {
-        let sources: Vec<(PathBuf, &'static dyn testsmith_driver::Driver)> = packages
-            .iter()
-            .flat_map(|package| {
-                package
-                    .files
-                    .iter()
-                    .map(|file| (file.path.clone(), package.driver))
-            })
-            .collect();
+    let sources: Vec<(PathBuf, &'static dyn testsmith_driver::Driver)> = packages
+        .iter()
+        .flat_map(|package| {
+            package
+                .files
+                .iter()
+                .map(|file| (file.path.clone(), package.driver))
+        })
+        .collect();
+    let baselines = if args.by_coverage() {
         let (verdicts, baselines) = super::generate::coverage_verdicts(&sources, args, printer);
         session.coverage = Some(verdicts);
         Some(baselines)
     } else {
         None
     };
+    if args.mutants && !args.dry_run {
+        let targets = MutationTargets::measure(sources, &lab_options(args));
+        for problem in &targets.problems {
+            printer.warn(&format!("mutants: {problem}"));
+        }
+        session.mutation = Some(targets);
+    }
     let interrupted = session.stop_on_interrupt();
     // A signal ends the running `go`/`cargo` commands; this run then stops in its own way.
     let _graceful = crate::verify::stop::graceful();
@@ -100,13 +109,20 @@ pub fn run(
                 .iter()
                 .filter_map(|outcome| WrittenFile::from_report(&outcome.report))
                 .collect();
-            let options = FunnelOptions {
-                keep_no_gain: args.keep_no_gain,
-                all_packages: args.coverpkg,
-                test_timeout: std::time::Duration::from_secs(args.verify.run.test_timeout),
-            };
-            let mut funnel =
-                judge_coverage(verified, &written, baselines, &settings.scope, options);
+            let options = funnel_options(args);
+            let mut targets = session.mutation.take();
+            let mut judge = targets.as_mut().map(|targets| MutantJudge {
+                targets,
+                lab: lab_options(args),
+            });
+            let mut funnel = judge_coverage(
+                verified,
+                &written,
+                baselines,
+                &settings.scope,
+                options,
+                judge.as_mut(),
+            );
             for round in 1..=args.coverage_rounds {
                 if interrupted.load(Ordering::SeqCst) {
                     break;
@@ -118,13 +134,15 @@ pub fn run(
                     settings,
                     &funnel,
                     round,
-                    options,
+                    judge.as_mut(),
                 )?
                 else {
                     break;
                 };
                 funnel.absorb(round, later);
             }
+            drop(judge);
+            funnel.mutation = targets.as_ref().map(MutationGain::of);
             Some(funnel)
         }
         _ => None,
@@ -196,7 +214,7 @@ fn follow_up(
     settings: &WriteSettings,
     funnel: &crate::verify::CoverageFunnel,
     round: u32,
-    options: FunnelOptions,
+    mutants: Option<&mut MutantJudge<'_>>,
 ) -> Result<Option<crate::verify::CoverageFunnel>, AppError> {
     let wanted = funnel.still_missed(round - 1);
     if wanted.is_empty() {
@@ -240,8 +258,28 @@ fn follow_up(
         &written,
         &funnel.covered,
         &settings.scope,
-        options,
+        funnel_options(args),
+        mutants,
     )))
+}
+
+/// How the funnel judges the model's tests.
+fn funnel_options(args: &GenerateArgs) -> FunnelOptions {
+    FunnelOptions {
+        keep_no_gain: args.keep_no_gain,
+        all_packages: args.coverpkg,
+        test_timeout: std::time::Duration::from_secs(args.verify.run.test_timeout),
+    }
+}
+
+/// How the mutants of `generate --llm --mutants` run: as `testsmith mutants` runs them, with
+/// the run's time limit and build tags or features.
+fn lab_options(args: &GenerateArgs) -> LabOptions {
+    LabOptions {
+        baseline_timeout: std::time::Duration::from_secs(args.verify.run.test_timeout),
+        build: args.verify.run.build_selection(),
+        ..LabOptions::default()
+    }
 }
 
 /// Resolves when the user asks the run to stop (Ctrl-C, SIGTERM); `false` if signals cannot
@@ -278,6 +316,41 @@ fn aim_at_follow_ups(prepared: &mut [PreparedFile<'_>], follow_ups: &FollowUps) 
     }
 }
 
+/// Re-plans for `--mutants`: a member with mutants the existing tests miss, or with lines
+/// they do not execute, is asked about — under a free test name (`TestClamp_2`) where a
+/// test of its own name stands — and its prompt names the survivors. `named` holds the
+/// decisions its test names made; a member that cannot get a test stays skipped.
+fn aim_at_mutants(file: &mut PreparedFile<'_>, named: &[Decision], mutation: &MutationTargets) {
+    let path = file.file.path.clone();
+    for (plan, named) in file.plans.iter_mut().zip(named) {
+        if matches!(named, Decision::Skip(_)) {
+            continue;
+        }
+        let survivors =
+            mutation.in_plain_words(&path, plan.member.start_line, plan.member.end_line);
+        if survivors.is_empty() && plan.missed_lines.is_empty() {
+            // Where coverage could not say (Rust), the mutants do: every one caught.
+            if plan.decision == Decision::Write
+                && mutation.judged(&path, plan.member.start_line, plan.member.end_line)
+            {
+                plan.decision = Decision::AlreadyTested;
+            }
+            continue;
+        }
+        plan.surviving_mutants = survivors;
+        if matches!(plan.decision, Decision::Write | Decision::Replace { .. }) {
+            continue;
+        }
+        let free = (2..)
+            .map(|number| format!("{}_{number}", plan.test_name))
+            .find(|name| !file.taken_names.contains(name))
+            .expect("some number is free");
+        file.taken_names.insert(free.clone());
+        plan.test_name = free;
+        plan.decision = Decision::Write;
+    }
+}
+
 /// Plans every selected file, files with queued jobs first; the files that cannot be worked
 /// on come back finished.
 fn prepare_all<'p>(
@@ -285,6 +358,7 @@ fn prepare_all<'p>(
     selection: &Selection,
     ready: &HashSet<PathBuf>,
     coverage: Option<&Verdicts>,
+    mutation: Option<&MutationTargets>,
 ) -> (Vec<PreparedFile<'p>>, Vec<FileOutcome>) {
     let mut prepared = Vec::new();
     let mut unprepared = Vec::new();
@@ -301,8 +375,16 @@ fn prepare_all<'p>(
                 ScaffoldPolicy::ReplaceUnedited,
             ) {
                 Ok(mut file) => {
+                    let named: Vec<Decision> = file
+                        .plans
+                        .iter()
+                        .map(|plan| plan.decision.clone())
+                        .collect();
                     if let Some(verdicts) = coverage {
                         verdicts.decide(&file.file.path, &mut file.plans, true);
+                    }
+                    if let Some(mutation) = mutation {
+                        aim_at_mutants(&mut file, &named, mutation);
                     }
                     prepared.push(file)
                 }
@@ -344,6 +426,8 @@ pub(crate) struct LlmSession {
     touched: std::sync::Mutex<HashSet<String>>,
     /// `--coverage`: what the existing tests execute; plans aim at what they miss.
     coverage: Option<Verdicts>,
+    /// `--mutants`: the mutants the existing tests miss; plans and prompts aim at them.
+    mutation: Option<MutationTargets>,
     /// A `--coverage-rounds` follow-up: the only members asked about, by source file and
     /// first line, with the test name to write and the lines still missed.
     follow_ups: Option<FollowUps>,
@@ -411,6 +495,7 @@ impl LlmSession {
             asked_keys: std::sync::Mutex::default(),
             tally: std::sync::Mutex::default(),
             coverage: None,
+            mutation: None,
             follow_ups: None,
             _lock: lock,
         })
@@ -452,8 +537,13 @@ impl LlmSession {
     ) -> Result<Vec<FileOutcome>, AppError> {
         let mut queued = self.take_queued()?;
         let first: HashSet<PathBuf> = queued.values().cloned().collect();
-        let (mut prepared, mut outcomes) =
-            prepare_all(packages, selection, &first, self.coverage.as_ref());
+        let (mut prepared, mut outcomes) = prepare_all(
+            packages,
+            selection,
+            &first,
+            self.coverage.as_ref(),
+            self.mutation.as_ref(),
+        );
         if let Some(follow_ups) = &self.follow_ups {
             aim_at_follow_ups(&mut prepared, follow_ups);
         }
@@ -1007,15 +1097,18 @@ fn member_request(prepared: &PreparedFile<'_>, index: usize) -> MemberRequest {
             .driver()
             .display_name_in(prepared.file, &plan.member),
         test_name: plan.test_name.clone(),
-        source: if plan.missed_lines.is_empty() {
-            crate::llm::member_source(&plan.member, &prepared.source_text)
-        } else {
-            crate::llm::member_source_with_missed_lines(
-                &plan.member,
-                &prepared.source_text,
-                &plan.missed_lines,
-            )
-        },
+        source: crate::llm::with_surviving_mutants(
+            &if plan.missed_lines.is_empty() {
+                crate::llm::member_source(&plan.member, &prepared.source_text)
+            } else {
+                crate::llm::member_source_with_missed_lines(
+                    &plan.member,
+                    &prepared.source_text,
+                    &plan.missed_lines,
+                )
+            },
+            &plan.surviving_mutants,
+        ),
     }
 }
 

@@ -74,6 +74,7 @@ pub fn resume(args: &ResumeArgs, printer: &mut Printer) -> Result<Outcome, AppEr
         dry_run: false,
         format: args.format,
         coverage: false,
+        mutants: false,
         coverpkg: false,
         keep_no_gain: false,
         coverage_rounds: 0,

@@ -43,6 +43,7 @@ pub fn run(args: &MutantsArgs, printer: &mut Printer) -> Result<Outcome, AppErro
         budget: args.mutants_budget,
         baseline_timeout: Duration::from_secs(args.test_timeout),
         use_coverage: !args.whole_suite,
+        build: args.build.selection(),
         ..LabOptions::default()
     };
     let mut locks = Vec::new();

@@ -157,7 +157,7 @@ pub fn after_generate(
     interrupted: Option<Arc<AtomicBool>>,
 ) -> Option<VerifyReport> {
     // A model's test judged by coverage must first build and pass.
-    let judged_by_coverage = args.coverage && args.llm.enabled;
+    let judged_by_coverage = args.by_coverage() && args.llm.enabled;
     if !(args.verify.verify || judged_by_coverage) || args.dry_run {
         return None;
     }

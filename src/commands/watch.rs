@@ -396,9 +396,11 @@ impl Watch {
             .moved_to(path)
             .filter(|to| to.exists())
             .map(|to| self.shown(&to));
-        let tests = crate::drivers::for_path(self.filter.drivers(), &shown)
+        let driver = crate::drivers::for_path(self.filter.drivers(), &shown);
+        let tests = driver
             .and_then(|driver| driver.test_file_for(&shown))
-            .filter(|tests| tests.exists());
+            .filter(|tests| tests.exists())
+            .filter(|tests| !driver.is_some_and(|driver| still_in_scope(driver, &shown, tests)));
         self.report
             .deleted(printer, &shown, moved_to.as_deref(), tests.as_deref())
     }
@@ -409,6 +411,37 @@ impl Watch {
             .shown_path(absolute)
             .map_or_else(|| absolute.to_owned(), |(_, shown)| shown)
     }
+}
+
+/// Whether `tests`, the test file of the source `gone`, still counts for another source of
+/// its folder (Go: every test file of a package tests the whole package), so that it is not
+/// orphaned — a renamed Go file leaves its package's tests where they belong.
+fn still_in_scope(driver: &dyn testsmith_driver::Driver, gone: &Path, tests: &Path) -> bool {
+    let folder = match gone.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return false;
+    };
+    let files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file() && driver.claims(path))
+        .collect();
+    let (beside, sources): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|path| driver.is_test_file(path));
+    let name = tests.file_name();
+    sources
+        .iter()
+        .filter(|source| source.file_name() != gone.file_name())
+        .any(|source| {
+            driver
+                .test_scope(source, &beside)
+                .iter()
+                .any(|in_scope| in_scope.file_name() == name)
+        })
 }
 
 /// The absolute path of a file named relative to the current folder, its folder's symlinks

@@ -23,6 +23,9 @@ pub use cache::CacheKey;
 pub use client::{ClientBuildError, Halt, LlmClient, MemberOutcome, MemberResult};
 pub use error::LlmError;
 pub use jobs::{Hold, JobLedger};
-pub use prompt::{FileRequest, MemberRequest, member_source, member_source_with_missed_lines};
+pub use prompt::{
+    FileRequest, MemberRequest, member_source, member_source_with_missed_lines,
+    with_surviving_mutants,
+};
 pub use stats::StatsSnapshot;
 pub use tokio_util::sync::CancellationToken;

@@ -113,6 +113,25 @@ pub fn member_source_with_missed_lines(
     source
 }
 
+/// `source` (a member as the model sees it) followed by the mutants of it that the existing
+/// tests miss, each in plain words (`if line 8 `if n < lo {` became `if n <= lo {`, no test
+/// would notice`), and what to do about them.
+pub fn with_surviving_mutants(source: &str, mutants: &[String]) -> String {
+    if mutants.is_empty() {
+        return source.to_owned();
+    }
+    let mut out = source.to_owned();
+    out.push_str(
+        "\n(The existing tests miss these small deliberate bugs; write a test that fails if \
+         any of them were made:",
+    );
+    for mutant in mutants {
+        let _ = write!(out, "\n- {mutant}");
+    }
+    out.push(')');
+    out
+}
+
 /// Builds the request asking for tests of `members`, within `budget` characters where the
 /// context allows. `feedback` explains why the previous answer for these members was
 /// rejected, so the model can do better.
@@ -336,6 +355,20 @@ mod tests {
         assert!(prompt.user.contains("each of the 2 member(s)"));
         assert!(prompt.user.contains("`Add` — test name `TestAdd`"));
         assert!(prompt.user.contains("`Sub` — test name `TestSub`"));
+    }
+
+    #[test]
+    fn surviving_mutants_follow_the_member_in_plain_words() {
+        assert_eq!(with_surviving_mutants("func F() {}", &[]), "func F() {}");
+        assert_eq!(
+            with_surviving_mutants(
+                "func F() {}",
+                &["if line 8 `a < b` became `a <= b`, no test would notice".to_owned()]
+            ),
+            "func F() {}\n(The existing tests miss these small deliberate bugs; write a test \
+             that fails if any of them were made:\n- if line 8 `a < b` became `a <= b`, no \
+             test would notice)"
+        );
     }
 
     #[test]

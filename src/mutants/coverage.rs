@@ -101,7 +101,7 @@ impl TestCoverage {
 
 /// Whether `profile` executed the block holding `place` (line, byte column, 1-based) of
 /// `file`; `None` when no block holds it.
-fn executed_at(profile: &Profile, file: &Path, place: (usize, usize)) -> Option<bool> {
+pub(crate) fn executed_at(profile: &Profile, file: &Path, place: (usize, usize)) -> Option<bool> {
     let mut found = None;
     for (key, count) in profile.blocks_in(file) {
         let start = (key.span.start_line as usize, key.span.start_col as usize);

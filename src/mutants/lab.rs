@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use testsmith_driver::{CommandOutput, MutantRun, VerifyCommand};
+use testsmith_driver::{BuildSelection, CommandOutput, MutantRun, VerifyCommand};
 
 /// How a tested mutant ended: cargo-mutants' four outcomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,6 +66,8 @@ pub struct LabOptions {
     /// Ask the coverage of each package which tests execute a mutant's line, and run only
     /// those (none: missed without running). Off: every mutant runs the whole suite.
     pub use_coverage: bool,
+    /// The build tags and features every build uses (`--tags`, `--features`).
+    pub build: BuildSelection,
 }
 
 impl Default for LabOptions {
@@ -76,6 +78,7 @@ impl Default for LabOptions {
             timeout_multiplier: 5.0,
             minimum_timeout: Duration::from_secs(20),
             use_coverage: true,
+            build: BuildSelection::default(),
         }
     }
 }
@@ -119,7 +122,7 @@ pub fn run_project(
             *status = Status::NotRun(reason.to_owned());
         }
     };
-    let sandbox = match Sandbox::prepare(project) {
+    let sandbox = match Sandbox::prepare(project, &options.build) {
         Ok(sandbox) => sandbox,
         Err(error) => {
             let reason = format!("cannot prepare a sandbox: {error}");
@@ -146,9 +149,15 @@ pub fn run_project(
     for (file_index, mutant_index) in selected {
         let file = &project.files[file_index];
         let unit = sandbox.test_unit(&file.rel);
-        let fingerprint = fingerprints
-            .entry(unit.clone())
-            .or_insert_with(|| sandbox.fingerprint(&unit));
+        let fingerprint = fingerprints.entry(unit.clone()).or_insert_with(|| {
+            let files = sandbox.fingerprint(&unit);
+            // Other tags or features build other code: outcomes are not shared.
+            if options.build == BuildSelection::default() {
+                files
+            } else {
+                format!("{files} {:?}", options.build)
+            }
+        });
         let mutant = &file.mutants[mutant_index];
         let key = journal::key(project.driver.name(), &file.rel, fingerprint, mutant);
         if let Some(recorded) = journal.get(&key) {
@@ -180,7 +189,9 @@ pub fn run_project(
                 continue;
             }
         };
-        let coverage = if options.use_coverage {
+        // The per-test coverage builds without tags or features: with them it could call a
+        // line unexecuted that a tagged test executes.
+        let coverage = if options.use_coverage && options.build == BuildSelection::default() {
             on_event(LabEvent::Coverage(unit));
             let mut files: Vec<PathBuf> = pending
                 .iter()
@@ -277,6 +288,61 @@ pub fn run_project(
         }
     }
     ProjectRun { statuses, problems }
+}
+
+/// A project's sandbox with the time limits of one test unit, for trying single mutants
+/// against chosen tests: how the funnel of `generate --llm --mutants` learns which
+/// surviving mutants a new test kills.
+#[derive(Debug)]
+pub struct Trial {
+    project: Project,
+    sandbox: Sandbox,
+    limits: Vec<Duration>,
+}
+
+impl Trial {
+    /// Prepares the sandbox and runs the tests of the unit holding `rel` (a file of the
+    /// project) with no mutant: they must pass, and their time sets the limits.
+    pub fn start(project: Project, rel: &Path, options: &LabOptions) -> Result<Trial, String> {
+        let sandbox = Sandbox::prepare(&project, &options.build)
+            .map_err(|error| format!("cannot prepare a sandbox: {error}"))?;
+        let unit = sandbox.test_unit(rel);
+        let limits = run_baseline(&project, &sandbox, &unit, options)?
+            .into_iter()
+            .map(|time| {
+                time.mul_f64(options.timeout_multiplier)
+                    .max(options.minimum_timeout)
+            })
+            .collect();
+        Ok(Trial {
+            project,
+            sandbox,
+            limits,
+        })
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    /// How mutant `mutant_index` of file `file_index` fares against `tests` alone (as the
+    /// driver's [`mutant_test_id`](testsmith_driver::Driver::mutant_test_id) names them).
+    pub fn outcome(
+        &self,
+        file_index: usize,
+        mutant_index: usize,
+        tests: Vec<String>,
+    ) -> Result<MutantOutcome, String> {
+        let file = &self.project.files[file_index];
+        test_mutant(
+            &self.project,
+            &self.sandbox,
+            file,
+            &file.mutants[mutant_index],
+            Some(tests),
+            &self.limits,
+        )
+    }
 }
 
 /// The mutants to try, as (file, mutant) indices; those left out by a per-function budget

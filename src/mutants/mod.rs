@@ -11,7 +11,9 @@ pub mod lab;
 pub mod plan;
 pub mod report;
 pub mod sandbox;
+pub mod targets;
 
-pub use lab::{Budget, LabEvent, LabOptions, run_project};
+pub(crate) use coverage::executed_at;
+pub use lab::{Budget, LabEvent, LabOptions, MutantOutcome, Trial, run_project};
 pub use plan::projects;
 pub use report::MutantsReport;

@@ -36,6 +36,16 @@ impl Counts {
         }
     }
 
+    /// Adds another tally to this one.
+    pub fn add_counts(&mut self, other: &Counts) {
+        self.mutants += other.mutants;
+        self.caught += other.caught;
+        self.missed += other.missed;
+        self.timeout += other.timeout;
+        self.unviable += other.unviable;
+        self.not_run += other.not_run;
+    }
+
     /// Caught (timeouts included) out of the viable mutants tested, in percent; `None` when
     /// none was.
     pub fn score(&self) -> Option<f64> {

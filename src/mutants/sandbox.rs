@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use testsmith_driver::{Driver, MutantRun, MutationSandbox};
+use testsmith_driver::{BuildSelection, Driver, MutantRun, MutationSandbox};
 
 /// The folder under `.testsmith/` that holds everything of mutation runs.
 pub const MUTANTS_DIR: &str = "mutants";
@@ -35,12 +35,14 @@ pub struct Sandbox {
     scratch: Option<PathBuf>,
     /// A hash of every file the copy holds: a change anywhere may change an outcome.
     scratch_fingerprint: String,
+    /// The build tags and features every run builds with.
+    build: BuildSelection,
 }
 
 impl Sandbox {
     /// Prepares `project`: the state folder, and for a scratch copy the copy itself,
     /// brought in line with the tree.
-    pub fn prepare(project: &Project) -> io::Result<Sandbox> {
+    pub fn prepare(project: &Project, build: &BuildSelection) -> io::Result<Sandbox> {
         let state_dir = state_dir(&project.root);
         std::fs::create_dir_all(&state_dir)?;
         let kind = project.driver.mutation_sandbox();
@@ -51,6 +53,7 @@ impl Sandbox {
             state_dir,
             scratch: None,
             scratch_fingerprint: String::new(),
+            build: build.clone(),
         };
         if kind == MutationSandbox::ScratchCopy {
             let scratch = sandbox.state_dir.join("scratch");
@@ -73,6 +76,7 @@ impl Sandbox {
             overlay: None,
             target_dir: self.target_dir(),
             tests: None,
+            build: self.build.clone(),
         }
     }
 
@@ -95,6 +99,7 @@ impl Sandbox {
                     overlay: Some(overlay),
                     target_dir: None,
                     tests: None,
+                    build: self.build.clone(),
                 })
             }
             MutationSandbox::ScratchCopy => {
@@ -105,6 +110,7 @@ impl Sandbox {
                     overlay: None,
                     target_dir: self.target_dir(),
                     tests: None,
+                    build: self.build.clone(),
                 })
             }
         }

@@ -143,7 +143,12 @@ impl FileReport {
             line.push_str(" (test module attached)");
         }
         line.push('\n');
-        if let Some(diverted) = &self.diverted {
+        // Where the tests went matters only when some did.
+        if let Some(diverted) = self
+            .diverted
+            .as_ref()
+            .filter(|_| !(self.written.is_empty() && self.regenerated.is_empty()))
+        {
             line.push_str(&format!(
                 "  new test file beside {}: {}\n",
                 diverted.from.display(),

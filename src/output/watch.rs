@@ -120,6 +120,12 @@ fn status_text(report: &FileReport, elapsed: Duration, verbose: bool) -> Option<
     if !report.deferred.is_empty() {
         parts.push(format!("{} deferred", report.deferred.len()));
     }
+    // Nothing planned at all: the parser found no member to plan. Say why.
+    if parts.is_empty() && report.has_syntax_errors {
+        return Some(format!(
+            "{path}: has syntax errors, so no tests were written; fix them and save again\n"
+        ));
+    }
     if parts.is_empty() && !report.attached {
         return verbose.then(|| {
             format!(
@@ -245,6 +251,19 @@ mod tests {
     }
 
     #[test]
+    fn a_file_with_syntax_errors_and_nothing_planned_says_why_nothing_was_written() {
+        let mut file = report(&[], &[]);
+        file.has_syntax_errors = true;
+        assert_eq!(
+            status_text(&file, Duration::from_millis(4), false).as_deref(),
+            Some(
+                "src/parser.go: has syntax errors, so no tests were written; fix them and save \
+                 again\n"
+            )
+        );
+    }
+
+    #[test]
     fn a_deleted_source_with_tests_left_reports_them_orphaned() {
         let text = deleted_text(
             Path::new("src/gone.go"),
@@ -270,6 +289,20 @@ mod tests {
             text.as_deref(),
             Some("src/a.go moved to src/b.go; its tests in src/a_test.go are orphaned\n")
         );
+    }
+
+    #[test]
+    fn a_moved_source_whose_tests_still_count_is_said_only_when_verbose() {
+        let moved = |verbose| {
+            deleted_text(
+                Path::new("src/a.go"),
+                Some(Path::new("src/b.go")),
+                None,
+                verbose,
+            )
+        };
+        assert_eq!(moved(false), None);
+        assert_eq!(moved(true).as_deref(), Some("src/a.go moved to src/b.go\n"));
     }
 
     #[test]

@@ -184,6 +184,9 @@ pub struct PreparedFile<'p> {
     /// A test of the project's own (not a scaffold) from the file's test scope, to show a
     /// model the project's style.
     pub style_example: Option<String>,
+    /// The names of the tests in the file's test scope, so that a new test under another
+    /// name (a follow-up, a test aimed at surviving mutants) takes a free one.
+    pub taken_names: std::collections::HashSet<String>,
     pub report: FileReport,
 }
 
@@ -270,6 +273,7 @@ pub fn prepare_file<'p>(
         source_text,
         existing_test_text,
         style_example: scope.style_example.clone(),
+        taken_names: scope.existing.names(),
         report,
     })
 }

@@ -25,6 +25,11 @@ impl ExistingTests {
     fn get(&self, name: &str) -> Option<&(PathBuf, ExistingTest)> {
         self.by_name.get(name)
     }
+
+    /// Every test name in the scope.
+    pub fn names(&self) -> std::collections::HashSet<String> {
+        self.by_name.keys().cloned().collect()
+    }
 }
 
 /// What to do about one member.
@@ -60,6 +65,9 @@ pub struct MemberPlan {
     /// `--coverage --llm`: the member's lines (first, last; 1-based, inclusive) that no
     /// test executes, for the prompt to mark. Empty when unknown or all executed.
     pub missed_lines: Vec<(usize, usize)>,
+    /// `--mutants --llm`: the mutants of the member the existing tests miss, in the
+    /// prompt's plain words. Empty when unknown or none survive.
+    pub surviving_mutants: Vec<String>,
 }
 
 /// How eagerly existing scaffolds are replaced.
@@ -85,6 +93,8 @@ pub fn plan_file(
             issue.line, issue.column
         )
     });
+    // A file whose members cannot be tested at all: what has a test stays "tested".
+    let untestable = driver.cannot_test(file);
     let mut planned_names: HashMap<String, String> = HashMap::new();
     let mut plans = Vec::new();
     for member in file.members.iter().filter(|m| m.kind.is_callable()) {
@@ -97,7 +107,14 @@ pub fn plan_file(
                 "its test name {test_name} is already used by {first}"
             ))
         } else {
-            decide(member, &test_name, test_path, existing, policy)
+            match (
+                decide(member, &test_name, test_path, existing, policy),
+                &untestable,
+            ) {
+                (Decision::AlreadyTested, _) => Decision::AlreadyTested,
+                (_, Some(reason)) => Decision::Skip(reason.clone()),
+                (decision, None) => decision,
+            }
         };
         planned_names.entry(test_name.clone()).or_insert(display);
         plans.push(MemberPlan {
@@ -105,6 +122,7 @@ pub fn plan_file(
             test_name,
             decision,
             missed_lines: Vec::new(),
+            surviving_mutants: Vec::new(),
         });
     }
     plans

@@ -9,6 +9,14 @@
 //! model was asked) nor the tests kept before it executed. Otherwise it is removed from its
 //! file — every other byte stays — with the reason "adds no coverage" (`--keep-no-gain`
 //! keeps it).
+//!
+//! Under `--mutants` ([`mutants`]) a test is also kept when it kills a mutant the existing
+//! suite missed and no earlier new test killed; one that does neither is removed with the
+//! reason "kills no surviving mutant and adds no coverage".
+
+mod mutants;
+
+pub use mutants::MutantJudge;
 
 use super::WrittenFile;
 use super::report::{TestStatus, VerifyReport};
@@ -43,6 +51,40 @@ pub struct CoverageFunnel {
     /// What the existing and kept tests execute, per package: the baselines of a follow-up.
     #[serde(skip)]
     pub covered: Baselines,
+    /// `--mutants`: the mutation score per function and in total, before → after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mutation: Option<MutationGain>,
+}
+
+/// The mutation score before the model's tests and after the kept ones.
+#[derive(Debug, Default, Serialize)]
+pub struct MutationGain {
+    pub functions: Vec<crate::mutants::targets::ScoreGain>,
+    pub before: crate::mutants::report::Counts,
+    pub after: crate::mutants::report::Counts,
+    pub score_before: Option<f64>,
+    pub score_after: Option<f64>,
+    /// Why some mutants could not be judged.
+    pub problems: Vec<String>,
+}
+
+impl MutationGain {
+    /// The gain recorded in `targets`, whose survivors the funnel marked killed.
+    pub fn of(targets: &crate::mutants::targets::MutationTargets) -> MutationGain {
+        let functions = targets.gains();
+        let mut gain = MutationGain {
+            problems: targets.problems.clone(),
+            ..MutationGain::default()
+        };
+        for function in &functions {
+            gain.before.add_counts(&function.before);
+            gain.after.add_counts(&function.after);
+        }
+        gain.score_before = gain.before.score();
+        gain.score_after = gain.after.score();
+        gain.functions = functions;
+        gain
+    }
 }
 
 /// A member a kept test left lines of: what a follow-up asks for.
@@ -73,6 +115,15 @@ pub struct FunnelTest {
     pub reason: Option<String>,
     /// 0 for the first ask, 1.. for follow-ups (`--coverage-rounds`).
     pub round: u32,
+    /// `--mutants`: the surviving mutants it kills that no earlier test killed, shown as
+    /// `file:line:column  function  operator: change`.
+    pub kills: Vec<String>,
+    /// Whether its kills were judged (`--mutants`, and the mutants could be tried).
+    #[serde(skip)]
+    pub mutants_judged: bool,
+    /// The source file it tests, as the user named it.
+    #[serde(skip)]
+    pub source_file: PathBuf,
     /// Kept, with lines of its member no test executes yet.
     #[serde(skip)]
     pub still_missed: Option<StillMissed>,
@@ -86,6 +137,9 @@ pub struct FunnelTotals {
     pub passed: usize,
     pub passed_reliably: usize,
     pub raised_coverage: usize,
+    /// `--mutants`: tests that killed a mutant the existing suite missed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub killed_a_mutant: Option<usize>,
     pub kept: usize,
 }
 
@@ -105,6 +159,7 @@ pub fn judge_coverage(
     baselines: &Baselines,
     scope: &WriteScope,
     options: FunnelOptions,
+    mut mutants: Option<&mut MutantJudge<'_>>,
 ) -> CoverageFunnel {
     let drivers: BTreeMap<&Path, &'static dyn Driver> = written
         .iter()
@@ -129,6 +184,9 @@ pub fn judge_coverage(
             new_statements: 0,
             kept: false,
             round: 0,
+            kills: Vec::new(),
+            mutants_judged: false,
+            source_file: test.source_file.clone(),
             still_missed: None,
             reason: (test.status != TestStatus::Passed).then(|| {
                 test.reason
@@ -144,6 +202,11 @@ pub fn judge_coverage(
         }
         funnel.tests.push(entry);
     }
+    let judging = Judging {
+        baselines,
+        scope,
+        options,
+    };
     for (folder, tests) in to_judge {
         let sources: Vec<(PathBuf, &'static dyn Driver)> = verified
             .tests
@@ -158,9 +221,8 @@ pub fn judge_coverage(
             &folder,
             sources,
             &tests,
-            baselines,
-            scope,
-            options,
+            &judging,
+            mutants.as_deref_mut(),
             &mut funnel,
         );
     }
@@ -168,83 +230,156 @@ pub fn judge_coverage(
     funnel
 }
 
+/// What every package is judged against.
+struct Judging<'a> {
+    baselines: &'a Baselines,
+    scope: &'a WriteScope,
+    options: FunnelOptions,
+}
+
 fn judge_package(
     folder: &Path,
     mut sources: Vec<(PathBuf, &'static dyn Driver)>,
     tests: &[usize],
-    baselines: &Baselines,
-    scope: &WriteScope,
-    options: FunnelOptions,
+    judging: &Judging<'_>,
+    mut mutants: Option<&mut MutantJudge<'_>>,
     funnel: &mut CoverageFunnel,
 ) {
+    let Judging {
+        baselines,
+        scope,
+        options,
+    } = *judging;
     sources.dedup_by(|a, b| a.0 == b.0);
-    let keep_all = |funnel: &mut CoverageFunnel, reason: String| {
-        for &test in tests {
-            funnel.tests[test].kept = true;
-            funnel.tests[test].reason = Some(reason.clone());
-        }
+    let Some(driver) = sources.first().map(|(_, driver)| *driver) else {
+        return;
     };
+    let mut package_mutants = mutants
+        .as_deref()
+        .and_then(|judge| mutants::PackageMutants::find(judge, folder, driver));
     let (mut found, _) = packages(sources);
-    let Some(package) = found.pop() else {
-        return keep_all(
-            funnel,
-            "coverage not measured: the package cannot be placed".into(),
-        );
+    let measured: Result<(CoveragePackage, &Profile, PackageRun), String> = match found.pop() {
+        None => Err("coverage not measured: the package cannot be placed".into()),
+        Some(package) => match baselines.get(&package.root.join(&package.dir)) {
+            None => Err("coverage not measured before the model was asked".into()),
+            Some(baseline) => {
+                match PackageRun::start(&package, options.all_packages, options.test_timeout) {
+                    Ok(run) => Ok((package, baseline, run)),
+                    Err(error) => Err(format!("coverage not measured: {error:?}")),
+                }
+            }
+        },
     };
-    let Some(baseline) = baselines.get(&package.root.join(&package.dir)) else {
-        return keep_all(
-            funnel,
-            "coverage not measured before the model was asked".into(),
-        );
-    };
-    let run = match PackageRun::start(&package, options.all_packages, options.test_timeout) {
-        Ok(run) => run,
-        Err(error) => {
-            return keep_all(funnel, format!("coverage not measured: {error:?}"));
+    let (package, baseline, run) = match measured {
+        Ok((package, baseline, run)) => (Some(package), Some(baseline), Some(run)),
+        // Without mutants to judge, an unmeasured test has nothing against it: kept.
+        Err(reason) if mutants.is_none() => {
+            for &test in tests {
+                funnel.tests[test].kept = true;
+                funnel.tests[test].reason = Some(reason.clone());
+            }
+            return;
+        }
+        Err(reason) => {
+            tracing::info!(
+                "{}: {reason}; tests are judged by mutants alone",
+                folder.display()
+            );
+            (None, None, None)
         }
     };
-    let mut covered: Profile = baseline.clone();
+    let mut covered: Option<Profile> = baseline.cloned();
     for &index in tests {
         let name = funnel.tests[index].test.clone();
-        let gained = match run.test_profile(&name) {
-            Ok((profile, _)) => {
-                let new: u64 = profile
-                    .newly_executed(&covered)
-                    .iter()
-                    .filter_map(|key| profile.blocks().find(|(k, _)| k == key))
-                    .map(|(_, count)| u64::from(count.statements))
-                    .sum();
-                if new > 0 {
-                    covered.merge(&profile);
+        // Coverage: statements no earlier test executed, and the test's own profile.
+        let mut unmeasured: Option<String> = None;
+        let (gained, profile) = match (&run, &mut covered) {
+            (Some(run), Some(covered)) => match run.test_profile(&name) {
+                Ok((profile, _)) => {
+                    let new: u64 = profile
+                        .newly_executed(covered)
+                        .iter()
+                        .filter_map(|key| profile.blocks().find(|(k, _)| k == key))
+                        .map(|(_, count)| u64::from(count.statements))
+                        .sum();
+                    if new > 0 {
+                        covered.merge(&profile);
+                    }
+                    (Some(new), Some(profile))
                 }
-                Some(new)
-            }
-            Err(reason) => {
-                funnel.tests[index].kept = true;
-                funnel.tests[index].reason = Some(format!("coverage not measured: {reason}"));
-                None
-            }
-        };
-        let Some(new) = gained else { continue };
-        let test = &mut funnel.tests[index];
-        test.new_statements = new;
-        if new > 0 || options.keep_no_gain {
-            test.kept = true;
-            if new == 0 {
-                test.reason = Some("adds no coverage (kept: --keep-no-gain)".to_owned());
-            }
-            continue;
-        }
-        test.reason = Some(
-            match remove(package.driver, &test.test_file, &name, scope) {
-                Ok(()) => "adds no coverage".to_owned(),
-                Err(error) => {
-                    test.kept = true;
-                    format!("adds no coverage, but could not be removed: {error}")
+                Err(reason) => {
+                    unmeasured = Some(format!("coverage not measured: {reason}"));
+                    (None, None)
                 }
             },
-        );
+            _ => (None, None),
+        };
+        // Mutants: the survivors it kills that no earlier test killed.
+        let kills = match (mutants.as_deref_mut(), package_mutants.as_mut()) {
+            (None, _) => None,
+            (Some(_), None) => Some(Ok(Vec::new())),
+            (Some(judge), Some(package_mutants)) => {
+                let test = &funnel.tests[index];
+                Some(package_mutants.kills(
+                    judge,
+                    &name,
+                    &test.test_file,
+                    &test.source_file,
+                    profile.as_ref(),
+                ))
+            }
+        };
+        let test = &mut funnel.tests[index];
+        test.new_statements = gained.unwrap_or(0);
+        let verdict = match kills {
+            None => match (gained, unmeasured) {
+                (_, Some(reason)) => Verdict::Kept(Some(reason)),
+                (Some(new), None) if new > 0 => Verdict::Kept(None),
+                _ if options.keep_no_gain => {
+                    Verdict::Kept(Some("adds no coverage (kept: --keep-no-gain)".to_owned()))
+                }
+                _ => Verdict::Remove("adds no coverage"),
+            },
+            Some(Err(reason)) => {
+                let reason = format!("mutants not tried: {reason}");
+                Verdict::Kept((test.new_statements == 0).then_some(reason))
+            }
+            Some(Ok(killed)) => {
+                test.mutants_judged = true;
+                test.kills = killed;
+                if test.new_statements > 0 || !test.kills.is_empty() {
+                    Verdict::Kept(None)
+                } else if options.keep_no_gain {
+                    Verdict::Kept(Some(
+                        "kills no surviving mutant and adds no coverage (kept: --keep-no-gain)"
+                            .to_owned(),
+                    ))
+                } else if gained.is_none() {
+                    Verdict::Remove("kills no surviving mutant (coverage not measured)")
+                } else {
+                    Verdict::Remove("kills no surviving mutant and adds no coverage")
+                }
+            }
+        };
+        match verdict {
+            Verdict::Kept(reason) => {
+                test.kept = true;
+                test.reason = reason;
+            }
+            Verdict::Remove(why) => {
+                test.reason = Some(match remove(driver, &test.test_file, &name, scope) {
+                    Ok(()) => why.to_owned(),
+                    Err(error) => {
+                        test.kept = true;
+                        format!("{why}, but could not be removed: {error}")
+                    }
+                });
+            }
+        }
     }
+    let (Some(package), Some(baseline), Some(covered)) = (package, baseline, covered) else {
+        return;
+    };
     for &index in tests {
         let test = &mut funnel.tests[index];
         if test.new_statements == 0 {
@@ -264,6 +399,14 @@ fn judge_package(
         before,
         after,
     });
+}
+
+/// What becomes of one judged test.
+enum Verdict {
+    /// Kept, with a note when it was kept for want of a measure.
+    Kept(Option<String>),
+    /// Removed from its file, for this reason.
+    Remove(&'static str),
 }
 
 /// The lines of `test`'s member that no test executes yet, if any.
@@ -352,6 +495,10 @@ fn totals(tests: &[FunnelTest]) -> FunnelTotals {
         passed: count(|test| test.passed),
         passed_reliably: count(|test| test.passed_reliably),
         raised_coverage: count(|test| test.new_statements > 0),
+        killed_a_mutant: tests
+            .iter()
+            .any(|test| test.mutants_judged)
+            .then(|| count(|test| !test.kills.is_empty())),
         kept: count(|test| test.kept),
     }
 }
@@ -373,20 +520,77 @@ impl CoverageFunnel {
                 test.reason.as_deref().unwrap_or("")
             ));
         }
+        for test in self.tests.iter().filter(|test| !test.kills.is_empty()) {
+            out.push_str(&format!(
+                "  kept     {} in {} kills {}:\n",
+                test.test,
+                test.test_file.display(),
+                crate::output::plural(test.kills.len(), "mutant", "mutants")
+            ));
+            for shown in &test.kills {
+                out.push_str(&format!("             {shown}\n"));
+            }
+        }
         let t = &self.totals;
+        let killed = t
+            .killed_a_mutant
+            .map(|count| format!(" → {count} killed a surviving mutant"))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "funnel: {} generated → {} built → {} passed → {} passed reliably → {} raised coverage → {} kept\n",
+            "funnel: {} generated → {} built → {} passed → {} passed reliably → {} raised coverage{killed} → {} kept\n",
             t.generated, t.built, t.passed, t.passed_reliably, t.raised_coverage, t.kept
         ));
-        out.push_str(&format!(
-            "coverage: {}/{} → {}/{} statements ({:.1}% → {:.1}%)\n",
-            self.before.executed,
-            self.before.total,
-            self.after.executed,
-            self.after.total,
-            self.before.percent(),
-            self.after.percent()
-        ));
+        if self.packages.is_empty() {
+            out.push_str("coverage: not measured\n");
+        } else {
+            out.push_str(&format!(
+                "coverage: {}/{} → {}/{} statements ({:.1}% → {:.1}%)\n",
+                self.before.executed,
+                self.before.total,
+                self.after.executed,
+                self.after.total,
+                self.before.percent(),
+                self.after.percent()
+            ));
+        }
+        if let Some(mutation) = &self.mutation {
+            out.push_str(&mutation.text());
+        }
+        out
+    }
+}
+
+impl MutationGain {
+    /// `mutation score: 70.4% → 85.2% (19 → 23 of 27 caught)`, then a line per function
+    /// whose score changed.
+    fn text(&self) -> String {
+        let score = |score: Option<f64>| score.map_or("-".to_owned(), |s| format!("{s:.1}%"));
+        let caught = |counts: &crate::mutants::report::Counts| counts.caught + counts.timeout;
+        let judged = self.before.caught + self.before.timeout + self.before.missed;
+        let mut out = format!(
+            "mutation score: {} → {} ({} → {} of {judged} caught)\n",
+            score(self.score_before),
+            score(self.score_after),
+            caught(&self.before),
+            caught(&self.after),
+        );
+        for function in self
+            .functions
+            .iter()
+            .filter(|function| function.after != function.before)
+        {
+            out.push_str(&format!(
+                "  {}  {}:{}  {} → {}\n",
+                function.function,
+                function.file.display(),
+                function.line,
+                score(function.score_before),
+                score(function.score_after)
+            ));
+        }
+        for problem in &self.problems {
+            out.push_str(&format!("  mutants not judged: {problem}\n"));
+        }
         out
     }
 }

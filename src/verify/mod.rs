@@ -18,7 +18,7 @@ mod written;
 
 /// The one runner for every command testsmith starts (`go`, `cargo`, test binaries).
 pub(crate) use command::run as run_command;
-pub use funnel::{CoverageFunnel, FunnelOptions, judge_coverage};
+pub use funnel::{CoverageFunnel, FunnelOptions, MutantJudge, MutationGain, judge_coverage};
 pub use pending::Pending;
 pub use repair::{LlmRepairer, Repair};
 pub use report::VerifyReport;

@@ -140,6 +140,38 @@ impl Project {
         Ok(())
     }
 
+    /// Removes each test file the run created whose every test verification dropped: a
+    /// file of imports and nothing else is no test file (a Go one does not even compile,
+    /// its imports unused).
+    pub fn remove_emptied(&self) {
+        let Some(scope) = &self.scope else {
+            return;
+        };
+        // A source file the run attached its test file to (Rust's `#[path]` module) would
+        // name a missing file: then nothing is removed.
+        if self
+            .undo
+            .iter()
+            .any(|undo| !self.driver.is_test_file(&undo.path))
+        {
+            return;
+        }
+        for undo in self.undo.iter().filter(|undo| undo.before.is_none()) {
+            if !self.driver.is_test_file(&undo.path) {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&undo.path) else {
+                continue;
+            };
+            if self.driver.existing_tests(&undo.path, &text).is_empty()
+                && scope.refuse(&undo.path).is_none()
+                && let Err(error) = std::fs::remove_file(&undo.path)
+            {
+                tracing::warn!("cannot remove {}: {error}", undo.shown.display());
+            }
+        }
+    }
+
     /// The report lines for every test, once all are settled.
     pub fn reports(&self) -> Vec<TestReport> {
         self.tests

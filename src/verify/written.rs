@@ -159,6 +159,7 @@ pub fn verify_written(
         } else {
             report.confinement = Some(crate::sandbox::availability().confinement.label());
             project.verify(options, repairer);
+            project.remove_emptied();
             report
                 .rolled_back
                 .extend(project.guard_suite(options, &mut report.suite_compared));

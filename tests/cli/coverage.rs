@@ -369,30 +369,6 @@ fn generate_with_coverage_scaffolds_only_what_no_test_executes_whatever_the_test
 
 // ---- generate --llm --coverage against a fake model --------------------------------------
 
-/// A model that answers every test it is asked for from `answers` (wrapped in prose, as
-/// real models do), or with a test that only logs; it keeps every prompt it was sent.
-struct Recording {
-    answers: std::collections::HashMap<String, String>,
-    prompts: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl wiremock::Respond for Recording {
-    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
-        let body: Value = serde_json::from_slice(&request.body).unwrap();
-        let user = body["messages"][1]["content"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
-        self.prompts.lock().unwrap().push(user);
-        let names = crate::fake_llm::asked_names(request);
-        let envelope = crate::fake_llm::envelope(&names, &self.answers);
-        crate::fake_llm::completion(
-            &format!("Here are the tests:\n{envelope}\nHope it helps!"),
-            "stop",
-        )
-    }
-}
-
 /// The small module plus `Third` and `Fourth`, which no test executes.
 fn module_for_a_model(project: &Project) {
     small_module(project);
@@ -404,10 +380,7 @@ fn module_for_a_model(project: &Project) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_test_is_kept_only_when_it_executes_statements_no_earlier_test_executed() {
-    use wiremock::matchers::{method, path};
-    let server = wiremock::MockServer::start().await;
-    let prompts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let answers = [
+    let (server, prompts) = crate::fake_llm::recording(&[
         // Executes `return y`, the line TestSumsPositives misses: kept.
         (
             "TestAdd",
@@ -427,18 +400,8 @@ async fn a_model_test_is_kept_only_when_it_executes_statements_no_earlier_test_e
         // The follow-up for Fourth, whose line TestFourth left: kept.
         ("TestFourth_2", "func TestFourth_2(t *testing.T) {\n\tif Fourth() != 4 {\n\t\tt.Fatal(\"want 4\")\n\t}\n}"),
         // TestOther is not here: the model answers with a test that only logs.
-    ]
-    .into_iter()
-    .map(|(name, code)| (name.to_owned(), code.to_owned()))
-    .collect();
-    wiremock::Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(Recording {
-            answers,
-            prompts: prompts.clone(),
-        })
-        .mount(&server)
-        .await;
+    ])
+    .await;
     let project = Project::new();
     module_for_a_model(&project);
     let run = with_toolchains(crate::fake_llm::generate_llm(
@@ -468,15 +431,7 @@ async fn a_model_test_is_kept_only_when_it_executes_statements_no_earlier_test_e
     );
 
     let funnel = &doc["funnel"];
-    let verdict = |name: &str| {
-        funnel["tests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|test| test["test"] == name)
-            .unwrap_or_else(|| panic!("no {name} in {funnel}"))
-            .clone()
-    };
+    let verdict = |name: &str| crate::fake_llm::funnel_test(funnel, name);
     assert_eq!(verdict("TestAdd")["kept"], true, "{funnel}");
     assert_eq!(verdict("TestAdd")["new_statements"], 1);
     assert_eq!(verdict("TestOther")["kept"], false, "{funnel}");
@@ -574,23 +529,11 @@ fn a_failing_test_is_reported_and_what_it_executed_still_counts() {
 /// How many times the model's `TestThird` ran under `generate --llm --coverage` with `extra`
 /// flags: the test appends a line to `c/runs.log` on every run.
 async fn runs_of_a_model_test(extra: &[&str]) -> usize {
-    use wiremock::matchers::{method, path};
-    let server = wiremock::MockServer::start().await;
-    let answers = [(
+    let (server, _) = crate::fake_llm::recording(&[(
         "TestThird",
         "func TestThird(t *testing.T) {\n\tf, _ := os.OpenFile(\"runs.log\", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)\n\tf.WriteString(\"ran\\n\")\n\tf.Close()\n\tif Third() != 3 {\n\t\tt.Fatal(\"want 3\")\n\t}\n}",
-    )]
-    .into_iter()
-    .map(|(name, code)| (name.to_owned(), code.to_owned()))
-    .collect();
-    wiremock::Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(Recording {
-            answers,
-            prompts: Default::default(),
-        })
-        .mount(&server)
-        .await;
+    )])
+    .await;
     let project = Project::new();
     module_for_a_model(&project);
     let mut args = vec![

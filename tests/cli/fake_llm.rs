@@ -237,3 +237,79 @@ pub fn max_in_flight(arrivals: &[Instant], service_time: Duration) -> usize {
         .max()
         .unwrap_or(0)
 }
+
+/// A model that answers every test it is asked for from `answers` (wrapped in prose, as
+/// real models do), or with a test that only logs; it keeps every prompt it was sent.
+pub struct Recording {
+    pub answers: HashMap<String, String>,
+    pub prompts: Arc<Mutex<Vec<String>>>,
+}
+
+impl Respond for Recording {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let user = body["messages"][1]["content"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        self.prompts.lock().unwrap().push(user);
+        let names = asked_names(request);
+        let envelope = envelope(&names, &self.answers);
+        completion(
+            &format!("Here are the tests:\n{envelope}\nHope it helps!"),
+            "stop",
+        )
+    }
+}
+
+/// A server answering with [`Recording`] from `answers` (test name, code), and the prompts
+/// it receives.
+pub async fn recording(answers: &[(&str, &str)]) -> (MockServer, Arc<Mutex<Vec<String>>>) {
+    let server = MockServer::start().await;
+    let prompts = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(Recording {
+            answers: answers
+                .iter()
+                .map(|(name, code)| ((*name).to_owned(), (*code).to_owned()))
+                .collect(),
+            prompts: prompts.clone(),
+        })
+        .mount(&server)
+        .await;
+    (server, prompts)
+}
+
+/// The test `name` in the JSON funnel of a `generate` report.
+pub fn funnel_test(funnel: &Value, name: &str) -> Value {
+    entry(&funnel["tests"], "test", name)
+}
+
+/// The object of the JSON array `list` whose `key` is `value`.
+pub fn entry(list: &Value, key: &str, value: &str) -> Value {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .find(|item| item[key] == value)
+        .unwrap_or_else(|| panic!("no {key} {value} in {list}"))
+        .clone()
+}
+
+/// `generate --llm --format json EXTRA..` in `project` (Go's toolchain offline) against a
+/// [`Recording`] model answering from `answers`: the exit code, the report, the prompts.
+pub async fn generate_recorded(
+    project: &Project,
+    answers: &[(&str, &str)],
+    extra: &[&str],
+) -> (i32, Value, Vec<String>) {
+    let (server, prompts) = recording(answers).await;
+    let mut args = vec!["--format", "json"];
+    args.extend_from_slice(extra);
+    let run = crate::verify::with_toolchains(generate_llm(project, &server, &args));
+    let finished = crate::util::run_async(run).await;
+    let doc: Value = serde_json::from_str(&finished.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}\n{}", finished.stdout, finished.stderr));
+    let prompts = prompts.lock().unwrap().clone();
+    (finished.code, doc, prompts)
+}

@@ -6,6 +6,8 @@
 use crate::go_toolchain::go_tool;
 use crate::util::Project;
 use crate::verify::{testsmith, toolchain};
+use std::path::PathBuf;
+use std::process::Command;
 
 const GO_MOD: &str = "module example.com/frames\n\ngo 1.19\n";
 
@@ -363,4 +365,127 @@ fn queue_cache_and_resume_create_no_state_folder_where_they_run() {
         "{}",
         stats.stdout
     );
+}
+
+/// strings, bytes, sort, errors: packages `testing` itself imports. A test in `package errors`
+/// imports `testing`, which imports `errors` — an import cycle, and the package's tests no
+/// longer compile. Proved on a copy of GOROOT whose `src/errors` is a real copy and whose
+/// every other entry is a link to the real one (`GOROOT=<copy>`): cheap, and the go tool's
+/// own rules decide.
+#[test]
+fn a_package_that_testing_imports_gets_no_internal_test_and_its_tests_still_compile() {
+    let real = Command::new("go")
+        .args(["env", "GOROOT"])
+        .output()
+        .expect("go runs (.ci/run installs golang-go)");
+    let real = PathBuf::from(String::from_utf8(real.stdout).unwrap().trim())
+        .canonicalize()
+        .unwrap();
+    let project = Project::new();
+    let goroot = project.path("goroot");
+    std::fs::create_dir_all(goroot.join("src")).unwrap();
+    for entry in std::fs::read_dir(&real).unwrap() {
+        let entry = entry.unwrap().path();
+        if entry.file_name().unwrap() != "src" {
+            std::os::unix::fs::symlink(&entry, goroot.join(entry.file_name().unwrap())).unwrap();
+        }
+    }
+    for entry in std::fs::read_dir(real.join("src")).unwrap() {
+        let entry = entry.unwrap().path();
+        if entry.file_name().unwrap() != "errors" {
+            std::os::unix::fs::symlink(&entry, goroot.join("src").join(entry.file_name().unwrap()))
+                .unwrap();
+        }
+    }
+    crate::util::copy_dir(&real.join("src/errors"), &goroot.join("src/errors"));
+    let go = |args: &[&str]| {
+        let output = Command::new("go")
+            .args(args)
+            .current_dir(goroot.join("src"))
+            .env("GOROOT", &goroot)
+            .env("GOCACHE", crate::go_toolchain::go_cache())
+            .env("GOFLAGS", "-mod=mod")
+            .env("GOPROXY", "off")
+            .env("GOTOOLCHAIN", "local")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "go {args:?}:\n{text}");
+    };
+    go(&["test", "-count=1", "-run", "^$", "errors"]);
+    let tests_before: Vec<_> = test_files(&goroot.join("src/errors"));
+
+    let doc = project
+        .testsmith(&["generate", "goroot/src/errors", "--format", "json"])
+        .env("GOROOT", goroot.to_str().unwrap())
+        .run()
+        .success()
+        .json();
+    let skipped: Vec<&serde_json::Value> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|file| file["skipped"].as_array().unwrap())
+        .collect();
+    assert!(!skipped.is_empty(), "{doc}");
+    for member in &skipped {
+        assert_eq!(
+            member["reason"],
+            "`testing` imports errors, so a test in package errors would be an import cycle; \
+             its tests belong in package errors_test, which testsmith does not write yet",
+            "{doc}"
+        );
+    }
+    assert_eq!(doc["summary"]["written"], 0, "{doc}");
+    assert_eq!(test_files(&goroot.join("src/errors")), tests_before);
+    go(&["vet", "errors"]);
+    go(&["test", "-count=1", "-run", "^$", "errors"]);
+}
+
+fn test_files(folder: &std::path::Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.to_string_lossy().ends_with("_test.go"))
+        .map(|path| {
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&path).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// `import . "lib"` and `l2 "lib"`: a scaffold naming the dot-imported `T` got no import
+/// (`undefined: T`) and was dropped.
+#[test]
+fn dot_imports_and_aliases_are_carried_into_the_test_file_as_written() {
+    let project = Project::new();
+    project
+        .write("go.mod", "module example.com/dot\n\ngo 1.19\n")
+        .write("lib/lib.go", "package lib\n\n// T is a thing.\ntype T struct{ N int }\n")
+        .write(
+            "app/app.go",
+            "package app\n\nimport (\n\t. \"example.com/dot/lib\"\n\tl2 \"example.com/dot/lib\"\n)\n\n\
+             // Make makes a T.\nfunc Make(n int) T { return T{N: n} }\n\n\
+             // Other makes another.\nfunc Other(n int) l2.T { return l2.T{N: n} }\n",
+        );
+    let doc = testsmith(
+        &project,
+        &["generate", "--verify", "app", "--format", "json"],
+    )
+    .run()
+    .success()
+    .json();
+    assert_eq!(doc["verify"]["totals"]["compiled"], 2, "{}", doc["verify"]);
+    assert_eq!(doc["verify"]["totals"]["dropped"], 0, "{}", doc["verify"]);
+    let written = project.read("app/app_test.go");
+    assert!(
+        written.contains("\t. \"example.com/dot/lib\"\n\tl2 \"example.com/dot/lib\"\n"),
+        "{written}"
+    );
+    toolchain(project.root(), "go", &["vet", "./..."]);
 }

@@ -308,3 +308,260 @@ fn a_rust_run_killed_with_sigkill_leaves_the_crate_alone_and_the_next_run_resume
     );
     assert_eq!(tree(project.root()), before);
 }
+
+// ---- generate --llm --mutants against a fake model --------------------------------------
+
+/// A module whose one test checks `Double(2) == 4`, which `n + 2` satisfies as well as
+/// `n * 2`: that mutant survives on a line the test executes. `Half` has no test.
+fn doubling_module(project: &Project) {
+    project.write("go.mod", "module example.com/m\n\ngo 1.19\n");
+    project.write(
+        "d/d.go",
+        "package d\n\n// Double is twice n.\nfunc Double(n int) int {\n\treturn n * 2\n}\n\n\
+         // Half is n halved.\nfunc Half(n int) int {\n\treturn n / 2\n}\n",
+    );
+    project.write(
+        "d/d_test.go",
+        "package d\n\nimport \"testing\"\n\nfunc TestDouble(t *testing.T) {\n\
+         \tif Double(2) != 4 {\n\t\tt.Fatal(\"want 4\")\n\t}\n}\n",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_test_is_kept_for_the_surviving_mutant_it_kills_and_one_killing_nothing_new_is_dropped()
+ {
+    let project = Project::new();
+    doubling_module(&project);
+    let (code, doc, asked) = crate::fake_llm::generate_recorded(
+        &project,
+        &[
+            // Executes nothing TestDouble does not, but 3 + 2 is not 6: kills `*` → `+`.
+        (
+            "TestDouble_2",
+            "func TestDouble_2(t *testing.T) {\n\tif Double(3) != 6 {\n\t\tt.Fatal(\"want 6\")\n\t}\n}",
+        ),
+        // Loosely aimed, as small models are: asked for Half, it checks Double again, which
+        // kills only what TestDouble_2 (judged first) already killed, and executes nothing new.
+        (
+            "TestHalf",
+            "func TestHalf(t *testing.T) {\n\tif Double(5) != 10 {\n\t\tt.Fatal(\"want 10\")\n\t}\n}",
+        ),
+    ],
+        &["--mutants", "--coverage-rounds", "0", "d"],
+    )
+    .await;
+    assert_eq!(code, 0, "{doc}");
+
+    // Double is covered, but a mutant survives: it is asked for under a free name, and its
+    // prompt names the mutant in plain words.
+    let all = asked.join("\n");
+    let double = asked
+        .iter()
+        .find(|prompt| prompt.contains("test name `TestDouble_2`"))
+        .unwrap_or_else(|| panic!("Double was not asked for: {all}"));
+    assert!(
+        double.contains("- if line 5 `return n * 2` became `return n + 2`, no test would notice"),
+        "{double}"
+    );
+    assert!(!all.contains("test name `TestDouble`"), "{all}");
+    assert!(all.contains("test name `TestHalf`"), "{all}");
+
+    let funnel = &doc["funnel"];
+    let verdict = |name: &str| crate::fake_llm::funnel_test(funnel, name);
+    let kept = verdict("TestDouble_2");
+    assert_eq!(kept["kept"], true, "{funnel}");
+    assert_eq!(kept["new_statements"], 0, "{funnel}");
+    assert_eq!(
+        kept["kills"],
+        serde_json::json!(["d/d.go:5:11  Double  arithmetic: replace `*` with `+`"]),
+        "{funnel}"
+    );
+    let dropped = verdict("TestHalf");
+    assert_eq!(dropped["kept"], false, "{funnel}");
+    assert_eq!(
+        dropped["reason"], "kills no surviving mutant and adds no coverage",
+        "{funnel}"
+    );
+    assert_eq!(funnel["totals"]["killed_a_mutant"], 1, "{funnel}");
+    assert_eq!(funnel["totals"]["kept"], 1, "{funnel}");
+
+    // The score, per function and in total: Double's one survivor is killed, Half's stay.
+    let mutation = &funnel["mutation"];
+    let function = |name: &str| crate::fake_llm::entry(&mutation["functions"], "function", name);
+    let double = function("Double");
+    assert_eq!(double["before"]["missed"], 1, "{mutation}");
+    assert_eq!(double["after"]["missed"], 0, "{mutation}");
+    assert_eq!(double["score_after"], 100.0, "{mutation}");
+    let half = function("Half");
+    assert_eq!(half["before"]["caught"], 0, "{mutation}");
+    assert_eq!(half["after"]["caught"], 0, "{mutation}");
+    let (before, after) = (&mutation["before"], &mutation["after"]);
+    assert_eq!(
+        after["caught"].as_u64().unwrap(),
+        before["caught"].as_u64().unwrap() + 1,
+        "{mutation}"
+    );
+
+    let tests = project.read("d/d_test.go");
+    assert!(tests.contains("func TestDouble_2("), "{tests}");
+    assert!(!tests.contains("func TestHalf("), "{tests}");
+    crate::verify::toolchain(project.root(), "go", &["test", "-count=1", "./d"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_model_test_is_judged_by_the_mutants_it_kills_in_the_scratch_copy() {
+    let project = Project::new();
+    project.copy_fixture("mutants/rust", "");
+    let (code, doc, asked) = crate::fake_llm::generate_recorded(
+        &project,
+        &[
+            // either is never called by the crate's tests: this kills all three of its mutants.
+        (
+            "test_either",
+            "#[test]\nfn test_either() {\n    assert!(either(true, false));\n    assert!(!either(false, false));\n}",
+        ),
+        // Only what abs_of_a_positive_number checks already: kills none of abs's survivors.
+        (
+            "test_abs",
+            "#[test]\nfn test_abs() {\n    assert_eq!(abs(5), 5);\n}",
+        ),
+    ],
+        &["--mutants", "--coverage-rounds", "0", "src"],
+    )
+    .await;
+    assert!(matches!(code, 0 | 65), "{doc}");
+
+    // sum and area lose no mutant to their tests: not asked about.
+    let all = asked.join("\n");
+    assert!(!all.contains("test name `test_sum`"), "{all}");
+    assert!(!all.contains("test name `test_area`"), "{all}");
+    assert!(
+        all.contains("- if line 41 `a || b` became `a && b`, no test would notice"),
+        "{all}"
+    );
+
+    let funnel = &doc["funnel"];
+    let verdict = |name: &str| crate::fake_llm::funnel_test(funnel, name);
+    let either = verdict("test_either");
+    assert_eq!(either["kept"], true, "{funnel}");
+    let mut kills: Vec<String> = either["kills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kill| kill.as_str().unwrap().to_owned())
+        .collect();
+    kills.sort();
+    assert_eq!(
+        kills,
+        [
+            "src/lib.rs:40:41  either  replace_body: replace the body of either with `false`",
+            "src/lib.rs:40:41  either  replace_body: replace the body of either with `true`",
+            "src/lib.rs:41:7  either  boolean: replace `||` with `&&`",
+        ],
+        "{funnel}"
+    );
+    let abs = verdict("test_abs");
+    assert_eq!(abs["kept"], false, "{funnel}");
+    assert!(
+        abs["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("kills no surviving mutant"),
+        "{funnel}"
+    );
+    let mutation = &funnel["mutation"];
+    assert_eq!(
+        (
+            mutation["before"]["caught"].as_u64(),
+            mutation["after"]["caught"].as_u64()
+        ),
+        (Some(23), Some(26)),
+        "{mutation}"
+    );
+    let tests = project.read("src/lib_tests.rs");
+    assert!(tests.contains("fn test_either()"), "{tests}");
+    assert!(!tests.contains("fn test_abs()"), "{tests}");
+}
+
+#[test]
+fn a_mutant_that_hangs_the_tests_is_stopped_and_counted_as_caught() {
+    let project = Project::new();
+    project.write("go.mod", "module example.com/m\n\ngo 1.19\n");
+    // Without `n -= 2` the loop never ends.
+    project.write(
+        "h/h.go",
+        "package h\n\n// Halvings counts the steps of two from n down to zero.\nfunc Halvings(n int) int {\n\
+         \tsteps := 0\n\tfor n != 0 {\n\t\tn -= 2\n\t\tsteps++\n\t}\n\treturn steps\n}\n",
+    );
+    project.write(
+        "h/h_test.go",
+        "package h\n\nimport \"testing\"\n\nfunc TestHalvings(t *testing.T) {\n\
+         \tif Halvings(4) != 2 {\n\t\tt.Fatal(\"want 2\")\n\t}\n}\n",
+    );
+    let before = tree(project.root());
+    let doc = testsmith(&project, &["mutants", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let hung: Vec<&Value> = doc["mutants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|mutant| mutant["outcome"] == "timeout")
+        .collect();
+    assert_eq!(hung.len(), 1, "{}", doc["mutants"]);
+    assert_eq!(hung[0]["operator"], "compound_assignment");
+    assert_eq!(hung[0]["line"], 7);
+    let (mutants, caught, missed_count, timeout, unviable, not_run) = summary(&doc);
+    assert_eq!(
+        (missed_count, timeout, unviable, not_run),
+        (0, 1, 0, 0),
+        "{}",
+        doc["summary"]
+    );
+    assert_eq!(caught + 1, mutants);
+    assert_eq!(doc["summary"]["score"], 100.0, "timeouts count as caught");
+    assert_eq!(tree(project.root()), before);
+}
+
+#[test]
+fn build_tags_reach_the_mutants_builds() {
+    let project = Project::new();
+    project.write("go.mod", "module example.com/m\n\ngo 1.19\n");
+    project.write(
+        "t/t.go",
+        "package t\n\n// Inc is n plus one.\nfunc Inc(n int) int {\n\treturn n + 1\n}\n",
+    );
+    // The only test that checks Inc builds with the `extra` tag alone.
+    project.write(
+        "t/t_test.go",
+        "package t\n\nimport \"testing\"\n\nfunc TestBuilds(t *testing.T) {}\n",
+    );
+    project.write(
+        "t/extra_test.go",
+        "//go:build extra\n\npackage t\n\nimport \"testing\"\n\nfunc TestInc(t *testing.T) {\n\
+         \tif Inc(1) != 2 {\n\t\tt.Fatal(\"want 2\")\n\t}\n}\n",
+    );
+    let untagged = testsmith(&project, &["mutants", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let (mutants, caught, ..) = summary(&untagged);
+    assert!(mutants >= 3, "{}", untagged["mutants"]);
+    assert_eq!(caught, 0, "{}", untagged["summary"]);
+    // A journal entry of the untagged run is not reused for the tagged one.
+    let tagged = testsmith(
+        &project,
+        &["mutants", "--tags", "extra", "--format", "json"],
+    )
+    .run()
+    .success()
+    .json();
+    assert_eq!(
+        summary(&tagged),
+        (mutants, mutants, 0, 0, 0, 0),
+        "{}",
+        tagged["summary"]
+    );
+    assert_eq!(tagged["summary"]["tested_now"], mutants);
+}

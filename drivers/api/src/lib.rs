@@ -146,6 +146,14 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         Vec::new()
     }
 
+    /// Why no test of `file`'s members can be written at all, where the language says so
+    /// (Go: a standard-library package that `testing` itself imports, whose internal test
+    /// would be an import cycle); `None` (the default) when they can.
+    fn cannot_test(&self, file: &FileMembers) -> Option<String> {
+        let _ = file;
+        None
+    }
+
     /// The conventional name of `member`'s test (`TestSet_Add`, `test_parser_parse`): a test
     /// of that name anywhere in the test scope means the member is tested.
     fn test_name(&self, file: &FileMembers, member: &Member) -> String {
@@ -394,6 +402,15 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     fn mutant_commands(&self, run: &MutantRun) -> Vec<VerifyCommand> {
         let _ = run;
         Vec::new()
+    }
+
+    /// How [`MutantRun::tests`] names the test `name` of `test_file`, which tests
+    /// `source_file` (both relative to the project root): what the toolchain matches when
+    /// one new test runs alone against a mutant. The default is the name itself (Go's
+    /// `-run '^(Name)$'`).
+    fn mutant_test_id(&self, source_file: &Path, test_file: &Path, name: &str) -> String {
+        let _ = (source_file, test_file);
+        name.to_owned()
     }
 
     /// Whether a failed command of [`mutant_commands`](Driver::mutant_commands) failed

@@ -101,6 +101,49 @@ impl Mutant {
         }
     }
 
+    /// The mutant in the plain words a prompt uses, given the `source` it was found in:
+    /// ``if line 8 `if n < lo {` became `if n <= lo {`, no test would notice``. A replaced
+    /// body is named by its function; a change whose line cannot be shown on its own (it
+    /// spans lines, or the file changed) falls back to the operator alone.
+    pub fn in_plain_words(&self, source: &str) -> String {
+        if self.operator == MutationOperator::ReplaceBody {
+            return format!(
+                "if the body of `{}` (line {}) were replaced by `{}`, no test would notice",
+                self.function, self.function_line, self.replacement
+            );
+        }
+        let line = self.line.wrapping_sub(1);
+        fn line_of(text: &str, line: usize) -> Option<&str> {
+            text.lines().nth(line).map(str::trim)
+        }
+        let mutated = self.apply(source);
+        let shown = match (line_of(source, line), mutated.as_deref()) {
+            (Some(before), Some(mutated))
+                if mutated.lines().count() == source.lines().count()
+                    && line_of(mutated, line).is_some_and(|after| after != before) =>
+            {
+                line_of(mutated, line).map(|after| (before.to_owned(), after.to_owned()))
+            }
+            _ => None,
+        };
+        match shown {
+            Some((before, after)) => format!(
+                "if line {} `{before}` became `{after}`, no test would notice",
+                self.line
+            ),
+            None => format!(
+                "if `{}` on line {} became `{}`, no test would notice",
+                self.original, self.line, self.replacement
+            ),
+        }
+    }
+
+    /// The mutant with the file it is in: `calc/calc.go:8:7  Clamp  comparison: replace `<`
+    /// with `<=``, the one way a mutant is shown in listings and reports.
+    pub fn located<'a>(&'a self, file: &'a std::path::Path) -> impl std::fmt::Display + 'a {
+        Located { file, mutant: self }
+    }
+
     /// `source` with the mutant's edits made. `None` when an edit falls outside `source` or
     /// off a character boundary: the file changed since the mutant was found.
     pub fn apply(&self, source: &str) -> Option<String> {
@@ -117,6 +160,33 @@ impl Mutant {
             text.replace_range(edit.range.clone(), &edit.replacement);
         }
         Some(text)
+    }
+}
+
+/// `8:7  Clamp  comparison: replace `<` with `<=``: place, function, operator, change.
+impl std::fmt::Display for Mutant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}  {}  {}: {}",
+            self.line,
+            self.column,
+            self.function,
+            self.operator.as_str(),
+            self.describe()
+        )
+    }
+}
+
+/// A mutant shown with its file ([`Mutant::located`]).
+struct Located<'a> {
+    file: &'a std::path::Path,
+    mutant: &'a Mutant,
+}
+
+impl std::fmt::Display for Located<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.mutant)
     }
 }
 
@@ -147,6 +217,8 @@ pub struct MutantRun {
     /// Only these tests need to run (those that execute the mutated line); `None` runs
     /// them all. A driver that cannot select tests runs them all.
     pub tests: Option<Vec<String>>,
+    /// The build tags and features the user chose (`--tags`, `--features`).
+    pub build: crate::BuildSelection,
 }
 
 /// What a binary operator may become, after cargo-mutants (`src/visit.rs`): the operator kind
@@ -236,6 +308,37 @@ mod tests {
             replacement: "x".into(),
         }]);
         assert_eq!(mutant.apply("short"), None);
+    }
+
+    #[test]
+    fn plain_words_show_the_line_before_and_after() {
+        let source = "func f(n int) bool {\n\treturn n <= 0\n}\n";
+        let mut m = mutant(vec![MutationEdit {
+            range: 31..33,
+            replacement: "<".into(),
+        }]);
+        m.line = 2;
+        m.original = "<=".into();
+        m.replacement = "<".into();
+        assert_eq!(
+            m.in_plain_words(source),
+            "if line 2 `return n <= 0` became `return n < 0`, no test would notice"
+        );
+        // The file changed since: the operator alone.
+        assert_eq!(
+            m.in_plain_words("x"),
+            "if `<=` on line 2 became `<`, no test would notice"
+        );
+        assert_eq!(
+            m.located(std::path::Path::new("a/f.go")).to_string(),
+            "a/f.go:2:1  f  comparison: replace `<=` with `<`"
+        );
+        m.operator = MutationOperator::ReplaceBody;
+        m.replacement = "return false".into();
+        assert_eq!(
+            m.in_plain_words(source),
+            "if the body of `f` (line 1) were replaced by `return false`, no test would notice"
+        );
     }
 
     #[test]

@@ -114,6 +114,19 @@ pub(crate) fn check_answer(
     if !imports.iter().any(|spec| spec.path == "testing") {
         imports.push(ImportSpec::new("testing"));
     }
+    // A name the package does not declare, used without a package, comes from the source
+    // file's dot imports (`import . "lib"`): the test needs the same ones.
+    if names_undeclared(function, &code, &locals, &package) {
+        for spec in package
+            .imports()
+            .iter()
+            .filter(|spec| spec.alias.as_deref() == Some("."))
+        {
+            if !imports.contains(spec) {
+                imports.push(spec.clone());
+            }
+        }
+    }
     imports.sort();
 
     let mut text = String::new();
@@ -312,6 +325,55 @@ fn package_uses(function: Node<'_>, code: &str) -> Vec<PackageUse> {
     }
     uses.sort_by_key(|use_| use_.qualifier.start);
     uses
+}
+
+/// Whether the function names a type, or calls a function, that is neither its own, the
+/// package's, nor predeclared — one only a dot import can bring.
+fn names_undeclared(
+    function: Node<'_>,
+    code: &str,
+    locals: &HashSet<String>,
+    package: &PackageContext<'_>,
+) -> bool {
+    // Types the test declares for itself (`type Case struct`) are found on the way.
+    let mut declared_here: HashSet<&str> = HashSet::new();
+    let mut used = Vec::new();
+    let mut stack = vec![function];
+    while let Some(node) = stack.pop() {
+        let name = match node.kind() {
+            "type_identifier"
+                if node
+                    .parent()
+                    .is_none_or(|parent| parent.kind() != "qualified_type") =>
+            {
+                Some(node)
+            }
+            "call_expression" => node
+                .child_by_field_name("function")
+                .filter(|callee| callee.kind() == "identifier"),
+            _ => None,
+        };
+        if node.kind() == "type_spec"
+            && let Some(declared) = node.child_by_field_name("name")
+        {
+            declared_here.insert(syntax::text(declared, code));
+        }
+        if let Some(name) = name {
+            let name = syntax::text(name, code);
+            // Only what a package exports can come from another one.
+            if name.starts_with(|c: char| c.is_uppercase())
+                && !locals.contains(name)
+                && !crate::types::is_predeclared(name)
+                && !package.declares(name)
+                && package.type_decl(name).is_none()
+            {
+                used.push(name);
+            }
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+    }
+    used.iter().any(|name| !declared_here.contains(name))
 }
 
 /// Every name the function declares for itself: parameters, variables, constants, range and
@@ -657,6 +719,35 @@ mod tests {
                 "\"strings\"",
                 "\"testing\""
             ]
+        );
+    }
+
+    #[test]
+    fn a_type_only_a_dot_import_brings_carries_the_dot_import_and_local_names_do_not() {
+        let source = "package app\n\nimport (\n\t. \"example.com/dot/lib\"\n\tl2 \"example.com/dot/lib\"\n)\n\n// Make makes a T.\nfunc Make(n int) T { return T{N: n} }\n";
+        let uses_t = "func TestMake(t *testing.T) {\n\tif got := Make(2); got != (T{N: 2}) {\n\t\tt.Fatal(got)\n\t}\n}";
+        assert_eq!(
+            check_in(source, "Make", "TestMake", uses_t)
+                .unwrap()
+                .imports,
+            [". \"example.com/dot/lib\"", "\"testing\""]
+        );
+        // Its own types, the package's and builtins need no dot import (an unused one would
+        // not compile).
+        let own_types = "func TestMake(t *testing.T) {\n\ttype Case struct{ N int }\n\tfor _, c := range []Case{{N: 1}} {\n\t\tif got := Make(c.N); len(fmt.Sprint(got)) == 0 {\n\t\t\tt.Fatal(got)\n\t\t}\n\t}\n}";
+        assert_eq!(
+            check_in(source, "Make", "TestMake", own_types)
+                .unwrap()
+                .imports,
+            ["\"fmt\"", "\"testing\""]
+        );
+        // An alias is kept as the source spells it.
+        let aliased = "func TestMake(t *testing.T) {\n\tif got := Make(2); got != (l2.T{N: 2}) {\n\t\tt.Fatal(got)\n\t}\n}";
+        assert_eq!(
+            check_in(source, "Make", "TestMake", aliased)
+                .unwrap()
+                .imports,
+            ["l2 \"example.com/dot/lib\"", "\"testing\""]
         );
     }
 

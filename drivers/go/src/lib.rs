@@ -149,6 +149,18 @@ impl Driver for GoDriver {
         tests_file::existing_tests(text)
     }
 
+    fn cannot_test(&self, file: &FileMembers) -> Option<String> {
+        let package = file.package.as_deref()?;
+        // Judged where it is, not as named: `generate .` inside `$GOROOT/src/strings`.
+        let absolute = std::path::absolute(&file.path).ok()?;
+        let path = stdlib::imported_by_testing(absolute.parent()?, package)?;
+        Some(format!(
+            "`testing` imports {path}, so a test in package {package} would be an import \
+             cycle; its tests belong in package {package}_test, which testsmith does not \
+             write yet"
+        ))
+    }
+
     fn test_name(&self, _file: &FileMembers, member: &Member) -> String {
         tests_file::test_name(member)
     }
@@ -325,6 +337,9 @@ impl Driver for GoDriver {
             "-failfast".to_owned(),
             "-vet=off".to_owned(),
         ];
+        if !run.build.tags.is_empty() {
+            args.push(format!("-tags={}", run.build.tags.join(",")));
+        }
         if let Some(overlay) = &run.overlay {
             args.push(format!("-overlay={}", overlay.display()));
         }
@@ -394,6 +409,28 @@ fn quick_parse(source: &str, skeleton: &skeleton::Skeleton) -> Option<extract::D
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mutant_builds_with_the_tags_chosen_through_its_overlay() {
+        use std::path::PathBuf;
+        let run = MutantRun {
+            root: PathBuf::from("/m"),
+            package_dir: PathBuf::from("calc"),
+            overlay: Some(PathBuf::from("/m/.testsmith/mutants/overlay.json")),
+            target_dir: None,
+            tests: Some(vec!["TestA".into(), "TestB".into()]),
+            build: testsmith_driver::BuildSelection {
+                tags: vec!["extra".into(), "slow".into()],
+                ..Default::default()
+            },
+        };
+        let commands = GoDriver.mutant_commands(&run);
+        assert_eq!(
+            commands[0].args.join(" "),
+            "test -count=1 -failfast -vet=off -tags=extra,slow \
+             -overlay=/m/.testsmith/mutants/overlay.json -run ^(TestA|TestB)$ ./calc"
+        );
+    }
 
     #[test]
     fn test_files_are_recognised_by_their_suffix() {

@@ -601,6 +601,26 @@ fn imports_for(
             imports.push(spec.clone());
         }
     }
+    // A type the package does not declare, named without a package, comes from a dot import
+    // (`import . "lib"`): the test file needs the same ones.
+    let dot_imports = package
+        .imports()
+        .iter()
+        .filter(|spec| spec.alias.as_deref() == Some("."));
+    let names_foreign_type = || {
+        used_types
+            .iter()
+            .filter_map(|ty| ParsedType::parse(ty))
+            .flat_map(|parsed| parsed.local_names())
+            .any(|name| {
+                !types::is_predeclared(&name)
+                    && package.type_decl(&name).is_none()
+                    && !package.declares(&name)
+            })
+    };
+    if dot_imports.clone().next().is_some() && names_foreign_type() {
+        imports.extend(dot_imports.cloned());
+    }
     Ok(imports)
 }
 

@@ -206,6 +206,101 @@ pub(crate) fn is_standard(path: &str) -> bool {
     !path.split('/').next().unwrap_or(path).contains('.')
 }
 
+/// Every package the `testing` package imports, directly or not: `go list -deps testing` of
+/// Go 1.19, with what later releases added (`cmp`, `slices`, `iter`, `unique`, ... and their
+/// internal helpers). A test in `package strings` imports `testing`, which imports
+/// `strings`: an import cycle, so such a package's tests can only be external
+/// (`package strings_test`).
+const IMPORTED_BY_TESTING: &[&str] = &[
+    "bytes",
+    "cmp",
+    "context",
+    "encoding",
+    "errors",
+    "flag",
+    "fmt",
+    "internal/abi",
+    "internal/asan",
+    "internal/bisect",
+    "internal/byteorder",
+    "internal/bytealg",
+    "internal/chacha8rand",
+    "internal/coverage/rtcov",
+    "internal/cpu",
+    "internal/filepathlite",
+    "internal/fmtsort",
+    "internal/goarch",
+    "internal/godebug",
+    "internal/godebugs",
+    "internal/goexperiment",
+    "internal/goos",
+    "internal/itoa",
+    "internal/msan",
+    "internal/oserror",
+    "internal/poll",
+    "internal/profilerecord",
+    "internal/race",
+    "internal/reflectlite",
+    "internal/runtime/atomic",
+    "internal/runtime/exithook",
+    "internal/runtime/maps",
+    "internal/runtime/math",
+    "internal/runtime/sys",
+    "internal/runtime/syscall",
+    "internal/safefilepath",
+    "internal/stringslite",
+    "internal/sync",
+    "internal/syscall/execenv",
+    "internal/syscall/unix",
+    "internal/sysinfo",
+    "internal/testlog",
+    "internal/unsafeheader",
+    "io",
+    "io/fs",
+    "iter",
+    "maps",
+    "math",
+    "math/bits",
+    "math/rand",
+    "os",
+    "path",
+    "path/filepath",
+    "reflect",
+    "runtime",
+    "runtime/debug",
+    "runtime/internal/atomic",
+    "runtime/internal/math",
+    "runtime/internal/sys",
+    "runtime/internal/syscall",
+    "runtime/trace",
+    "slices",
+    "sort",
+    "strconv",
+    "strings",
+    "sync",
+    "sync/atomic",
+    "syscall",
+    "testing",
+    "time",
+    "unicode",
+    "unicode/utf8",
+    "unique",
+    "unsafe",
+    "weak",
+];
+
+/// The import path of the standard-library package in `folder` (its files say `package
+/// name`) when `testing` imports it, so that an internal test of it would be an import
+/// cycle. The folder is judged by its place below a `src/` folder (`$GOROOT/src/strings`),
+/// as the go tool finds the standard library.
+pub(crate) fn imported_by_testing(folder: &std::path::Path, name: &str) -> Option<&'static str> {
+    let folder = folder.to_str()?.replace('\\', "/");
+    IMPORTED_BY_TESTING.iter().copied().find(|path| {
+        last_element(path) == name
+            && (folder.ends_with(&format!("/src/{path}")) || folder == format!("src/{path}"))
+    })
+}
+
 fn last_element(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
@@ -237,6 +332,30 @@ mod tests {
         assert!(is_standard("net/http"));
         assert!(!is_standard("github.com/google/uuid"));
         assert!(!is_standard("gopkg.in/yaml.v3"));
+    }
+
+    #[test]
+    fn a_package_testing_imports_is_known_by_its_place_below_src() {
+        use std::path::Path;
+        let goroot = Path::new("/tmp/copy/goroot/src");
+        assert_eq!(
+            imported_by_testing(&goroot.join("strings"), "strings"),
+            Some("strings")
+        );
+        assert_eq!(
+            imported_by_testing(&goroot.join("math/rand"), "rand"),
+            Some("math/rand")
+        );
+        // Not below src/, another package's name, or a package testing does not import.
+        assert_eq!(
+            imported_by_testing(Path::new("/p/strings"), "strings"),
+            None
+        );
+        assert_eq!(imported_by_testing(&goroot.join("strings"), "other"), None);
+        assert_eq!(
+            imported_by_testing(&goroot.join("encoding/json"), "json"),
+            None
+        );
     }
 
     #[test]

@@ -270,20 +270,43 @@ impl Driver for RustDriver {
                 )
             })
             .collect();
+        let features = verify::feature_args(&run.build);
         let command = |step: VerifyStep, args: &[&str]| VerifyCommand {
             step,
             program: "cargo".to_owned(),
-            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+            args: args[..1]
+                .iter()
+                .map(|arg| (*arg).to_owned())
+                .chain(features.iter().cloned())
+                .chain(args[1..].iter().map(|arg| (*arg).to_owned()))
+                .collect(),
             dir: run.root.clone(),
             env: env.clone(),
         };
+        let mut run_tests = command(VerifyStep::Run, &["test", "--tests", "--quiet"]);
+        if let Some(tests) = &run.tests {
+            // Paths in the test binary (`calc_tests::test_clamp`) are matched exactly; bare
+            // names only as libtest's substring filters, which may run a few more tests.
+            run_tests.args.push("--".to_owned());
+            if tests.iter().all(|test| test.contains("::")) {
+                run_tests.args.push("--exact".to_owned());
+            }
+            run_tests.args.extend(tests.iter().cloned());
+        }
         vec![
             command(
                 VerifyStep::Build,
                 &["test", "--tests", "--no-run", "--quiet"],
             ),
-            command(VerifyStep::Run, &["test", "--tests", "--quiet"]),
+            run_tests,
         ]
+    }
+
+    fn mutant_test_id(&self, source_file: &Path, test_file: &Path, name: &str) -> String {
+        match verify::test_module(source_file, test_file) {
+            Some(module) if !module.is_empty() => format!("{module}::{name}"),
+            _ => name.to_owned(),
+        }
     }
 }
 
@@ -305,6 +328,44 @@ fn qualified_name(module: Option<&str>, member: &Member) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mutant_builds_with_the_features_chosen_and_runs_one_test_by_its_path() {
+        let run = testsmith_driver::MutantRun {
+            root: PathBuf::from("/p"),
+            package_dir: PathBuf::new(),
+            overlay: None,
+            target_dir: Some(PathBuf::from("/p/.testsmith/mutants/target")),
+            tests: Some(vec![RustDriver.mutant_test_id(
+                Path::new("src/calc.rs"),
+                Path::new("src/calc_tests.rs"),
+                "test_clamp",
+            )]),
+            build: testsmith_driver::BuildSelection {
+                features: vec!["extra".into()],
+                ..Default::default()
+            },
+        };
+        let commands = RustDriver.mutant_commands(&run);
+        let args: Vec<String> = commands.iter().map(|c| c.args.join(" ")).collect();
+        assert_eq!(
+            args,
+            [
+                "test --features=extra --tests --no-run --quiet",
+                "test --features=extra --tests --quiet -- --exact calc::calc_tests::test_clamp",
+            ]
+        );
+        // A bare name is a substring filter: libtest's `--exact` would match nothing.
+        let bare = testsmith_driver::MutantRun {
+            tests: Some(vec!["test_clamp".into()]),
+            ..run
+        };
+        assert!(
+            RustDriver.mutant_commands(&bare)[1]
+                .args
+                .ends_with(&["--".into(), "test_clamp".into()])
+        );
+    }
 
     fn analyzed(path: &str, source: &str) -> FileMembers {
         RustDriver.analyze(Path::new(path), source)

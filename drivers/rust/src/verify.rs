@@ -68,7 +68,7 @@ pub(crate) fn commands(request: &VerifyRequest) -> Vec<VerifyCommand> {
 }
 
 /// Cargo's spelling of the features the user chose.
-fn feature_args(build: &testsmith_driver::BuildSelection) -> Vec<String> {
+pub(crate) fn feature_args(build: &testsmith_driver::BuildSelection) -> Vec<String> {
     let mut args = Vec::new();
     if build.all_features {
         args.push("--all-features".to_owned());
@@ -104,7 +104,7 @@ fn test_paths(request: &VerifyRequest) -> HashMap<String, (PathBuf, String)> {
 /// The test module's path below the crate: the source file's module joined with the test
 /// file's stem, the name testsmith declares it under (`#[path = "b_tests.rs"] mod b_tests;`
 /// in `src/a/b.rs` is `a::b::b_tests`). `None` for tests in the source file itself.
-fn test_module(source_file: &Path, test_file: &Path) -> Option<String> {
+pub(crate) fn test_module(source_file: &Path, test_file: &Path) -> Option<String> {
     if source_file == test_file {
         return None;
     }

@@ -71,6 +71,10 @@ impl Driver for Fake {
         Some("fake.toml")
     }
 
+    fn is_test_file(&self, path: &Path) -> bool {
+        path.to_string_lossy().ends_with("_test.fk")
+    }
+
     fn verify_commands(&self, request: &VerifyRequest) -> Vec<VerifyCommand> {
         let sh = |step, script: &str| VerifyCommand {
             step,
@@ -261,6 +265,26 @@ fn without_a_repairer_a_broken_test_is_dropped_and_the_rest_of_the_file_kept() {
         ]
     );
     assert_eq!(read(dir.path()), GOOD);
+}
+
+#[test]
+fn a_test_file_the_run_created_is_removed_when_every_test_in_it_is_dropped() {
+    let tests = "test test_a\nBROKEN\nend\n";
+    for (before, stays) in [(None, false), (Some(""), true)] {
+        let dir = project(SOURCE, tests);
+        let mut written = written(dir.path(), &["test_a"]);
+        written[0].replaced = vec![crate::pipeline::Replaced {
+            path: dir.path().join("calc_test.fk"),
+            before: before.map(str::to_owned),
+        }];
+        let report = verify_written(&written, &fix(dir.path()), None);
+        assert_eq!(report.tests[0].status, TestStatus::Dropped);
+        assert_eq!(
+            dir.path().join("calc_test.fk").exists(),
+            stays,
+            "{before:?}"
+        );
+    }
 }
 
 /// Fixes on the round given; until then answers with another broken test.
