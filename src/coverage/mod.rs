@@ -15,6 +15,7 @@
 //! The drivers say what to run and how to read a profile (`Driver::coverage_plan`,
 //! `coverage_test_run`, `read_coverage`); every command goes through the verify runner.
 
+mod llvm;
 pub mod members;
 mod package;
 mod profile;
@@ -29,7 +30,6 @@ pub use run::{PackageRun, StartError};
 pub use targets::Verdicts;
 
 use crate::output::PathNote;
-use profile::BlockKey;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -70,12 +70,14 @@ pub fn report_profile(packages: &[CoveragePackage], path: &Path) -> CoverageRepo
             work_dir: std::env::temp_dir(),
             all_packages: false,
             test_timeout_secs: 0,
+            build_cache: std::env::temp_dir(),
         };
-        if package.driver.coverage_plan(&target).is_none() {
+        let plan = package.driver.coverage_plan(&target);
+        if plan.is_none_or(|plan| plan.format != testsmith_driver::ProfileFormat::Text) {
             report.skipped.push(PathNote {
                 path: package.shown_dir.clone(),
                 reason: format!(
-                    "testsmith cannot measure {} coverage yet",
+                    "testsmith reads no {} coverage profile from a file; run without --profile",
                     package.driver.name()
                 ),
             });
@@ -84,8 +86,7 @@ pub fn report_profile(packages: &[CoveragePackage], path: &Path) -> CoverageRepo
         match package.driver.read_coverage(&target, &text) {
             Ok(blocks) => {
                 let profile = Profile::from_blocks(blocks);
-                let in_package = |key: &BlockKey| key.file.parent() == Some(&package.dir);
-                if profile.blocks().any(|(key, _)| in_package(key)) {
+                if profile.blocks().any(|(key, _)| package.holds(&key.file)) {
                     report.push(report::package_report(package, &profile, false));
                 } else {
                     report.failed.push(PathNote {

@@ -1,7 +1,9 @@
 //! The packages a coverage run measures: the walked source files grouped by folder and
 //! language, each placed in its project (the nearest folder above holding the driver's
-//! `project_marker`) and analysed for its members.
+//! `project_marker`) and analysed for its members. For a driver that measures per project
+//! (a Cargo package), the folders of one project are one package.
 
+use super::profile::{Profile, Tally, tally};
 use crate::pipeline::folder_of;
 use crate::walk::io_message;
 use std::collections::BTreeMap;
@@ -23,7 +25,46 @@ pub struct CoveragePackage {
     pub name: Option<String>,
     /// Whether the folder holds test files of the language.
     pub has_tests: bool,
+    /// The package is its whole project ([`dir`](Self::dir) is empty): its figures are
+    /// those of its source files, wherever below the root they are.
+    pub whole_project: bool,
     pub sources: Vec<CoverageSource>,
+}
+
+impl CoveragePackage {
+    /// Executed / total over the package's code in `profile`: its folder's files (Go), or
+    /// every file of the project the tests built that is not a test file (a whole project:
+    /// the crate's, whichever of its files were named, as a Go package's folder counts
+    /// whichever of its files were named).
+    pub fn tally(&self, profile: &Profile) -> Tally {
+        if !self.whole_project {
+            return profile.tally_in(&self.dir);
+        }
+        tally(
+            profile
+                .blocks()
+                .filter(|(key, _)| !self.driver.is_test_file(&key.file)),
+        )
+    }
+
+    /// `path` (as the user named it, or absolute) relative to the project root; as given
+    /// when it is not below it.
+    pub fn relative(&self, path: &Path) -> PathBuf {
+        let absolute = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+        absolute
+            .strip_prefix(&self.root)
+            .map(Path::to_owned)
+            .unwrap_or_else(|_| path.to_owned())
+    }
+
+    /// Whether `file` (relative to the root) is the package's.
+    pub fn holds(&self, file: &Path) -> bool {
+        if self.whole_project {
+            !self.driver.is_test_file(file)
+        } else {
+            file.parent() == Some(self.dir.as_path())
+        }
+    }
 }
 
 /// One source file of a package, analysed.
@@ -66,7 +107,48 @@ pub fn packages(sources: Sources) -> (Vec<CoveragePackage>, Unread) {
             }
         }
     }
-    (packages, problems)
+    (merge_projects(packages), problems)
+}
+
+/// Joins the folders of one project into one package where the driver measures per project.
+fn merge_projects(found: Vec<CoveragePackage>) -> Vec<CoveragePackage> {
+    let mut merged: Vec<CoveragePackage> = Vec::new();
+    for mut package in found {
+        if !package.driver.coverage_per_project() {
+            merged.push(package);
+            continue;
+        }
+        // The project's folder as the user named it: the package folder without the
+        // components that lead from the root to it.
+        let mut shown = package.shown_dir.clone();
+        for _ in package.dir.components() {
+            if !shown.pop() {
+                break;
+            }
+        }
+        if shown.as_os_str().is_empty() {
+            shown = PathBuf::from(".");
+        }
+        let same = merged.iter_mut().find(|known| {
+            known.whole_project
+                && known.root == package.root
+                && known.driver.name() == package.driver.name()
+        });
+        match same {
+            Some(known) => {
+                known.sources.append(&mut package.sources);
+                known.has_tests |= package.has_tests;
+                known.name = known.name.take().or(package.name);
+            }
+            None => {
+                package.dir = PathBuf::new();
+                package.shown_dir = shown;
+                package.whole_project = true;
+                merged.push(package);
+            }
+        }
+    }
+    merged
 }
 
 fn package(
@@ -128,6 +210,7 @@ fn package(
             shown_dir: folder.to_owned(),
             name,
             has_tests,
+            whole_project: false,
             sources,
         },
         unread,

@@ -25,12 +25,29 @@ pub struct CoverageReport {
     pub untested: usize,
 }
 
+/// `statements`, `regions`, or both where the packages count differently.
+pub fn unit_of<'r>(units: impl IntoIterator<Item = &'r str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for unit in units {
+        if !seen.contains(&unit) {
+            seen.push(unit);
+        }
+    }
+    if seen.is_empty() {
+        "statements".to_owned()
+    } else {
+        seen.join("/")
+    }
+}
+
 /// One package.
 #[derive(Debug, Serialize)]
 pub struct PackageReport {
     pub language: String,
     /// The package's folder, as the user named it.
     pub package: PathBuf,
+    /// What the figures count: `statements` (Go), `regions` (Rust: LLVM's code regions).
+    pub unit: &'static str,
     /// Every statement of the package's files the toolchain instrumented.
     pub total: Tally,
     pub percent: f64,
@@ -67,6 +84,9 @@ pub enum MemberStatus {
     Untested,
     /// The profile holds no statement of it: empty, or not built on this platform.
     NoStatements,
+    /// No measured test executes it, but its documentation holds an example the toolchain
+    /// runs as a test (a Rust doctest), which coverage cannot measure.
+    Doctest,
 }
 
 impl MemberStatus {
@@ -86,7 +106,7 @@ pub fn package_report(
     profile: &Profile,
     tests_failed: bool,
 ) -> PackageReport {
-    let total = profile.tally_in(&package.dir);
+    let total = package.tally(profile);
     let members = package
         .sources
         .iter()
@@ -102,6 +122,7 @@ pub fn package_report(
     PackageReport {
         language: package.driver.name().to_owned(),
         package: package.shown_dir.clone(),
+        unit: package.driver.coverage_unit(),
         total,
         percent: round(total.percent()),
         tests_failed,
@@ -118,6 +139,10 @@ pub fn member_report(
 ) -> MemberReport {
     let span = extent(&source.text, &member.byte_range);
     let tally = member_tally(profile, &source.rel, span);
+    let mut status = MemberStatus::of(tally);
+    if status == MemberStatus::Untested && package.driver.runs_doc_example(member) {
+        status = MemberStatus::Doctest;
+    }
     MemberReport {
         member: package.driver.display_name_in(&source.members, member),
         file: source.shown.clone(),
@@ -125,7 +150,7 @@ pub fn member_report(
         executed: tally.executed,
         total: tally.total,
         percent: round(tally.percent()),
-        status: MemberStatus::of(tally),
+        status,
         missed_lines: missed_lines(profile, &source.rel, &source.text, span),
     }
 }

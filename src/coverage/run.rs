@@ -10,7 +10,7 @@ use crate::verify::run_command;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use testsmith_driver::{CommandOutput, CoverageTarget, Driver, VerifyCommand};
+use testsmith_driver::{CommandOutput, CoverageTarget, Driver, ProfileFormat, VerifyCommand};
 
 /// How long building an instrumented test binary may take.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
@@ -37,12 +37,24 @@ pub struct PackageRun {
     target: CoverageTarget,
     /// Holds the binary and profiles; removed on drop.
     _work: tempfile::TempDir,
+    /// Files the toolchain wrote into the project; removed on drop.
+    _side_files: SideFiles,
     /// What every existing test executed, run together once.
     pub baseline: Profile,
     /// The baseline run's output; a failing test still leaves a profile.
     pub baseline_output: CommandOutput,
     profiles_written: AtomicUsize,
     test_timeout: Duration,
+    /// How the runs' profiles are read.
+    reader: Reader,
+}
+
+/// What reads a run's profile: the driver (a text format), or testsmith's LLVM reader with
+/// the objects the build made.
+#[derive(Debug)]
+enum Reader {
+    Text,
+    Llvm(Vec<PathBuf>),
 }
 
 impl PackageRun {
@@ -66,6 +78,7 @@ impl PackageRun {
             work_dir: work.path().to_owned(),
             all_packages,
             test_timeout_secs: test_timeout.as_secs(),
+            build_cache: build_cache(&package.root),
         };
         let driver = package.driver;
         let plan = driver.coverage_plan(&target).ok_or_else(|| {
@@ -78,6 +91,14 @@ impl PackageRun {
             std::fs::write(path, text)
                 .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
         }
+        let side_files = SideFiles(
+            plan.side_files
+                .iter()
+                .filter(|path| !path.exists())
+                .cloned()
+                .collect(),
+        );
+        let mut build_outputs = Vec::new();
         for command in &plan.build {
             let output = run(command, BUILD_TIMEOUT)?;
             if !output.is_success() {
@@ -87,18 +108,25 @@ impl PackageRun {
                     last_lines(&output)
                 )));
             }
+            build_outputs.push(output);
         }
+        let reader = match plan.format {
+            ProfileFormat::Text => Reader::Text,
+            ProfileFormat::Llvm => Reader::Llvm(driver.coverage_objects(&build_outputs)),
+        };
         let run_timeout = test_timeout + Duration::from_secs(30);
         let baseline_output = run(&plan.baseline, run_timeout)?;
-        let baseline = read_profile(driver, &target, &plan.profile, &baseline_output)?;
+        let baseline = read_profile(driver, &target, &reader, &plan.profile, &baseline_output)?;
         Ok(PackageRun {
             driver,
             target,
             _work: work,
+            _side_files: side_files,
             baseline,
             baseline_output,
             profiles_written: AtomicUsize::new(0),
             test_timeout: run_timeout,
+            reader,
         })
     }
 
@@ -126,9 +154,21 @@ impl PackageRun {
             .coverage_test_run(&self.target, test_name, &profile)
             .ok_or_else(|| format!("testsmith cannot run one {} test", self.driver.name()))?;
         let output = run(&command, self.test_timeout)?;
-        let read = read_profile(self.driver, &self.target, &profile, &output);
-        let _ = std::fs::remove_file(&profile);
+        let read = read_profile(self.driver, &self.target, &self.reader, &profile, &output);
+        let _ = std::fs::remove_file(&profile).or_else(|_| std::fs::remove_dir_all(&profile));
         Ok((read?, output))
+    }
+}
+
+/// Files a session's toolchain wrote into the project that were not there before it.
+#[derive(Debug)]
+struct SideFiles(Vec<PathBuf>);
+
+impl Drop for SideFiles {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -139,10 +179,11 @@ fn run(command: &VerifyCommand, timeout: Duration) -> Result<CommandOutput, Stri
 fn read_profile(
     driver: &dyn Driver,
     target: &CoverageTarget,
+    reader: &Reader,
     path: &PathBuf,
     output: &CommandOutput,
 ) -> Result<Profile, String> {
-    let text = std::fs::read_to_string(path).map_err(|_| {
+    let no_profile = || {
         format!(
             "the tests wrote no coverage profile (exit {}):\n{}",
             output
@@ -151,9 +192,26 @@ fn read_profile(
                     .to_string()),
             last_lines(output)
         )
-    })?;
-    let blocks = driver.read_coverage(target, &text)?;
+    };
+    let blocks = match reader {
+        Reader::Text => {
+            let text = std::fs::read_to_string(path).map_err(|_| no_profile())?;
+            driver.read_coverage(target, &text)?
+        }
+        Reader::Llvm(objects) => {
+            if !path.is_dir() {
+                return Err(no_profile());
+            }
+            super::llvm::read(&target.root, path, objects)?
+        }
+    };
     Ok(Profile::from_blocks(blocks))
+}
+
+/// testsmith's folder for a project's instrumented builds, kept between runs so that a
+/// second run rebuilds only what changed (beside the confined runner's own build folders).
+pub fn build_cache(root: &std::path::Path) -> PathBuf {
+    root.join(crate::sandbox::BUILD_DIR).join("coverage")
 }
 
 /// The end of what a command printed, enough to see why it failed.

@@ -16,6 +16,8 @@ pub struct MemberVerdict {
     pub status: MemberStatus,
     pub executed: u64,
     pub total: u64,
+    /// What the counts count (`statements`, `regions`).
+    pub unit: &'static str,
     pub missed_lines: Vec<LineRange>,
 }
 
@@ -30,14 +32,15 @@ impl Verdicts {
         let members = report
             .packages
             .iter()
-            .flat_map(|package| &package.members)
-            .map(|member| {
+            .flat_map(|package| package.members.iter().map(|member| (package.unit, member)))
+            .map(|(unit, member)| {
                 (
                     (member.file.clone(), member.line),
                     MemberVerdict {
                         status: member.status,
                         executed: member.executed,
                         total: member.total,
+                        unit,
                         missed_lines: member.missed_lines.clone(),
                     },
                 )
@@ -99,11 +102,19 @@ fn by_coverage(verdict: &MemberVerdict, test_name: &str, named: &Decision) -> Op
         MemberStatus::NoStatements => None,
         MemberStatus::Covered => Some(Decision::AlreadyTested),
         MemberStatus::Partly => Some(Decision::Skip(format!(
-            "partly covered: the tests execute {} of its {} statements; no test executes {}",
+            "partly covered: the tests execute {} of its {} {}; no test executes {}",
             verdict.executed,
             verdict.total,
+            verdict.unit,
             describe_lines(&verdict.missed_lines)
         ))),
+        // Its doc example may well run all of it: not a gap coverage can show.
+        MemberStatus::Doctest => match named {
+            Decision::AlreadyTested => None,
+            _ => Some(Decision::Skip(
+                "only its doc example runs it, and doctests are not measured".to_owned(),
+            )),
+        },
         MemberStatus::Untested => match named {
             // An unedited scaffold of ours stands in the test's place: regenerate it as
             // planned; a test of the member's name the user wrote that executes nothing of
@@ -147,6 +158,7 @@ mod tests {
             status,
             executed: 2,
             total: 3,
+            unit: "statements",
             missed_lines: vec![LineRange { first: 7, last: 7 }],
         }
     }

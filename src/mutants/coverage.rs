@@ -45,6 +45,11 @@ impl TestCoverage {
         let [package] = &found[..] else {
             return Err(format!("{} packages where one was expected", found.len()));
         };
+        if package.whole_project {
+            // Tests are attributed by the test files in the package's folder; a package
+            // that is a whole project keeps them elsewhere (a crate's in `src/`, `tests/`).
+            return Err("per-test coverage is measured per folder only".to_owned());
+        }
         let run = PackageRun::start(package, false, test_timeout).map_err(|error| match error {
             StartError::Unsupported(reason) | StartError::Failed(reason) => reason,
         })?;

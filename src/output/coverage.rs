@@ -5,7 +5,7 @@
 use super::{Printer, plural};
 use crate::cli::Format;
 use crate::coverage::CoverageReport;
-use crate::coverage::report::{MemberStatus, PackageReport};
+use crate::coverage::report::{MemberStatus, PackageReport, unit_of};
 use crate::errors::AppError;
 use std::fmt::Write as _;
 
@@ -58,9 +58,10 @@ fn text(report: &CoverageReport) -> String {
     }
     let _ = writeln!(
         out,
-        "total: {}/{} statements executed ({:.1}%) in {}; {} no test executes",
+        "total: {}/{} {} executed ({:.1}%) in {}; {} no test executes",
         report.total.executed,
         report.total.total,
+        unit_of(report.packages.iter().map(|package| package.unit)),
         report.percent,
         plural(report.packages.len(), "package", "packages"),
         plural(report.untested, "member", "members"),
@@ -71,11 +72,12 @@ fn text(report: &CoverageReport) -> String {
 fn package_text(package: &PackageReport, out: &mut String) {
     let _ = writeln!(
         out,
-        "{} ({})  {}/{} statements  {:.1}%",
+        "{} ({})  {}/{} {}  {:.1}%",
         package.package.display(),
         package.language,
         package.total.executed,
         package.total.total,
+        package.unit,
         package.percent
     );
     let places: Vec<String> = package
@@ -95,7 +97,8 @@ fn package_text(package: &PackageReport, out: &mut String) {
     for ((member, place), count) in package.members.iter().zip(&places).zip(&counts) {
         let note = match member.status {
             MemberStatus::Untested => "  no test executes it",
-            MemberStatus::NoStatements => "  no statements",
+            MemberStatus::NoStatements => "  nothing to execute",
+            MemberStatus::Doctest => "  only its doc example runs it (doctests are not measured)",
             MemberStatus::Covered | MemberStatus::Partly => "",
         };
         let line = format!(

@@ -207,16 +207,16 @@ pub fn judge_coverage(
         scope,
         options,
     };
-    for (folder, tests) in to_judge {
-        let sources: Vec<(PathBuf, &'static dyn Driver)> = verified
-            .tests
+    for (folder, tests) in by_project(to_judge, verified, &drivers) {
+        let mut sources: Vec<(PathBuf, &'static dyn Driver)> = tests
             .iter()
-            .filter(|test| folder_of(&test.source_file) == folder)
-            .filter_map(|test| {
-                let driver = drivers.get(test.source_file.as_path())?;
-                Some((test.source_file.clone(), *driver))
+            .filter_map(|&index| {
+                let source = &verified.tests[index].source_file;
+                let driver = drivers.get(source.as_path())?;
+                Some((source.clone(), *driver))
             })
             .collect();
+        sources.sort_by(|a, b| a.0.cmp(&b.0));
         judge_package(
             &folder,
             sources,
@@ -228,6 +228,39 @@ pub fn judge_coverage(
     }
     funnel.totals = totals(&funnel.tests);
     funnel
+}
+
+/// Joins the folders of one project where its driver measures per project (a Cargo
+/// package builds and tests all its folders together): one build, and each test judged
+/// against every test kept before it in the whole project. Keyed by the first folder.
+fn by_project(
+    to_judge: BTreeMap<PathBuf, Vec<usize>>,
+    verified: &VerifyReport,
+    drivers: &BTreeMap<&Path, &'static dyn Driver>,
+) -> BTreeMap<PathBuf, Vec<usize>> {
+    let mut joined: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+    let mut first_folder: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    for (folder, tests) in to_judge {
+        let driver = tests
+            .first()
+            .and_then(|&index| drivers.get(verified.tests[index].source_file.as_path()));
+        let project = driver
+            .filter(|driver| driver.coverage_per_project())
+            .and_then(|driver| {
+                let marker = driver.project_marker()?;
+                let absolute = folder.canonicalize().ok()?;
+                absolute
+                    .ancestors()
+                    .find(|dir| dir.join(marker).is_file())
+                    .map(Path::to_owned)
+            });
+        let key = match project {
+            Some(root) => first_folder.entry(root).or_insert(folder).clone(),
+            None => folder,
+        };
+        joined.entry(key).or_default().extend(tests);
+    }
+    joined
 }
 
 /// What every package is judged against.
@@ -294,24 +327,28 @@ fn judge_package(
         // Coverage: statements no earlier test executed, and the test's own profile.
         let mut unmeasured: Option<String> = None;
         let (gained, profile) = match (&run, &mut covered) {
-            (Some(run), Some(covered)) => match run.test_profile(&name) {
-                Ok((profile, _)) => {
-                    let new: u64 = profile
-                        .newly_executed(covered)
-                        .iter()
-                        .filter_map(|key| profile.blocks().find(|(k, _)| k == key))
-                        .map(|(_, count)| u64::from(count.statements))
-                        .sum();
-                    if new > 0 {
-                        covered.merge(&profile);
+            (Some(run), Some(covered)) => {
+                match measure_alone(run, package.as_ref(), &funnel.tests[index], &name) {
+                    Ok((profile, _)) => {
+                        let new: u64 = profile
+                            .newly_executed(covered)
+                            .iter()
+                            // The package's code, not the test's own (Rust instruments tests too).
+                            .filter(|key| package.as_ref().is_some_and(|p| p.holds(&key.file)))
+                            .filter_map(|key| profile.blocks().find(|(k, _)| k == key))
+                            .map(|(_, count)| u64::from(count.statements))
+                            .sum();
+                        if new > 0 {
+                            covered.merge(&profile);
+                        }
+                        (Some(new), Some(profile))
                     }
-                    (Some(new), Some(profile))
+                    Err(reason) => {
+                        unmeasured = Some(format!("coverage not measured: {reason}"));
+                        (None, None)
+                    }
                 }
-                Err(reason) => {
-                    unmeasured = Some(format!("coverage not measured: {reason}"));
-                    (None, None)
-                }
-            },
+            }
             _ => (None, None),
         };
         // Mutants: the survivors it kills that no earlier test killed.
@@ -387,18 +424,37 @@ fn judge_package(
         }
         test.still_missed = still_missed(&package, &covered, test);
     }
-    let before = baseline.tally_in(&package.dir);
-    let after = covered.tally_in(&package.dir);
+    let before = package.tally(baseline);
+    let after = package.tally(&covered);
     funnel
         .covered
         .insert(package.root.join(&package.dir), covered);
     funnel.before.add(before);
     funnel.after.add(after);
     funnel.packages.push(PackageGain {
-        package: folder.to_owned(),
+        package: package.shown_dir.clone(),
         before,
         after,
     });
+}
+
+/// Runs `test` alone with `run`'s build, by the name its driver runs it by.
+fn measure_alone(
+    run: &PackageRun,
+    package: Option<&CoveragePackage>,
+    test: &FunnelTest,
+    name: &str,
+) -> Result<(Profile, testsmith_driver::CommandOutput), String> {
+    let package = package.ok_or("the package cannot be placed")?;
+    let run_name = package
+        .driver
+        .coverage_test_name(
+            &package.relative(&test.source_file),
+            &package.relative(&test.test_file),
+            name,
+        )
+        .ok_or("the test cannot be run alone")?;
+    run.test_profile(&run_name)
 }
 
 /// What becomes of one judged test.

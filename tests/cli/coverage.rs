@@ -283,22 +283,41 @@ fn files_of(dir: &Path) -> Vec<String> {
 }
 
 #[test]
-fn a_rust_crate_beside_go_code_is_left_out_with_a_warning() {
+fn a_rust_crate_beside_go_code_is_measured_as_one_package_of_its_own() {
     let project = Project::new();
     small_module(&project);
     project.write(
         "crate/Cargo.toml",
         "[package]\nname = \"c\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
     );
-    project.write("crate/src/lib.rs", "pub fn c() -> u8 {\n    1\n}\n");
+    project.write(
+        "crate/src/lib.rs",
+        "pub mod m;\npub fn c() -> u8 {\n    1\n}\n",
+    );
+    project.write("crate/src/m.rs", "pub fn d() -> u8 {\n    2\n}\n");
     let (code, doc, stderr) = coverage(&project, &[]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stderr.contains("warning: crate/src: testsmith cannot measure rust coverage yet"),
-        "{stderr}"
+    let packages = doc["packages"].as_array().unwrap();
+    assert_eq!(
+        packages.len(),
+        3,
+        "a, b and the crate, whose two folders are one: {doc}"
     );
-    assert_eq!(doc["skipped"][0]["path"], "crate/src");
-    assert_eq!(doc["packages"].as_array().unwrap().len(), 2, "a and b");
+    let rust = packages
+        .iter()
+        .find(|package| package["language"] == "rust")
+        .unwrap();
+    assert_eq!(rust["package"], "crate");
+    assert_eq!(rust["unit"], "regions");
+    // No test: each function's three regions (its signature, its body, its closing
+    // brace) never run.
+    assert_eq!(
+        rust["total"],
+        serde_json::json!({"executed": 0, "total": 6})
+    );
+    assert_eq!(member(&doc, "c")["status"], "untested");
+    assert_eq!(member(&doc, "d")["status"], "untested");
+    assert_eq!(doc["packages"][0]["unit"], "statements");
 }
 
 fn file_report<'d>(doc: &'d Value, path: &str) -> &'d Value {

@@ -3,6 +3,7 @@
 mod analyze;
 mod changed;
 mod coverage;
+mod coverage_rust;
 mod crash;
 mod fake_llm;
 mod generate;
@@ -12,6 +13,7 @@ mod llm_real;
 mod merges;
 mod mutants;
 mod partition;
+mod prompt;
 mod rust_toolchain;
 mod sandbox;
 mod shared_state;

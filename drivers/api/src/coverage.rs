@@ -33,6 +33,10 @@ pub struct CoverageTarget {
     pub all_packages: bool,
     /// How long one run of the tests may take before the toolchain stops it, where it can.
     pub test_timeout_secs: u64,
+    /// testsmith's own folder for instrumented builds kept between runs (absolute, under
+    /// the project's `.testsmith/build/`, never the user's build folder): a second run
+    /// builds only what changed.
+    pub build_cache: PathBuf,
 }
 
 /// How to measure one [`CoverageTarget`].
@@ -47,6 +51,25 @@ pub struct CoveragePlan {
     pub baseline: VerifyCommand,
     /// Where [`baseline`](Self::baseline) writes its profile.
     pub profile: PathBuf,
+    /// What the runs write there, and so how it is read.
+    pub format: ProfileFormat,
+    /// Files the toolchain writes into the project when they are missing (Cargo's
+    /// `Cargo.lock`): removed when measuring ends if they were not there before.
+    pub side_files: Vec<PathBuf>,
+}
+
+/// What a coverage run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileFormat {
+    /// One text file, read by [`Driver::read_coverage`](crate::Driver::read_coverage) (Go's
+    /// cover profile).
+    Text,
+    /// A folder of LLVM raw profiles (`.profraw`, one per process: `LLVM_PROFILE_FILE`
+    /// with `%p`), read with the coverage maps of the objects the build made, which
+    /// [`Driver::coverage_objects`](crate::Driver::coverage_objects) names. LLVM's
+    /// source-based coverage is the same for every language compiled with it, so testsmith
+    /// reads it itself.
+    Llvm,
 }
 
 /// One block of code a profile reports on: a stretch of a file, how many statements it holds
@@ -63,7 +86,7 @@ pub struct Span {
     pub end_col: u32,
 }
 
-/// One block of a profile.
+/// One block of a profile (Go: a basic block of statements; LLVM: a code region).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CoverBlock {
     /// The file, relative to the target's [`root`](CoverageTarget::root) when it lies in the

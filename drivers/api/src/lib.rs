@@ -15,7 +15,7 @@ pub mod mutate;
 pub mod syntax;
 pub mod verify;
 
-pub use coverage::{CoverBlock, CoveragePlan, CoverageTarget, Span};
+pub use coverage::{CoverBlock, CoveragePlan, CoverageTarget, ProfileFormat, Span};
 pub use generate::{ExistingTest, SourceFile, TestChange, TestCode};
 pub use model::{FileMembers, Member, MemberKind, Param, Signature, SyntaxIssue};
 pub use mutate::{Mutant, MutantRun, MutationEdit, MutationOperator, MutationSandbox};
@@ -211,6 +211,22 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     /// framework, naming, layout, what not to redeclare.
     fn llm_instructions(&self) -> &'static str {
         ""
+    }
+
+    /// The head of a test function named `{name}` in this language (`func {name}(t
+    /// *testing.T)`), shown to a model beside each member so that it writes a test, not the
+    /// member again: small models otherwise echo the code they were shown. Empty when the
+    /// language has no single form.
+    fn llm_test_head(&self) -> &'static str {
+        ""
+    }
+
+    /// A member's declaration as a model is shown it for context: a type with its fields or
+    /// variants, as it reads at the top level. The default is the member's source with its
+    /// indentation taken off; a driver adds what the source range leaves out and a test
+    /// writer needs (Rust's `#[derive]` attributes, Go's `type` keyword of a grouped spec).
+    fn llm_declaration(&self, member: &Member, source: &str) -> Option<String> {
+        syntax::declaration_text(source, member.byte_range.clone())
     }
 
     /// Checks and fixes one test a model wrote for `member`, expected to be named
@@ -455,5 +471,46 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
             "testsmith cannot read {} coverage yet",
             self.name()
         ))
+    }
+
+    /// The instrumented objects a [`ProfileFormat::Llvm`] plan's build made, whose coverage
+    /// maps say which code each counter counts, read from the build commands' output (in
+    /// the plan's order). Absolute paths.
+    fn coverage_objects(&self, build_outputs: &[CommandOutput]) -> Vec<PathBuf> {
+        let _ = build_outputs;
+        Vec::new()
+    }
+
+    /// Whether coverage is measured per project (its [`project_marker`](Driver::project_marker)'s
+    /// folder: a Cargo package builds and tests all its files together) rather than per
+    /// folder (a Go package).
+    fn coverage_per_project(&self) -> bool {
+        false
+    }
+
+    /// What one [`CoverBlock`] counts, for people: `statements` (Go), `regions` (LLVM).
+    fn coverage_unit(&self) -> &'static str {
+        "statements"
+    }
+
+    /// The name [`coverage_test_run`](Driver::coverage_test_run) runs the test `name` of
+    /// `test_file` (testing `source_file`; both relative to the project root) by, or `None`
+    /// when it cannot be run alone. Defaults to `name`.
+    fn coverage_test_name(
+        &self,
+        source_file: &Path,
+        test_file: &Path,
+        name: &str,
+    ) -> Option<String> {
+        let _ = (source_file, test_file);
+        Some(name.to_owned())
+    }
+
+    /// Whether `member`'s documentation holds an example the toolchain runs as a test
+    /// (Rust's doctests), which coverage cannot measure: a member no measured test executes
+    /// is then reported as exercised by its doc example rather than untested.
+    fn runs_doc_example(&self, member: &Member) -> bool {
+        let _ = member;
+        false
     }
 }

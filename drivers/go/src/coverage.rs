@@ -10,7 +10,9 @@
 
 use crate::verify::module_path;
 use std::path::{Path, PathBuf};
-use testsmith_driver::{CoverBlock, CoveragePlan, CoverageTarget, Span, VerifyCommand, VerifyStep};
+use testsmith_driver::{
+    CoverBlock, CoveragePlan, CoverageTarget, ProfileFormat, Span, VerifyCommand, VerifyStep,
+};
 
 /// The name of the empty test file a package without tests is given through `-overlay`.
 const EMPTY_TEST_FILE: &str = "testsmith_coverage_test.go";
@@ -52,6 +54,8 @@ pub(crate) fn plan(target: &CoverageTarget) -> Option<CoveragePlan> {
         build: vec![build],
         baseline,
         profile,
+        format: ProfileFormat::Text,
+        side_files: Vec::new(),
     })
 }
 
@@ -183,6 +187,7 @@ mod tests {
             work_dir: PathBuf::from("/w"),
             all_packages: false,
             test_timeout_secs: 60,
+            build_cache: PathBuf::from("/c"),
         }
     }
 

@@ -19,6 +19,7 @@
 mod answer;
 mod assemble;
 mod attributes;
+mod coverage;
 mod existing;
 mod extract;
 mod lexer;
@@ -156,6 +157,27 @@ impl Driver for RustDriver {
 
     fn llm_instructions(&self) -> &'static str {
         answer::LLM_INSTRUCTIONS
+    }
+
+    fn llm_test_head(&self) -> &'static str {
+        "#[test]\nfn {name}()"
+    }
+
+    fn llm_declaration(&self, member: &Member, source: &str) -> Option<String> {
+        // The attributes just above belong to the item: `#[derive(PartialEq, Debug)]` is what
+        // says whether a test may `assert_eq!` two values of a type.
+        let mut start = member.byte_range.start.min(source.len());
+        while let Some(line_start) = source[..start]
+            .trim_end_matches([' ', '\t'])
+            .strip_suffix('\n')
+            .map(|before| before.rfind('\n').map_or(0, |at| at + 1))
+        {
+            if !source[line_start..start].trim_start().starts_with("#[") {
+                break;
+            }
+            start = line_start;
+        }
+        testsmith_driver::syntax::declaration_text(source, start..member.byte_range.end)
     }
 
     fn check_answer(
@@ -307,6 +329,53 @@ impl Driver for RustDriver {
             Some(module) if !module.is_empty() => format!("{module}::{name}"),
             _ => name.to_owned(),
         }
+    }
+
+    // ---- measuring coverage (coverage.rs) ------------------------------------------------
+
+    fn coverage_plan(
+        &self,
+        target: &testsmith_driver::CoverageTarget,
+    ) -> Option<testsmith_driver::CoveragePlan> {
+        Some(coverage::plan(target))
+    }
+
+    fn coverage_test_run(
+        &self,
+        target: &testsmith_driver::CoverageTarget,
+        test_name: &str,
+        profile: &Path,
+    ) -> Option<testsmith_driver::VerifyCommand> {
+        Some(coverage::test_run(target, test_name, profile))
+    }
+
+    fn coverage_objects(&self, build_outputs: &[testsmith_driver::CommandOutput]) -> Vec<PathBuf> {
+        coverage::objects(build_outputs)
+    }
+
+    /// A Cargo package builds and tests all its files together.
+    fn coverage_per_project(&self) -> bool {
+        true
+    }
+
+    fn coverage_unit(&self) -> &'static str {
+        "regions"
+    }
+
+    fn coverage_test_name(
+        &self,
+        source_file: &Path,
+        test_file: &Path,
+        name: &str,
+    ) -> Option<String> {
+        coverage::test_path(source_file, test_file, name)
+    }
+
+    fn runs_doc_example(&self, member: &Member) -> bool {
+        member
+            .doc
+            .as_deref()
+            .is_some_and(coverage::runs_doc_example)
     }
 }
 
