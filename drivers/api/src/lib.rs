@@ -13,6 +13,8 @@ pub mod marker;
 mod model;
 pub mod mutate;
 pub mod syntax;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod verify;
 
 pub use coverage::{CoverBlock, CoveragePlan, CoverageTarget, ProfileFormat, Span};
