@@ -13,6 +13,8 @@ pub mod marker;
 mod model;
 pub mod mutate;
 pub mod syntax;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod verify;
 
 pub use coverage::{CoverBlock, CoveragePlan, CoverageTarget, ProfileFormat, Span};
@@ -298,6 +300,19 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     /// integration` → "needs -tags integration"), or `None` when it is built.
     fn left_out_of_build(&self, request: &VerifyRequest, text: &str) -> Option<String> {
         let _ = (request, text);
+        None
+    }
+
+    /// Why the test `test_name` of the test file holding `text` is left out of the build
+    /// `request` asks for while its file is in it (Rust: `#[cfg(feature = "serde")]` without
+    /// `--features serde` → "needs --features serde"), or `None` when it is built.
+    fn test_left_out_of_build(
+        &self,
+        request: &VerifyRequest,
+        text: &str,
+        test_name: &str,
+    ) -> Option<String> {
+        let _ = (request, text, test_name);
         None
     }
 
