@@ -303,6 +303,19 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Why the test `test_name` of the test file holding `text` is left out of the build
+    /// `request` asks for while its file is in it (Rust: `#[cfg(feature = "serde")]` without
+    /// `--features serde` → "needs --features serde"), or `None` when it is built.
+    fn test_left_out_of_build(
+        &self,
+        request: &VerifyRequest,
+        text: &str,
+        test_name: &str,
+    ) -> Option<String> {
+        let _ = (request, text, test_name);
+        None
+    }
+
     /// Reads a build or lint command's output into diagnostics, each pointing at a file
     /// and line; the application maps them to tests through
     /// [`existing_tests`](Driver::existing_tests). Warnings are left out.

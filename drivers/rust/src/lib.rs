@@ -232,6 +232,19 @@ impl Driver for RustDriver {
         verify::commands(request)
     }
 
+    fn test_left_out_of_build(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+        text: &str,
+        test_name: &str,
+    ) -> Option<String> {
+        let test = existing::existing_tests(text)
+            .into_iter()
+            .find(|test| test.name == test_name)?;
+        verify::missing_feature(request, &text[test.byte_range])
+            .map(|feature| format!("needs --features {feature}"))
+    }
+
     fn read_diagnostics(
         &self,
         _request: &testsmith_driver::VerifyRequest,
