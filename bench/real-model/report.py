@@ -70,7 +70,8 @@ print(f"  requests {llm.get('requests_sent', 0)}, tokens in/out {tokens_in:,}/{t
 server_sizes = []
 if len(sys.argv) > 5 and Path(sys.argv[5]).exists():
     for line in Path(sys.argv[5]).read_text(errors="replace").splitlines():
-        m = re.search(r"^\s*eval time =.*?/\s*(\d+) tokens", line)
+        # `... print_timing: ... | eval time = 3540.13 ms / 60 tokens` (not `prompt eval`)
+        m = re.search(r"(?<!prompt )\beval time =.*?/\s*(\d+) tokens", line)
         if m:
             server_sizes.append(int(m.group(1)))
 if server_sizes:

@@ -18,18 +18,28 @@ BIN=${3:-$REPO/target/release/testsmith}
 [ -x "$BIN" ] || { echo "build it first: cargo build --release (or pass a binary)" >&2; exit 2; }
 MODEL="$MODEL_DIR/qwen2.5-coder-$SIZE-instruct.gguf"
 # LLAMA_SERVER overrides the prebuilt server: its CPU backend needs AVX-VNNI, which some
-# machines lack (it dies with SIGILL); a llama-server built from source runs anywhere.
+# machines lack (it dies with SIGILL); `cpu-backend.sh MODEL_DIR` builds a copy of it with a
+# CPU backend for this machine, and prints the LLAMA_SERVER to use.
 SERVER=${LLAMA_SERVER:-$MODEL_DIR/venv/bin/llama-server-vulkan}
 [ -f "$MODEL" ] && [ -x "$SERVER" ] || { echo "run ../shared/local-llm/setup.sh $MODEL_DIR $SIZE" >&2; exit 2; }
 PKG=${REAL_PACKAGE:-/usr/share/gocode/src/github.com/hashicorp/golang-lru/simplelru}
+# More `generate` flags, e.g. EXTRA=--fan-out or EXTRA=--coverage.
+EXTRA=${EXTRA:-}
 
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$SERVER" -m "$MODEL" --host 127.0.0.1 --port "$PORT" -t 2 -c 8192 --alias qwen \
+# nice: the machine is shared, and a benchmark must not starve the builds beside it.
+nice -n 10 "$SERVER" -m "$MODEL" --host 127.0.0.1 --port "$PORT" -t 2 -c 8192 --alias qwen \
     > "$WORK/server.log" 2>&1 &
 SRV=$!
-trap 'kill $SRV 2>/dev/null || true' EXIT
+# testsmith talks to the server through record.py, which keeps every request and answer in
+# $WORK/exchanges.jsonl, to read what the model was given and what it answered.
+PROXY=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 "$HERE/record.py" "$PROXY" "http://127.0.0.1:$PORT" "$WORK/exchanges.jsonl" &
+REC=$!
+trap 'kill $SRV $REC 2>/dev/null || true' EXIT
 until curl -sf "127.0.0.1:$PORT/health" >/dev/null; do sleep 0.5; done
+until curl -sf "127.0.0.1:$PROXY/health" >/dev/null; do sleep 0.2; done
 
 run_one() { # NAME SOURCE_DIR
     local name=$1 project="$WORK/$1"
@@ -41,7 +51,7 @@ run_one() { # NAME SOURCE_DIR
     seen=$(wc -l < "$WORK/server.log")
     start=$(date +%s.%N)
     (cd "$project" && OPENAI_API_KEY=none "$BIN" generate --llm --verify --no-cache \
-        --base-url "http://127.0.0.1:$PORT/v1" --model qwen --concurrency 1 \
+        --base-url "http://127.0.0.1:$PROXY/v1" --model qwen --concurrency 1 $EXTRA \
         --format json . > "$WORK/$name.json" 2> "$WORK/$name.stderr") || echo "$name: exit $?" >&2
     end=$(date +%s.%N)
     tail -n +"$((seen + 1))" "$WORK/server.log" > "$WORK/$name.server.log"

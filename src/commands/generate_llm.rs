@@ -1055,38 +1055,22 @@ fn file_request(
             .or_else(|| file.module.clone()),
         dependencies: dependencies(prepared, wanted),
         style_example: prepared.style_example.clone(),
+        test_head: driver.llm_test_head().to_owned(),
     }
 }
 
-/// Signatures of the package's members that the wanted members' sources mention by name.
+/// What the model is shown of the package around `wanted` (see [`crate::llm::member_context`]).
 fn dependencies(prepared: &PreparedFile<'_>, wanted: &[(usize, MemberRequest)]) -> Vec<String> {
-    let mentioned: HashSet<&str> = wanted
+    let members: Vec<(&testsmith_driver::Member, &str)> = wanted
         .iter()
-        .flat_map(|(_, member)| {
-            member
-                .source
-                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .filter(|word| !word.is_empty())
-        })
+        .map(|(index, request)| (&prepared.plans[*index].member, request.source.as_str()))
         .collect();
-    let wanted_ids: HashSet<&str> = wanted.iter().map(|(_, m)| m.id.as_str()).collect();
-    let driver = prepared.driver();
-    let mut signatures = Vec::new();
-    for file in &prepared.package.files {
-        for member in &file.members {
-            let is_named = mentioned.contains(member.name.as_str())
-                || member
-                    .owner
-                    .as_deref()
-                    .is_some_and(|owner| mentioned.contains(owner));
-            if is_named && !wanted_ids.contains(driver.display_name_in(file, member).as_str()) {
-                signatures.push(member.signature.clone());
-            }
-        }
-    }
-    signatures.sort();
-    signatures.dedup();
-    signatures
+    crate::llm::member_context(
+        prepared.driver(),
+        &prepared.package.files,
+        (&prepared.file.path, &prepared.source_text),
+        &members,
+    )
 }
 
 /// The member of plan `index` as the model sees it: its doc comment and its source.

@@ -9,10 +9,10 @@ use crate::cli::{Format, GenerateArgs, RunFlags, VerifyArgs};
 use crate::errors::{AppError, Outcome};
 use crate::output::Printer;
 use crate::pipeline::WriteScope;
-use crate::verify::{Repair, VerifyOptions, VerifyReport, WrittenFile, verify_written};
+use crate::verify::{Pending, Repair, VerifyOptions, VerifyReport, WrittenFile, verify_written};
 use crate::walk::Found;
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -161,10 +161,20 @@ pub fn after_generate(
     if !(args.verify.verify || judged_by_coverage) || args.dry_run {
         return None;
     }
-    let written: Vec<WrittenFile> = outcomes
+    let mut written: Vec<WrittenFile> = outcomes
         .iter()
         .filter_map(|outcome| WrittenFile::from_report(&outcome.report))
         .collect();
+    // What a killed run wrote but never verified is verified now, then what this run wrote
+    // stays marked until it is settled.
+    let pending = Pending::open(&super::state::project_root().ok()?);
+    let sources: Vec<PathBuf> = outcomes
+        .iter()
+        .map(|outcome| outcome.report.path.clone())
+        .collect();
+    let left_over = pending.left_over(&sources, &written);
+    written.extend(left_over);
+    pending.mark(&written);
     let options = VerifyOptions {
         repair_rounds: args.verify.repair_rounds,
         // "Passes reliably" means three runs unless the user said how many.
@@ -178,5 +188,7 @@ pub fn after_generate(
         interrupted,
         ..VerifyOptions::fix(scope.clone())
     };
-    Some(verify_written(&written, &options, repairer))
+    let report = verify_written(&written, &options, repairer);
+    pending.settle(&report);
+    Some(report)
 }

@@ -144,6 +144,7 @@ mod tests {
             module: Some("a".to_owned()),
             dependencies: vec!["func Helper()".to_owned()],
             style_example: Some("func TestX(t *testing.T) {}".to_owned()),
+            test_head: "func {name}(t *testing.T)".to_owned(),
         }
     }
 

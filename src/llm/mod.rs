@@ -8,6 +8,7 @@ mod breaker;
 mod cache;
 mod classify;
 mod client;
+mod context;
 mod envelope;
 mod error;
 mod jobs;
@@ -21,6 +22,7 @@ mod stats;
 
 pub use cache::CacheKey;
 pub use client::{ClientBuildError, Halt, LlmClient, MemberOutcome, MemberResult};
+pub use context::member_context;
 pub use error::LlmError;
 pub use jobs::{Hold, JobLedger};
 pub use prompt::{

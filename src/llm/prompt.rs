@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 /// Bumped whenever the prompt's wording changes enough that cached answers should not be
 /// reused. Part of every cache key.
-pub const PROMPT_VERSION: u32 = 1;
+pub const PROMPT_VERSION: u32 = 3;
 
 /// A sensible default budget: about 8k tokens of prompt.
 pub const DEFAULT_PROMPT_BUDGET: usize = 32_000;
@@ -31,6 +31,9 @@ pub struct FileRequest {
     pub dependencies: Vec<String>,
     /// An existing test of the project as a style example; the first thing cut.
     pub style_example: Option<String>,
+    /// The head of a test function, `{name}` standing for the test's name (the driver's
+    /// [`llm_test_head`](testsmith_driver::Driver::llm_test_head)); empty for none.
+    pub test_head: String,
 }
 
 /// One member that needs a test.
@@ -56,11 +59,12 @@ pub fn member_source(member: &testsmith_driver::Member, source_text: &str) -> St
             source.push('\n');
         }
     }
-    source.push_str(
-        source_text
-            .get(member.byte_range.clone())
-            .unwrap_or(&member.signature),
-    );
+    // A method nested in an `impl` reads as at the top level, not with its first line flush
+    // left and the rest indented.
+    match testsmith_driver::syntax::declaration_text(source_text, member.byte_range.clone()) {
+        Some(text) => source.push_str(&text),
+        None => source.push_str(&member.signature),
+    }
     source
 }
 
@@ -149,25 +153,49 @@ pub fn build_prompt(
     }
     let _ = writeln!(
         required,
-        "\nWrite one test for each of the {} member(s) below. Answer with JSON only, exactly \
-         {{\"tests\":[{{\"name\":\"<test name>\",\"code\":\"<test code>\"}}]}}, one item per \
-         member, `name` being the test name given for it.",
+        "\nWrite one test for each of the {} member(s) below, named with the test name given \
+         for it.",
         members.len()
     );
     for member in members {
         let _ = write!(
             required,
-            "\n### `{}` — test name `{}`\n```{}\n{}\n```\n",
+            "\n### `{}` — test name `{}`\nThe code under test (it exists already: call it, \
+             never copy it):\n```{}\n{}\n```\n",
             member.id,
             member.test_name,
             file.language,
             member.source.trim_end()
         );
+        if let Some(head) = test_head(file, &member.test_name) {
+            let _ = writeln!(
+                required,
+                "Its test: `{}`, calling `{}` with concrete inputs and checking the results.",
+                head.replace('\n', " "),
+                member.id
+            );
+        }
     }
     if let Some(feedback) = feedback {
         let _ = write!(
             required,
             "\nYour previous answer was rejected: {feedback}\nFix that this time.\n"
+        );
+    }
+    // The shape of the answer comes last, with the first member's own names: small models
+    // follow the end of a prompt most closely, and an example more than a description.
+    if let Some(first) = members.first() {
+        let code = match test_head(file, &first.test_name) {
+            Some(head) => format!("{head} {{\n…\n}}"),
+            None => "…".to_owned(),
+        };
+        let item = serde_json::json!({"name": first.test_name, "code": code});
+        let _ = write!(
+            required,
+            "\nAnswer with this JSON only, one item per member in the order above: \
+             {{\"tests\":[{item}{more}]}}. Each `code` is one test function that calls its \
+             member and checks the results, never the member's own code.\n",
+            more = if members.len() > 1 { ",…" } else { "" }
         );
     }
 
@@ -184,7 +212,8 @@ pub fn build_prompt(
         }
     }
     let fence = |body: &str| format!("```{}\n{}\n```\n\n", file.language, body.trim_end());
-    let dependencies_heading = "Signatures available in the same package:\n";
+    let dependencies_heading = "Declarations of the same package, to build the test's values with (never redeclare \
+         them):\n";
     let mut dependencies: Vec<&str> = Vec::new();
     let mut dependencies_cost = dependencies_heading.len() + fence("").len();
     for signature in &file.dependencies {
@@ -202,7 +231,8 @@ pub fn build_prompt(
     }
     if let Some(example) = &file.style_example {
         let section = format!(
-            "An existing test from this project, to match its style:\n{}",
+            "An existing test of another member, to show the project's style only (never copy \
+             it):\n{}",
             fence(example)
         );
         if section.len() <= room {
@@ -215,6 +245,11 @@ pub fn build_prompt(
         user,
         max_tokens: None,
     }
+}
+
+/// The head of the test function `test_name`, when the driver gave its form.
+fn test_head(file: &FileRequest, test_name: &str) -> Option<String> {
+    (!file.test_head.is_empty()).then(|| file.test_head.replace("{name}", test_name))
 }
 
 fn system_message(file: &FileRequest) -> String {
@@ -270,6 +305,7 @@ mod tests {
                 "func (s *Set) Len() int".to_owned(),
             ],
             style_example: Some("func TestNew(t *testing.T) {}".to_owned()),
+            test_head: "func {name}(t *testing.T)".to_owned(),
         }
     }
 
@@ -337,6 +373,31 @@ mod tests {
         assert!(
             cut.trim_end_matches("\n[... cut to fit ...]")
                 .ends_with("here")
+        );
+    }
+
+    #[test]
+    fn each_member_is_shown_its_tests_head_and_the_answer_ends_the_prompt() {
+        let a = member("Add", "func Add() {}");
+        let b = member("Sub", "func Sub() {}");
+        let prompt = build_prompt(&file(), &[&a, &b], Some("it redeclares Add"), 10_000);
+        assert!(prompt.user.contains(
+            "Its test: `func TestSub(t *testing.T)`, calling `Sub` with concrete inputs"
+        ));
+        // The answer's shape, with the first member's own names, comes after the feedback.
+        let shape = prompt
+            .user
+            .find(r#"{"tests":[{"name":"TestAdd","code":"func TestAdd(t *testing.T) {\n…\n}"},…]}"#)
+            .expect("the answer's shape with the first member's names");
+        assert!(prompt.user.find("rejected: it redeclares Add").unwrap() < shape);
+        let mut headless = file();
+        headless.test_head.clear();
+        let prompt = build_prompt(&headless, &[&a], None, 10_000);
+        assert!(!prompt.user.contains("Its test:"));
+        assert!(
+            prompt
+                .user
+                .contains(r#"{"tests":[{"name":"TestAdd","code":"…"}]}"#)
         );
     }
 

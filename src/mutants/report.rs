@@ -76,6 +76,9 @@ pub struct MutantReport {
     pub resumed: bool,
     /// Missed without running: no test executes its line.
     pub unexecuted: bool,
+    /// How listings and reports show it ([`Mutant::located`]).
+    #[serde(skip)]
+    pub shown: String,
 }
 
 /// One function's mutants.
@@ -228,6 +231,7 @@ fn mutant_report(file: &std::path::Path, mutant: &Mutant, status: &Status) -> Mu
         millis,
         resumed,
         unexecuted,
+        shown: mutant.located(file).to_string(),
     }
 }
 

@@ -169,16 +169,17 @@ impl MutationTargets {
         })
     }
 
-    /// The survivors not killed yet in the files of `folder` (as named), with the mutant
-    /// found again in `project` (the files as they are now; a Rust source file may have
-    /// gained its test module's declaration) as (survivor index, file index, mutant index).
-    pub fn alive_in(&self, project: &Project, folder: &Path) -> Vec<(usize, usize, usize)> {
+    /// The survivors not killed yet that `wanted` picks, with the mutant found again in
+    /// `project` (the files as they are now; a Rust source file may have gained its test
+    /// module's declaration) as (survivor index, file index, mutant index).
+    pub fn alive_in(
+        &self,
+        project: &Project,
+        wanted: impl Fn(&Survivor) -> bool,
+    ) -> Vec<(usize, usize, usize)> {
         let mut found = Vec::new();
         for (index, survivor) in self.survivors.iter().enumerate() {
-            if survivor.killed_by.is_some()
-                || crate::pipeline::folder_of(&survivor.source) != folder
-                || survivor.root != project.root
-            {
+            if survivor.killed_by.is_some() || survivor.root != project.root || !wanted(survivor) {
                 continue;
             }
             let again = project

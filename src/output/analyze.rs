@@ -84,6 +84,8 @@ pub struct AnalyzeReport<'p> {
     printer: &'p mut Printer,
     summary: AnalyzeSummary,
     files_written: usize,
+    /// When the run started, for `-v`'s statistics.
+    started: std::time::Instant,
 }
 
 impl<'p> AnalyzeReport<'p> {
@@ -93,6 +95,7 @@ impl<'p> AnalyzeReport<'p> {
             printer,
             summary: AnalyzeSummary::default(),
             files_written: 0,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -147,6 +150,18 @@ impl<'p> AnalyzeReport<'p> {
             Format::Text => {
                 let text = self.summary.text();
                 self.printer.out(&text)?;
+                if self.printer.is_verbose() {
+                    let elapsed = self.started.elapsed();
+                    let seconds = elapsed.as_secs_f64().max(1e-6);
+                    let files = self.summary.files + self.summary.test_files;
+                    self.printer.out(&format!(
+                        "statistics: {} read in {} ms ({:.0} files/s, {:.0} members/s)\n",
+                        plural(files, "file", "files"),
+                        elapsed.as_millis(),
+                        files as f64 / seconds,
+                        self.summary.members as f64 / seconds,
+                    ))?;
+                }
             }
         }
         self.printer.flush()?;

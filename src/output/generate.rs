@@ -269,6 +269,24 @@ impl GenerateSummary {
         line
     }
 
+    /// `-v`: how long the run took and at what rate, and what it wrote.
+    fn statistics(&self, elapsed: std::time::Duration) -> String {
+        let seconds = elapsed.as_secs_f64().max(1e-6);
+        let verb = if self.dry_run {
+            "would be written"
+        } else {
+            "written"
+        };
+        format!(
+            "statistics: {} in {} ms ({:.0} files/s, {:.0} members/s); {} {verb}\n",
+            plural(self.files, "source file", "source files"),
+            elapsed.as_millis(),
+            self.files as f64 / seconds,
+            self.members as f64 / seconds,
+            plural(self.files_written, "file", "files"),
+        )
+    }
+
     fn cache_line(&self) -> Option<String> {
         let stats = &self.llm.as_ref()?.stats;
         Some(format!(
@@ -289,6 +307,8 @@ pub struct GenerateReport {
     verify: Option<crate::verify::VerifyReport>,
     /// `--llm --coverage`: which tests raised coverage and were kept.
     funnel: Option<crate::verify::CoverageFunnel>,
+    /// When the run started, for `-v`'s statistics.
+    started: std::time::Instant,
 }
 
 impl GenerateReport {
@@ -303,6 +323,7 @@ impl GenerateReport {
             has_syntax_errors: false,
             verify: None,
             funnel: None,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -406,6 +427,9 @@ impl GenerateReport {
                 printer.out(&self.summary.text())?;
                 if verbose && let Some(line) = self.summary.cache_line() {
                     printer.out(&line)?;
+                }
+                if verbose {
+                    printer.out(&self.summary.statistics(self.started.elapsed()))?;
                 }
                 if let Some(verify) = &self.verify {
                     printer.out(&verify.text(verbose))?;

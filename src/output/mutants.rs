@@ -40,16 +40,7 @@ pub fn print_mutants_list(
     }
     let mut out = String::new();
     for mutant in &report.mutants {
-        let _ = writeln!(
-            out,
-            "{}:{}:{}  {}  {}: {}",
-            mutant.file.display(),
-            mutant.line,
-            mutant.column,
-            mutant.function,
-            mutant.operator.as_str(),
-            mutant.change
-        );
+        let _ = writeln!(out, "{}", mutant.shown);
     }
     let _ = writeln!(out, "{} mutants", report.summary.counts.mutants);
     printer.out(&out)?;
@@ -88,12 +79,9 @@ fn text(report: &MutantsReport, verbose: bool) -> String {
         for mutant in shown {
             let _ = writeln!(
                 out,
-                "    {:<8} {}:{}:{}  {}{}",
+                "    {:<8} {}{}",
                 mutant.outcome,
-                mutant.file.display(),
-                mutant.line,
-                mutant.column,
-                mutant.change,
+                mutant.shown,
                 if mutant.unexecuted {
                     "  (no test executes it)"
                 } else {
@@ -179,12 +167,9 @@ impl MutantsProgress {
             LabEvent::Coverage(unit) => {
                 bar.set_message(format!("coverage per test: {}", unit.display()));
             }
-            LabEvent::Testing(file, mutant) => bar.set_message(format!(
-                "{}:{}  {}",
-                file.shown.display(),
-                mutant.line,
-                mutant.describe()
-            )),
+            LabEvent::Testing(file, mutant) => {
+                bar.set_message(mutant.located(&file.shown).to_string());
+            }
             LabEvent::Tested => bar.inc(1),
         }
     }

@@ -144,8 +144,9 @@ impl FileTexts {
                 gathered.style_example = tests
                     .iter()
                     .find(|test| test.scaffold.is_none())
-                    .and_then(|test| text.get(test.byte_range.clone()))
-                    .map(str::to_owned);
+                    .and_then(|test| {
+                        testsmith_driver::syntax::declaration_text(text, test.byte_range.clone())
+                    });
             }
             gathered.existing.add(path, tests);
         }

@@ -50,6 +50,19 @@ const MIGRATIONS: &[&str] = &[
 
     CREATE INDEX jobs_by_state ON jobs (state, not_before_ms);
     ",
+    // 2: tests written but not yet verified (src/store/unverified.rs).
+    "
+    CREATE TABLE unverified_tests (
+        -- canonical paths: the test file and the source file it tests
+        test_file TEXT NOT NULL,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        marked_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (test_file, name)
+    ) WITHOUT ROWID;
+
+    CREATE INDEX unverified_by_source ON unverified_tests (source);
+    ",
 ];
 
 /// Everything that can go wrong with the state database.

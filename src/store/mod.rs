@@ -12,6 +12,7 @@ mod sqlite;
 mod suite;
 #[cfg(test)]
 pub mod test_server;
+mod unverified;
 
 pub use cache::{CacheLookup, hex};
 pub use db::{STATE_DIR, STATE_FILE, Store, StoreError, now_ms};
@@ -19,6 +20,7 @@ pub use postgres::PgStore;
 pub use queue::{Job, JobState, QueueCounts};
 use std::path::Path;
 use std::sync::Arc;
+pub use unverified::UnverifiedTest;
 
 /// What a finished (or abandoned) job becomes; see [`StateStore::settle`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

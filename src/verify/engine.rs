@@ -550,16 +550,22 @@ impl Project {
             let Ok(text) = std::fs::read_to_string(&file.test_path) else {
                 continue;
             };
-            let Some(reason) = self.driver.left_out_of_build(&request, &text) else {
-                continue;
-            };
+            let file_reason = self.driver.left_out_of_build(&request, &text);
             for test in self.tests.iter_mut() {
-                if test.file == index && test.is_pending() {
-                    test.settle(
-                        TestStatus::NotVerified,
-                        format!("its test file is not built: {reason}"),
-                    );
+                if test.file != index || !test.is_pending() {
+                    continue;
                 }
+                let reason = match &file_reason {
+                    Some(reason) => format!("its test file is not built: {reason}"),
+                    None => match self
+                        .driver
+                        .test_left_out_of_build(&request, &text, &test.name)
+                    {
+                        Some(reason) => format!("it is not built: {reason}"),
+                        None => continue,
+                    },
+                };
+                test.settle(TestStatus::NotVerified, reason);
             }
         }
     }

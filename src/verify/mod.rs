@@ -8,6 +8,7 @@
 pub(crate) mod command;
 mod engine;
 mod funnel;
+mod pending;
 mod project;
 mod repair;
 mod report;
@@ -18,6 +19,7 @@ mod written;
 /// The one runner for every command testsmith starts (`go`, `cargo`, test binaries).
 pub(crate) use command::run as run_command;
 pub use funnel::{CoverageFunnel, FunnelOptions, MutantJudge, MutationGain, judge_coverage};
+pub use pending::Pending;
 pub use repair::{LlmRepairer, Repair};
 pub use report::VerifyReport;
 pub use written::{VerifyMode, VerifyOptions, WrittenFile, verify_written};

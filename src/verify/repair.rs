@@ -54,6 +54,19 @@ impl Repair for LlmRepairer<'_> {
     fn repair(&self, request: &RepairRequest<'_>) -> Result<TestCode, String> {
         let driver = request.driver;
         let file = request.source.members;
+        let member = MemberRequest {
+            id: driver.display_name(request.member),
+            test_name: request.test_name.to_owned(),
+            source: member_source(request.member, request.source.text),
+        };
+        // The repair sees what the first request saw: the types with their fields, their
+        // constructors — a compile error is most often a guessed field or constructor.
+        let dependencies = crate::llm::member_context(
+            driver,
+            request.source.package,
+            (&file.path, request.source.text),
+            &[(request.member, member.source.as_str())],
+        );
         let file_request = FileRequest {
             language: driver.name().to_owned(),
             instructions: driver.llm_instructions().to_owned(),
@@ -64,13 +77,9 @@ impl Repair for LlmRepairer<'_> {
                 .as_ref()
                 .map(|package| format!("package {package}"))
                 .or_else(|| file.module.clone()),
-            dependencies: Vec::new(),
+            dependencies,
             style_example: None,
-        };
-        let member = MemberRequest {
-            id: driver.display_name(request.member),
-            test_name: request.test_name.to_owned(),
-            source: member_source(request.member, request.source.text),
+            test_head: driver.llm_test_head().to_owned(),
         };
         let check = |code: &str| {
             driver.check_answer(&request.source, request.member, request.test_name, code)

@@ -13,6 +13,7 @@ mod llm_real;
 mod merges;
 mod mutants;
 mod partition;
+mod prompt;
 mod rust_toolchain;
 mod sandbox;
 mod shared_state;

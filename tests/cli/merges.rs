@@ -489,3 +489,98 @@ fn dot_imports_and_aliases_are_carried_into_the_test_file_as_written() {
     );
     toolchain(project.root(), "go", &["vet", "./..."]);
 }
+
+/// either's serde modules: a member under `#[cfg(feature = "serde")]` got a test without
+/// the cfg, which does not compile without the feature; and the message did not name it.
+#[test]
+fn a_member_under_a_feature_cfg_gets_its_test_under_the_same_cfg_and_names_the_feature() {
+    let project = Project::new();
+    project
+        .write(
+            "Cargo.toml",
+            "[package]\nname = \"feat\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[features]\nserde = []\n",
+        )
+        .write(
+            "src/lib.rs",
+            "/// Adds.\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\n\
+             /// Only with serde.\n#[cfg(feature = \"serde\")]\npub fn to_text(a: i32) -> String {\n    a.to_string()\n}\n\n\
+             #[cfg(feature = \"serde\")]\npub mod wire {\n    /// Encodes.\n    pub fn encode(a: i32) -> String {\n        a.to_string()\n    }\n}\n",
+        );
+    let doc = testsmith(&project, &["generate", "--verify", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let tests = project.read("src/lib_tests.rs");
+    for test in ["fn test_to_text()", "fn test_wire_encode()"] {
+        let at = tests
+            .find(test)
+            .unwrap_or_else(|| panic!("{test}:\n{tests}"));
+        let before = &tests[..at];
+        let attributes = &before[before.rfind("// testsmith:scaffold").unwrap()..];
+        assert!(
+            attributes.contains("#[cfg(feature = \"serde\")]\n#[test]\n"),
+            "{tests}"
+        );
+    }
+    assert!(
+        !tests[..tests.find("fn test_add()").unwrap()]
+            .rsplit("// testsmith:scaffold")
+            .next()
+            .unwrap()
+            .contains("cfg(")
+    );
+    let reasons: Vec<&str> = doc["verify"]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|test| test["status"] == "not_verified")
+        .map(|test| test["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons, ["it is not built: needs --features serde"; 2],
+        "{}",
+        doc["verify"]
+    );
+    // Both builds compile.
+    toolchain(project.root(), "cargo", &["test", "--quiet"]);
+    let with = testsmith(
+        &project,
+        &["verify", "--features", "serde", "--format", "json"],
+    )
+    .run()
+    .success()
+    .json();
+    assert_eq!(with["totals"]["compiled"], 3, "{with}");
+}
+
+/// The README promises that `-v` adds statistics; it printed none.
+#[test]
+fn verbose_prints_the_statistics_the_readme_promises() {
+    let project = Project::new();
+    project.write("go.mod", GO_MOD).write(
+        "frames.go",
+        "package frames\n\n// Split cuts s in two.\nfunc Split(s string) []string { return []string{s[:1], s[1:]} }\n",
+    );
+    let statistics = |args: &[&str]| {
+        let run = project.testsmith(args).run().success();
+        run.stdout
+            .lines()
+            .find(|line| line.starts_with("statistics: "))
+            .unwrap_or_else(|| panic!("no statistics line:\n{}", run.stdout))
+            .to_owned()
+    };
+    let analyzed = statistics(&["analyze", "-v"]);
+    assert!(
+        analyzed.starts_with("statistics: 1 file read in ") && analyzed.ends_with(" members/s)"),
+        "{analyzed}"
+    );
+    let generated = statistics(&["generate", "-v"]);
+    assert!(
+        generated.starts_with("statistics: 1 source file in ")
+            && generated.ends_with("; 1 file written"),
+        "{generated}"
+    );
+    // Without -v: no statistics.
+    let quiet = project.testsmith(&["analyze"]).run().success();
+    assert!(!quiet.stdout.contains("statistics:"), "{}", quiet.stdout);
+}

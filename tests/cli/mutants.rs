@@ -174,7 +174,7 @@ fn the_go_fixture_scores_as_checked_by_hand_and_its_files_stay_as_they_were() {
     assert!(
         rerun
             .stdout
-            .contains("calc/calc.go:8:7  replace `<` with `<=`"),
+            .contains("missed   calc/calc.go:8:7  Clamp  comparison: replace `<` with `<=`"),
         "{}",
         rerun.stdout
     );

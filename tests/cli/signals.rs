@@ -231,3 +231,85 @@ async fn sigint_while_a_models_test_runs_stops_the_llm_run_with_130_and_keeps_th
     assert!(test.contains("func TestNap("), "{test}");
     drop(project);
 }
+
+/// A Go test main that waits while the package folder holds a file named `hold`, so the
+/// test can kill testsmith with its test binary running, then let the next run through.
+const HOLDING_TEST_MAIN: &str = "package nap\n\nimport (\n\t\"os\"\n\t\"testing\"\n\t\"time\"\n)\n\n\
+    func TestMain(m *testing.M) {\n\tfor {\n\t\tif _, err := os.Stat(\"hold\"); err != nil {\n\t\t\t\
+    break\n\t\t}\n\t\ttime.Sleep(20 * time.Millisecond)\n\t}\n\tos.Exit(m.Run())\n}\n";
+
+/// The tests the project's state database holds as written but not verified.
+fn marked_unverified(project: &Project) -> Vec<String> {
+    let db = rusqlite::Connection::open(project.path(".testsmith/state.db")).unwrap();
+    let mut select = db
+        .prepare("SELECT name FROM unverified_tests ORDER BY name")
+        .unwrap();
+    select
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_kill_9_during_verification_leaves_the_tests_marked_and_the_next_run_verifies_them() {
+    let project = package_with_test("");
+    project
+        .write(
+            "nap/nap.go",
+            "package nap\n\n// Nap returns x.\nfunc Nap(x int) int { return x }\n\n\
+             // Doze returns 2x.\nfunc Doze(x int) int { return 2 * x }\n",
+        )
+        .write("nap/main_test.go", HOLDING_TEST_MAIN)
+        .write("nap/hold", "");
+    let args = ["generate", "--verify", "--format", "json"];
+    let mut testsmith = start(with_toolchains(project.testsmith(&args)));
+    let below = wait_for_test_binary(&mut testsmith);
+    testsmith.kill().unwrap();
+    let _ = testsmith.wait();
+    // SIGKILL leaves testsmith no chance to end its commands: end them here.
+    let orphans: Vec<String> = below.iter().map(|p| p.pid.to_string()).collect();
+    let _ = Command::new("kill").arg("-KILL").args(&orphans).status();
+
+    let written = project.read("nap/nap_test.go");
+    assert!(written.contains("func TestNap("), "{written}");
+    assert!(written.contains("func TestDoze("), "{written}");
+    assert_eq!(marked_unverified(&project), ["TestDoze", "TestNap"]);
+
+    std::fs::remove_file(project.path("nap/hold")).unwrap();
+    let finished = with_toolchains(project.testsmith(&args)).run().success();
+    let doc = finished.json();
+    assert_eq!(doc["summary"]["written"], 0, "{doc}");
+    let mut verified: Vec<(String, String)> = doc["verify"]["tests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("nothing was verified: {doc}"))
+        .iter()
+        .map(|test| {
+            (
+                test["test"].as_str().unwrap().to_owned(),
+                test["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    verified.sort();
+    // Scaffolds with empty tables: they compile and run, and test nothing yet.
+    assert_eq!(
+        verified,
+        [
+            ("TestDoze".to_owned(), "empty".to_owned()),
+            ("TestNap".to_owned(), "empty".to_owned())
+        ]
+    );
+    assert_eq!(marked_unverified(&project), Vec::<String>::new());
+    // Verified once is enough: a third run has nothing to verify.
+    let doc = with_toolchains(project.testsmith(&args))
+        .run()
+        .success()
+        .json();
+    assert!(
+        doc["verify"]["tests"]
+            .as_array()
+            .is_none_or(|tests| tests.is_empty()),
+        "{doc}"
+    );
+}

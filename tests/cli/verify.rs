@@ -429,6 +429,52 @@ async fn a_test_that_does_not_compile_is_repaired_once_and_then_passes() {
     toolchain(project.root(), "go", &["test", "-count=1", "./..."]);
 }
 
+const COUNTER: &str = "// Counter counts by Step.\ntype Counter struct {\n\tStep int\n\tn    int\n}\n\n\
+                       // NewCounter starts at zero.\nfunc NewCounter(step int) *Counter { return &Counter{Step: step} }\n\n\
+                       // Next advances by Step.\nfunc (c *Counter) Next() int { c.n += c.Step; return c.n }\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repair_is_shown_the_receivers_fields_and_constructor() {
+    // A guessed field is the commonest compile error of a small model's test: the repair
+    // prompt shows the struct's real fields and how to build one.
+    let fake = Scripted::default()
+        .writes(
+            "TestNewCounter",
+            "func TestNewCounter(t *testing.T) {\n\tif NewCounter(2).Step != 2 {\n\t\tt.Fatal(\"step\")\n\t}\n}",
+        )
+        .writes(
+            "TestCounter_Next",
+            "func TestCounter_Next(t *testing.T) {\n\tc := Counter{Increment: 2}\n\tif c.Next() != 2 {\n\t\tt.Fatal(\"next\")\n\t}\n}",
+        )
+        .repairs_with(
+            "TestCounter_Next",
+            &["func TestCounter_Next(t *testing.T) {\n\tc := NewCounter(2)\n\tif got := c.Next(); got != 2 {\n\t\tt.Fatalf(\"Next() = %d, want 2\", got)\n\t}\n}"],
+        );
+    let server = fake.serve().await;
+    let project = one_go_package(COUNTER);
+    let doc = run(llm_verify(&project, &server, &[]))
+        .await
+        .success()
+        .json();
+    assert_eq!(
+        test_entry(&doc, "TestCounter_Next")["status"],
+        "passed",
+        "{doc}"
+    );
+    let repairs = fake.repair_requests();
+    assert_eq!(repairs.len(), 1, "{repairs:?}");
+    let prompt = &repairs[0].1;
+    assert!(prompt.contains("unknown field"), "{prompt}");
+    assert!(
+        prompt.contains("type Counter struct {\n\tStep int\n\tn    int\n}"),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains("func NewCounter(step int) *Counter"),
+        "{prompt}"
+    );
+}
+
 const SUB: &str = "// Sub subtracts.\nfunc Sub(a, b int) int { return a - b }\n";
 const GOOD_SUB: &str = "func TestSub(t *testing.T) {\n\tif got := Sub(3, 2); got != 1 {\n\t\tt.Fatalf(\"Sub(3, 2) = %d, want 1\", got)\n\t}\n}";
 

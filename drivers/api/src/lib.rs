@@ -13,6 +13,8 @@ pub mod marker;
 mod model;
 pub mod mutate;
 pub mod syntax;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod verify;
 
 pub use coverage::{CoverBlock, CoveragePlan, CoverageTarget, ProfileFormat, Span};
@@ -213,6 +215,22 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         ""
     }
 
+    /// The head of a test function named `{name}` in this language (`func {name}(t
+    /// *testing.T)`), shown to a model beside each member so that it writes a test, not the
+    /// member again: small models otherwise echo the code they were shown. Empty when the
+    /// language has no single form.
+    fn llm_test_head(&self) -> &'static str {
+        ""
+    }
+
+    /// A member's declaration as a model is shown it for context: a type with its fields or
+    /// variants, as it reads at the top level. The default is the member's source with its
+    /// indentation taken off; a driver adds what the source range leaves out and a test
+    /// writer needs (Rust's `#[derive]` attributes, Go's `type` keyword of a grouped spec).
+    fn llm_declaration(&self, member: &Member, source: &str) -> Option<String> {
+        syntax::declaration_text(source, member.byte_range.clone())
+    }
+
     /// Checks and fixes one test a model wrote for `member`, expected to be named
     /// `test_name`: it must parse without errors and define test functions only; the driver
     /// may fix what it safely can (Go imports, the function's name). `Err` says what is wrong,
@@ -282,6 +300,19 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     /// integration` → "needs -tags integration"), or `None` when it is built.
     fn left_out_of_build(&self, request: &VerifyRequest, text: &str) -> Option<String> {
         let _ = (request, text);
+        None
+    }
+
+    /// Why the test `test_name` of the test file holding `text` is left out of the build
+    /// `request` asks for while its file is in it (Rust: `#[cfg(feature = "serde")]` without
+    /// `--features serde` → "needs --features serde"), or `None` when it is built.
+    fn test_left_out_of_build(
+        &self,
+        request: &VerifyRequest,
+        text: &str,
+        test_name: &str,
+    ) -> Option<String> {
+        let _ = (request, text, test_name);
         None
     }
 

@@ -85,7 +85,9 @@ pub struct Signature {
     /// Result types in order: Go results, or the single Rust return type. Empty for none.
     pub results: Vec<String>,
     /// Qualifiers that change how the function is called: `async`, `unsafe`, `const`,
-    /// `extern "C"`; and `variadic` for a Go `...T` last parameter.
+    /// `extern "C"`; `variadic` for a Go `...T` last parameter; and the Rust `cfg(..)`
+    /// conditions the function exists under (its own, its `mod`s' and `impl`'s), outermost
+    /// first, which its test needs too.
     pub qualifiers: Vec<String>,
 }
 

@@ -185,9 +185,89 @@ pub fn collapse_whitespace(text: &str) -> String {
     out
 }
 
+/// The text of `range` in `source` as it would read at the top level: a declaration nested
+/// in an `impl` or a `mod` starts mid-line, its later lines indented deeper; the first line's
+/// indentation is put back and the indentation all lines share taken off.
+pub fn declaration_text(source: &str, range: std::ops::Range<usize>) -> Option<String> {
+    let body = source.get(range.clone())?;
+    let line_start = source[..range.start].rfind('\n').map_or(0, |at| at + 1);
+    let lead = &source[line_start..range.start];
+    if lead.chars().all(|c| c == ' ' || c == '\t') {
+        Some(dedent(&format!("{lead}{body}")))
+    } else {
+        Some(dedent(body))
+    }
+}
+
+/// `code` without the closing braces at its end that close nothing — small models often
+/// close a test function twice — or `None` when it has none. Braces are counted plainly
+/// (a test's string literals seldom hold an unpaired one; the caller parses the result).
+pub fn drop_unmatched_closing_braces(code: &str) -> Option<String> {
+    let opens = code.matches('{').count();
+    let mut extra = code.matches('}').count().checked_sub(opens)?;
+    if extra == 0 {
+        return None;
+    }
+    let mut text = code.trim_end();
+    while extra > 0 {
+        text = text.strip_suffix('}')?.trim_end();
+        extra -= 1;
+    }
+    Some(text.to_owned())
+}
+
+/// `text` without the leading whitespace its non-blank lines share.
+pub fn dedent(text: &str) -> String {
+    let indent_of = |line: &str| line.len() - line.trim_start_matches([' ', '\t']).len();
+    let common = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| &line[..indent_of(line)])
+        .reduce(|shared, next| {
+            let same = shared
+                .bytes()
+                .zip(next.bytes())
+                .take_while(|(a, b)| a == b)
+                .count();
+            &shared[..same]
+        })
+        .unwrap_or("");
+    text.lines()
+        .map(|line| line.strip_prefix(common).unwrap_or(line.trim_start()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nested_declaration_reads_as_at_the_top_level() {
+        let source = "impl P {\n    pub fn new() -> Self {\n        P\n    }\n}\n";
+        let start = source.find("pub fn").unwrap();
+        let end = source.find("    }\n}").unwrap() + 5;
+        assert_eq!(
+            declaration_text(source, start..end).unwrap(),
+            "pub fn new() -> Self {\n    P\n}"
+        );
+        assert_eq!(
+            dedent("\tfunc A() {\n\n\t\tx()\n\t}"),
+            "func A() {\n\n\tx()\n}"
+        );
+        assert_eq!(declaration_text("x", 3..4), None);
+    }
+
+    #[test]
+    fn only_closing_braces_that_close_nothing_are_dropped_from_the_end() {
+        assert_eq!(
+            drop_unmatched_closing_braces("func T() {\n\tx()\n}\n}\n").as_deref(),
+            Some("func T() {\n\tx()\n}")
+        );
+        assert_eq!(drop_unmatched_closing_braces("func T() {\n}\n"), None);
+        // The unpaired brace is not at the end: nothing plain to drop.
+        assert_eq!(drop_unmatched_closing_braces("func T() {\n}\n}\nx()"), None);
+    }
 
     #[test]
     fn collapse_whitespace_folds_newlines_and_runs() {

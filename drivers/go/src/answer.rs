@@ -39,8 +39,8 @@ imports the code uses and drops the rest); a package clause or imports you send 
 replaced.
 - Never redeclare the function or the types under test, and write no `main` and no `init`.
 - Prefer table-driven tests: a slice of cases with `name`, inputs and wanted results, a \
-`t.Run(tt.name, ...)` per case, `t.Errorf` with got and want; compare with `!=` or \
-`reflect.DeepEqual`.
+`t.Run(tt.name, ...)` per case, `t.Errorf` with got and want (format them with `%v`, which \
+fits every type); compare with `!=` or `reflect.DeepEqual`.
 - The test must compile and pass against the code exactly as it is.";
 
 /// Checks `answer`, a model's reply for `member`'s test `test_name`, and fixes what it safely

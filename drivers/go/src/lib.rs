@@ -197,6 +197,21 @@ impl Driver for GoDriver {
         answer::INSTRUCTIONS
     }
 
+    fn llm_test_head(&self) -> &'static str {
+        "func {name}(t *testing.T)"
+    }
+
+    fn llm_declaration(&self, member: &Member, source: &str) -> Option<String> {
+        let text = testsmith_driver::syntax::declaration_text(source, member.byte_range.clone())?;
+        // A spec of a grouped `type ( ... )` is a member without the keyword.
+        let is_bare_spec = !member.kind.is_callable() && !text.starts_with("type");
+        Some(if is_bare_spec {
+            format!("type {text}")
+        } else {
+            text
+        })
+    }
+
     fn check_answer(
         &self,
         source: &testsmith_driver::SourceFile<'_>,

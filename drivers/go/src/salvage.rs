@@ -1,7 +1,8 @@
 //! Saving a small model's answer that [`check_answer`](crate::answer::check_answer) refused,
 //! where what was meant is plain, before asking the model again: functions, methods and types
 //! the package already declares, redeclared beside the test (dropped: the test sees the real
-//! ones), and a bare fragment of statements (wrapped in `func <test name>(t *testing.T)`).
+//! ones), a bare fragment of statements (wrapped in `func <test name>(t *testing.T)`), and a
+//! test closed with one brace too many (the extra one dropped).
 //! And the one check every kept test must pass: it asserts something.
 
 use crate::answer::extract_code;
@@ -18,6 +19,15 @@ pub(crate) fn salvage(source: &SourceFile<'_>, test_name: &str, answer: &str) ->
         code
     };
     let tree = syntax::parse(&crate::GO, &code)?;
+    if tree.root_node().has_error()
+        && let Some(closed) = syntax::drop_unmatched_closing_braces(&code)
+        && let Some(tree) = syntax::parse(&crate::GO, &closed)
+        && !tree.root_node().has_error()
+    {
+        // The function closed twice: the extra brace goes, then the usual fixes.
+        let fixed = drop_redeclarations(source, test_name, tree.root_node(), &closed);
+        return Some(fixed.unwrap_or(closed));
+    }
     if tree.root_node().has_error() || !code.contains("func ") {
         return wrap_fragment(&code, test_name);
     }
@@ -156,6 +166,15 @@ mod tests {
         let answer = "type Acc struct{ n int }\n\nfunc (a *Acc) Add(x int) { a.n += x }\n\nfunc TestAcc_Add(t *testing.T) {\n\tvar a Acc\n\ta.Add(2)\n\tif a.n != 2 {\n\t\tt.Errorf(\"got %d\", a.n)\n\t}\n}";
         let code = saved(answer, "TestAcc_Add");
         assert!(!code.contains("type Acc"), "{code}");
+    }
+
+    #[test]
+    fn a_test_closed_twice_loses_the_extra_brace() {
+        let answer =
+            "func TestSum(t *testing.T) {\n\tif Sum(1, 2) != 3 {\n\t\tt.Fatal(\"bad\")\n\t}\n}\n}";
+        let code = saved(answer, "TestSum");
+        assert!(code.ends_with("\t}\n}"), "{code}");
+        assert_eq!(code.matches('}').count(), code.matches('{').count());
     }
 
     #[test]

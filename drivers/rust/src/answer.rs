@@ -61,7 +61,10 @@ pub(crate) fn check_answer(
     let mut found = TopLevel::default();
     found.collect(tree.root_node(), &code)?;
     let function = found.single_function(member, test_name, &code)?;
-    let text = test_text(function, &found, test_name, &code)?;
+    let text = crate::attributes::with_member_cfgs(
+        member,
+        &test_text(function, &found, test_name, &code)?,
+    );
     Ok(TestCode {
         name: test_name.to_owned(),
         code: text,
@@ -568,6 +571,21 @@ mod tests {
     #[test]
     fn a_good_answer_is_kept_as_it_is() {
         assert_eq!(checked(GOOD).as_deref(), Ok(GOOD));
+    }
+
+    #[test]
+    fn a_member_under_a_cfg_gets_its_answer_under_the_same_cfg_once() {
+        let mut gated = largest();
+        gated.callable = Some(testsmith_driver::Signature {
+            qualifiers: vec!["cfg(feature = \"serde\")".to_owned()],
+            ..Default::default()
+        });
+        let want = format!("#[cfg(feature = \"serde\")]\n{GOOD}");
+        let code = check_answer(&gated, "test_largest", GOOD).unwrap().code;
+        assert_eq!(code, want);
+        // An answer that has it already keeps one.
+        let again = check_answer(&gated, "test_largest", &want).unwrap().code;
+        assert_eq!(again, want);
     }
 
     #[test]

@@ -19,6 +19,19 @@ pub(crate) fn is_test_only(leading: &[Node<'_>], source: &str) -> bool {
         .any(|attribute| is_test_only_attribute(attribute, source))
 }
 
+/// The `#[cfg(..)]` conditions among `leading`, as written without `#[` `]`
+/// (`cfg(feature = "serde")`); test-only ones never reach here (their item is skipped).
+pub(crate) fn cfg_conditions(leading: &[Node<'_>], source: &str) -> Vec<String> {
+    leading
+        .iter()
+        .filter(|node| node.kind() == "attribute_item")
+        .filter_map(|node| node.named_child(0))
+        .map(|attribute| syntax::text(attribute, source).trim().to_owned())
+        .filter(|text| text.starts_with("cfg(") || text.starts_with("cfg ("))
+        .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
 /// Whether the inner attributes of `container` (a file or a `mod { .. }` body) make all of
 /// it test-only: `#![cfg(test)]`.
 pub(crate) fn has_test_only_inner_attribute(container: Node<'_>, source: &str) -> bool {
@@ -346,6 +359,43 @@ fn unindent(lines: &[String]) -> String {
         doc.remove(0);
     }
     doc.join("\n")
+}
+
+/// `text`, a test function (doc comment, attributes, `fn`), with a `#[cfg(..)]` line for
+/// each of `member`'s conditions it lacks, put before its first attribute: the member
+/// exists only under them, and so must a test that calls it.
+pub(crate) fn with_member_cfgs(member: &testsmith_driver::Member, text: &str) -> String {
+    let missing: Vec<String> = member
+        .callable
+        .iter()
+        .flat_map(|callable| &callable.qualifiers)
+        .filter(|qualifier| qualifier.starts_with("cfg"))
+        .map(|condition| format!("#[{condition}]"))
+        .filter(|line| !text.lines().any(|existing| existing.trim() == line))
+        .collect();
+    if missing.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 40);
+    let mut placed = false;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if !placed
+            && (trimmed.starts_with("#[")
+                || trimmed.starts_with("fn ")
+                || trimmed.starts_with("async fn "))
+        {
+            let indent = &line[..line.len() - trimmed.len()];
+            for cfg in &missing {
+                out.push_str(indent);
+                out.push_str(cfg);
+                out.push('\n');
+            }
+            placed = true;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub(crate) fn public_members(root: Node<'_>, source: &str, file_module: &str) ->
         source,
         file_module,
         inline_modules: Vec::new(),
+        cfgs: Vec::new(),
         members: Vec::new(),
     };
     extractor.walk_items(root);
@@ -40,6 +41,9 @@ struct Extractor<'s> {
     file_module: &'s str,
     /// The inline `mod` blocks around the current position, outermost first.
     inline_modules: Vec<String>,
+    /// The `#[cfg(..)]` conditions of the `mod` blocks and `impl`s around the current
+    /// position, outermost first (`cfg(feature = "serde")`).
+    cfgs: Vec<String>,
     members: Vec<Member>,
 }
 
@@ -81,7 +85,9 @@ impl<'s> Extractor<'s> {
                     self.push(MemberKind::Function, child, None, &leading);
                 }
                 "impl_item" if child.child_by_field_name("trait").is_none() => {
+                    let depth = self.enter_cfgs(&leading);
                     self.walk_inherent_impl(child);
+                    self.cfgs.truncate(depth);
                 }
                 "mod_item" => {
                     let (Some(name), Some(body)) = (
@@ -92,7 +98,9 @@ impl<'s> Extractor<'s> {
                     };
                     self.inline_modules
                         .push(syntax::text(name, self.source).to_owned());
+                    let depth = self.enter_cfgs(&leading);
                     self.walk_items(body);
+                    self.cfgs.truncate(depth);
                     self.inline_modules.pop();
                 }
                 "ERROR" => self.walk_items(child),
@@ -143,6 +151,15 @@ impl<'s> Extractor<'s> {
         }
     }
 
+    /// Pushes the `#[cfg(..)]` conditions among `leading`; returns the depth to truncate
+    /// back to.
+    fn enter_cfgs(&mut self, leading: &[Node<'_>]) -> usize {
+        let depth = self.cfgs.len();
+        self.cfgs
+            .extend(attributes::cfg_conditions(leading, self.source));
+        depth
+    }
+
     /// Whether `item` is visible outside its crate as written: plain `pub`, not `pub(crate)`,
     /// `pub(super)`, `pub(self)` or `pub(in path)`.
     fn is_plain_pub(&self, item: Node<'_>) -> bool {
@@ -180,9 +197,17 @@ impl<'s> Extractor<'s> {
             doc: attributes::doc_comment(leading, self.source),
             module,
             byte_range: item.byte_range(),
-            callable: kind
-                .is_callable()
-                .then(|| signature::callable(item, self.source)),
+            callable: kind.is_callable().then(|| {
+                let mut callable = signature::callable(item, self.source);
+                // The member exists only where its conditions hold; so must its test.
+                callable.qualifiers.extend(
+                    self.cfgs
+                        .iter()
+                        .cloned()
+                        .chain(attributes::cfg_conditions(leading, self.source)),
+                );
+                callable
+            }),
         });
     }
 }

@@ -159,6 +159,27 @@ impl Driver for RustDriver {
         answer::LLM_INSTRUCTIONS
     }
 
+    fn llm_test_head(&self) -> &'static str {
+        "#[test]\nfn {name}()"
+    }
+
+    fn llm_declaration(&self, member: &Member, source: &str) -> Option<String> {
+        // The attributes just above belong to the item: `#[derive(PartialEq, Debug)]` is what
+        // says whether a test may `assert_eq!` two values of a type.
+        let mut start = member.byte_range.start.min(source.len());
+        while let Some(line_start) = source[..start]
+            .trim_end_matches([' ', '\t'])
+            .strip_suffix('\n')
+            .map(|before| before.rfind('\n').map_or(0, |at| at + 1))
+        {
+            if !source[line_start..start].trim_start().starts_with("#[") {
+                break;
+            }
+            start = line_start;
+        }
+        testsmith_driver::syntax::declaration_text(source, start..member.byte_range.end)
+    }
+
     fn check_answer(
         &self,
         source: &SourceFile<'_>,
@@ -209,6 +230,19 @@ impl Driver for RustDriver {
         request: &testsmith_driver::VerifyRequest,
     ) -> Vec<testsmith_driver::VerifyCommand> {
         verify::commands(request)
+    }
+
+    fn test_left_out_of_build(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+        text: &str,
+        test_name: &str,
+    ) -> Option<String> {
+        let test = existing::existing_tests(text)
+            .into_iter()
+            .find(|test| test.name == test_name)?;
+        verify::missing_feature(request, &text[test.byte_range])
+            .map(|feature| format!("needs --features {feature}"))
     }
 
     fn read_diagnostics(

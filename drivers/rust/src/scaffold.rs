@@ -32,9 +32,12 @@ pub(crate) fn scaffold(source: &SourceFile<'_>, member: &Member) -> Result<TestC
     }
     let name = naming::test_name(source.members, member);
     let message = todo_message(source, member);
-    let body = format!(
-        "#[test]\n#[ignore = \"{IGNORE_REASON}\"]\nfn {name}() {{\n{}\n}}",
-        todo_line(&message)
+    let body = crate::attributes::with_member_cfgs(
+        member,
+        &format!(
+            "#[test]\n#[ignore = \"{IGNORE_REASON}\"]\nfn {name}() {{\n{}\n}}",
+            todo_line(&message)
+        ),
     );
     let marker = marker::marker_line(&marker::signature_hash(&member.signature), &body);
     Ok(TestCode {

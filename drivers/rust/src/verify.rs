@@ -357,6 +357,63 @@ fn is_ignore(attribute: Node<'_>, text: &str) -> bool {
     inner == "ignore]" || inner.starts_with("ignore ") || inner.starts_with("ignore=")
 }
 
+/// The first feature a `#[cfg(feature = "x")]` line of `test` (a test's text) names that
+/// `request`'s build leaves off: not asked for with `--features`, and not a default feature
+/// of the manifest (or `--no-default-features`); never with `--all-features`.
+pub(crate) fn missing_feature(request: &VerifyRequest, test: &str) -> Option<String> {
+    if request.build.all_features {
+        return None;
+    }
+    let defaults = if request.build.no_default_features {
+        Vec::new()
+    } else {
+        default_features(&request.marker_text)
+    };
+    test.lines()
+        .filter_map(|line| {
+            let inner = line.trim().strip_prefix("#[cfg(feature")?;
+            let value = inner.trim_start().strip_prefix('=')?.trim_start();
+            let value = value.strip_prefix('"')?;
+            Some(value[..value.find('"')?].to_owned())
+        })
+        .find(|feature| {
+            !request.build.features.iter().any(|asked| {
+                asked
+                    .split([',', ' '])
+                    .any(|one| one == feature || one.ends_with(&format!("/{feature}")))
+            }) && !defaults.contains(feature)
+        })
+}
+
+/// The `default` list of a manifest's `[features]` table, read line by line (`default =
+/// ["a", "b"]`, possibly over several lines).
+fn default_features(manifest: &str) -> Vec<String> {
+    let mut in_features = false;
+    let mut collecting = false;
+    let mut list = String::new();
+    for line in manifest.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') && !collecting {
+            in_features = trimmed == "[features]";
+            continue;
+        }
+        if in_features && !collecting && trimmed.starts_with("default") {
+            if let Some((_, value)) = trimmed.split_once('=') {
+                list.push_str(value);
+                collecting = !value.contains(']');
+            }
+        } else if collecting {
+            list.push_str(trimmed);
+            collecting = !trimmed.contains(']');
+        }
+    }
+    list.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

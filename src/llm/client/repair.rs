@@ -12,7 +12,7 @@ use crate::llm::provider::{ChatBackend, ChatRequest};
 use std::fmt::Write as _;
 
 /// Bumped when the repair prompt's wording changes enough that cached repairs should go.
-const REPAIR_PROMPT_VERSION: u32 = 1;
+const REPAIR_PROMPT_VERSION: u32 = 2;
 
 /// How much of the toolchain's output goes into a repair prompt: the first errors are the
 /// ones that matter, and a long cascade only costs tokens.
@@ -94,6 +94,29 @@ fn repair_prompt(
     if let Some(module) = &file.module {
         let _ = writeln!(user, "Package/module: {module}");
     }
+    // The package's declarations the member needs, as far as they fit: a compile error is
+    // most often a guessed field or constructor.
+    let mut room = MAX_ERROR_CHARS;
+    let context: Vec<&str> = file
+        .dependencies
+        .iter()
+        .map(String::as_str)
+        .take_while(|entry| match room.checked_sub(entry.len() + 1) {
+            Some(left) => {
+                room = left;
+                true
+            }
+            None => false,
+        })
+        .collect();
+    if !context.is_empty() {
+        let _ = write!(
+            user,
+            "\nDeclarations of the same package, to build the test's values with (never \
+             redeclare them):\n{}",
+            fence(&context.join("\n"))
+        );
+    }
     let _ = write!(
         user,
         "\n### The member under test: `{}`\n{}\n### The test `{}`, which must be fixed\n{}\n\
@@ -139,6 +162,7 @@ mod tests {
             module: Some("package shapes".to_owned()),
             dependencies: Vec::new(),
             style_example: None,
+            test_head: String::new(),
         }
     }
 

@@ -23,6 +23,7 @@ pub(crate) fn file() -> FileRequest {
         module: Some("package calc".to_owned()),
         dependencies: vec![],
         style_example: None,
+        test_head: String::new(),
     }
 }
 

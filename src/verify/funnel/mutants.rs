@@ -7,10 +7,10 @@
 
 use crate::coverage::Profile;
 use crate::mutants::plan::{Project, projects};
-use crate::mutants::targets::MutationTargets;
+use crate::mutants::targets::{MutationTargets, Survivor};
 use crate::mutants::{LabOptions, MutantOutcome, Trial};
 use std::path::{Path, PathBuf};
-use testsmith_driver::Driver;
+use testsmith_driver::{Driver, MutationSandbox};
 
 /// What the funnel needs to judge kills: the survivors (updated as tests kill them) and how
 /// to run the lab.
@@ -35,27 +35,41 @@ enum State {
 }
 
 impl PackageMutants {
-    /// The survivors of the source files of `folder`; `None` when it has none.
+    /// The survivors a test of `folder` may kill: those of its package (Go), or of its whole
+    /// project where the toolchain tests a project as one (Cargo); `None` when there are
+    /// none.
     pub(super) fn find(
         judge: &MutantJudge<'_>,
         folder: &Path,
         driver: &'static dyn Driver,
     ) -> Option<PackageMutants> {
+        let whole_project = driver.mutation_sandbox() == MutationSandbox::ScratchCopy;
+        let root = driver.project_marker().and_then(|marker| {
+            let absolute = folder.canonicalize().ok()?;
+            absolute
+                .ancestors()
+                .find(|dir| dir.join(marker).is_file())
+                .map(Path::to_owned)
+        });
+        let wanted = |survivor: &Survivor| {
+            if whole_project {
+                root.as_ref() == Some(&survivor.root)
+            } else {
+                crate::pipeline::folder_of(&survivor.source) == folder
+            }
+        };
         let mut sources: Vec<PathBuf> = judge
             .targets
             .survivors
             .iter()
-            .filter(|survivor| {
-                survivor.killed_by.is_none()
-                    && crate::pipeline::folder_of(&survivor.source) == folder
-            })
+            .filter(|survivor| survivor.killed_by.is_none() && wanted(survivor))
             .map(|survivor| survivor.source.clone())
             .collect();
         sources.sort();
         sources.dedup();
         let (mut found, _) = projects(sources.into_iter().map(|path| (path, driver)).collect());
         let project = found.pop()?;
-        let alive = judge.targets.alive_in(&project, folder);
+        let alive = judge.targets.alive_in(&project, wanted);
         (!alive.is_empty()).then_some(PackageMutants {
             state: State::NotStarted(project),
             alive,
