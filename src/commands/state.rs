@@ -6,7 +6,7 @@ use crate::cli::{CacheAction, Format, QueueAction, QueueArgs, StateArgs};
 use crate::config::{Config, LlmOverrides};
 use crate::errors::{AppError, Outcome};
 use crate::output::Printer;
-use crate::store::{Job, JobState, StateStore, now_ms};
+use crate::store::{Clearing, Job, JobState, StateStore, StoreError, now_ms};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -33,12 +33,36 @@ fn local_database(root: &std::path::Path) -> PathBuf {
         .join(crate::store::STATE_FILE)
 }
 
+/// `cache clear` / `queue clear` where the local database is one a newer testsmith made:
+/// the rows are dropped without touching its schema. `None` when the database opens (or
+/// fails) as usual.
+fn clear_newer(
+    state: &StateArgs,
+    opened: &Result<Option<Arc<dyn StateStore>>, AppError>,
+    what: Clearing,
+) -> Result<Option<u64>, AppError> {
+    match opened {
+        Err(AppError::Store(StoreError::NewerSchema { path, .. })) if state.url().is_none() => {
+            Ok(Some(crate::store::clear_newer(path, what)?))
+        }
+        _ => Ok(None),
+    }
+}
+
 pub fn cache(
     action: &CacheAction,
     state: &StateArgs,
     printer: &mut Printer,
 ) -> Result<Outcome, AppError> {
-    let Some(store) = existing_store(state)? else {
+    let opened = existing_store(state);
+    if let CacheAction::Clear = action
+        && let Some(removed) = clear_newer(state, &opened, Clearing::Cache)?
+    {
+        printer.out(&format!("removed {removed} cached answers\n"))?;
+        printer.flush()?;
+        return Ok(Outcome::Success);
+    }
+    let Some(store) = opened? else {
         let text = match action {
             CacheAction::Stats {
                 format: Format::Json,
@@ -87,7 +111,15 @@ pub fn cache(
 pub fn queue(args: &QueueArgs, printer: &mut Printer) -> Result<Outcome, AppError> {
     let (action, format) = (args.action.as_ref(), args.format);
     let now = now_ms();
-    let Some(store) = existing_store(&args.state)? else {
+    let opened = existing_store(&args.state);
+    if let Some(QueueAction::Clear) = action
+        && let Some(removed) = clear_newer(&args.state, &opened, Clearing::Queue)?
+    {
+        printer.out(&format!("removed {removed} jobs\n"))?;
+        printer.flush()?;
+        return Ok(Outcome::Success);
+    }
+    let Some(store) = opened? else {
         let text = match (action, format) {
             (None, Format::Json) => format!("{}\n", queue_json(&[], now)),
             (None, Format::Text) => queue_text(&[], now),

@@ -96,6 +96,17 @@ pub enum StoreError {
     #[error("state database error")]
     Sqlite(#[from] rusqlite::Error),
 
+    /// The file is a database, but damaged, or its tables contradict its schema version.
+    #[error("the state database {} is damaged: {report}", path.display())]
+    Corrupt { path: PathBuf, report: String },
+
+    #[error("cannot move the unusable state database {} aside", path.display())]
+    MoveAside {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The shared database; `location` has its password masked, and the driver's errors
     /// never carry the connection string.
     #[error("shared state database {location}")]
@@ -138,8 +149,33 @@ impl Store {
     }
 
     /// Opens (creating when needed) the database file at `path` and brings its schema up to
-    /// date.
+    /// date. A file that is not a database, is damaged (`PRAGMA quick_check`) or holds a
+    /// schema that contradicts its version is moved aside — `state.db.corrupt-<ms>`, named
+    /// in a warning — and a fresh database takes its place: the cache and queue are
+    /// disposable, a run that cannot start is not. One from a newer testsmith is refused
+    /// (that testsmith can still use it).
     pub fn open_at(path: &Path) -> Result<Store, StoreError> {
+        let error = match Store::open_checked(path) {
+            Ok(store) => return Ok(store),
+            Err(error) => error,
+        };
+        let Some(reason) = unusable(&error) else {
+            return Err(error);
+        };
+        let aside = move_aside(path).map_err(|source| StoreError::MoveAside {
+            path: path.to_owned(),
+            source,
+        })?;
+        tracing::warn!(
+            "the state database {} is unusable ({reason}); moved it to {} and started a \
+             fresh one (cached answers and queued jobs start over)",
+            path.display(),
+            aside.display()
+        );
+        Store::open_checked(path)
+    }
+
+    fn open_checked(path: &Path) -> Result<Store, StoreError> {
         let open_error = |source| StoreError::Open {
             path: path.to_owned(),
             source,
@@ -159,6 +195,22 @@ impl Store {
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_error)?;
         migrate(&mut connection, path)?;
+        // Damage past the first page shows only when a query reaches it, mid-run; a quick
+        // check reads every page once now (milliseconds for a cache of thousands of answers).
+        let check: String = connection
+            .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
+            .map_err(open_error)?;
+        if check != "ok" {
+            // One line for the warning: SQLite opens with a `*** in database main ***` header.
+            let report: Vec<&str> = check
+                .lines()
+                .filter(|line| !line.starts_with("***"))
+                .collect();
+            return Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                report: report.join("; "),
+            });
+        }
         Ok(Store {
             connection: Mutex::new(connection),
             path: path.to_owned(),
@@ -234,12 +286,111 @@ fn migrate(connection: &mut Connection, path: &Path) -> Result<(), StoreError> {
             known: MIGRATIONS.len(),
         });
     }
-    for migration in &MIGRATIONS[found..] {
-        transaction.execute_batch(migration)?;
+    for (number, migration) in MIGRATIONS.iter().enumerate().skip(found) {
+        transaction.execute_batch(migration).map_err(|error| {
+            // SQLITE_ERROR here means the tables are not what version `found` says.
+            let code = match &error {
+                rusqlite::Error::SqliteFailure(failure, _)
+                | rusqlite::Error::SqlInputError { error: failure, .. } => Some(failure.code),
+                _ => None,
+            };
+            if code == Some(rusqlite::ErrorCode::Unknown) {
+                StoreError::Corrupt {
+                    path: path.to_owned(),
+                    report: format!(
+                        "its tables do not match schema version {found} (migration {}: {error})",
+                        number + 1
+                    ),
+                }
+            } else {
+                error.into()
+            }
+        })?;
     }
     transaction.pragma_update(None, "user_version", MIGRATIONS.len())?;
     transaction.commit()?;
     Ok(())
+}
+
+/// Why the file behind `error` can never be used, when that is the trouble: not a database,
+/// damaged, or a schema that contradicts itself. A busy, locked, read-only or newer-schema
+/// database is not unusable: waiting, permissions or a newer testsmith fix those.
+fn unusable(error: &StoreError) -> Option<String> {
+    let source = match error {
+        StoreError::Corrupt { report, .. } => return Some(report.clone()),
+        StoreError::Open { source, .. } | StoreError::Sqlite(source) => source,
+        _ => return None,
+    };
+    matches!(
+        source.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+    .then(|| source.to_string())
+}
+
+/// Renames the database at `path`, with its `-wal` and `-shm` files (a stale log must not
+/// meet the fresh database), to `<path>.corrupt-<unix ms>`; returns the new path. Nothing is
+/// deleted: the file may still hold what someone wants to look at.
+pub(super) fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".corrupt-{}", now_ms()));
+    let aside = PathBuf::from(aside);
+    std::fs::rename(path, &aside)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut from = path.as_os_str().to_owned();
+        from.push(suffix);
+        let mut to = aside.as_os_str().to_owned();
+        to.push(suffix);
+        match std::fs::rename(&from, &to) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+    }
+    Ok(aside)
+}
+
+/// What `cache clear` or `queue clear` drops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clearing {
+    /// Every cached answer.
+    Cache,
+    /// Every job not done.
+    Queue,
+}
+
+/// `cache clear` / `queue clear` on a database from a newer testsmith, which
+/// [`Store::open_at`] refuses: the rows go without the schema being touched, so the newer
+/// testsmith can still use the file. Where even that fails (its tables changed), the file
+/// is moved aside like a damaged one and a fresh one started: clearing always works.
+/// Returns how many rows went.
+pub fn clear_newer(path: &Path, what: Clearing) -> Result<u64, StoreError> {
+    let statement = match what {
+        Clearing::Cache => "DELETE FROM cache_entries",
+        Clearing::Queue => "DELETE FROM jobs WHERE state != 'done'",
+    };
+    let cleared = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).and_then(
+        |connection| {
+            connection.busy_timeout(BUSY_TIMEOUT)?;
+            connection.execute(statement, [])
+        },
+    );
+    match cleared {
+        Ok(removed) => Ok(removed as u64),
+        Err(error) => {
+            let aside = move_aside(path).map_err(|source| StoreError::MoveAside {
+                path: path.to_owned(),
+                source,
+            })?;
+            tracing::warn!(
+                "cannot clear the state database {} ({error}); moved it to {} and started a \
+                 fresh one",
+                path.display(),
+                aside.display()
+            );
+            Store::open_at(path)?;
+            Ok(0)
+        }
+    }
 }
 
 /// Creates `<project_root>/.testsmith/` when missing, with a `.gitignore` of `*` so the
@@ -312,6 +463,46 @@ mod tests {
             matches!(error, StoreError::NewerSchema { found: 99, .. }),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn a_file_whose_tables_contradict_its_version_is_moved_aside_for_a_fresh_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        // Version 0 says "nothing yet", but a table of that name is there.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE cache_entries (x); INSERT INTO cache_entries VALUES (1);")
+            .unwrap();
+        let store = Store::open_at(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len());
+        assert_eq!(store.cache_entries().unwrap(), 0);
+        let aside: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("state.db.corrupt-") && !name.contains("-wal"))
+            .filter(|name| !name.ends_with("-shm"))
+            .collect();
+        assert_eq!(aside.len(), 1, "{aside:?}");
+        let old = Connection::open(dir.path().join(&aside[0])).unwrap();
+        let kept: i64 = old
+            .query_row("SELECT x FROM cache_entries", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(kept, 1, "the old file is kept as it was");
+    }
+
+    #[test]
+    fn a_busy_database_is_not_taken_for_a_damaged_one() {
+        let error = StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        ));
+        assert_eq!(unusable(&error), None);
+        let error = StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
+            None,
+        ));
+        assert!(unusable(&error).is_some());
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod test_server;
 mod unverified;
 
 pub use cache::{CacheLookup, hex};
-pub use db::{STATE_DIR, STATE_FILE, Store, StoreError, now_ms};
+pub use db::{Clearing, STATE_DIR, STATE_FILE, Store, StoreError, clear_newer, now_ms};
 pub use postgres::PgStore;
 pub use queue::{Job, JobState, QueueCounts};
 use std::path::Path;

@@ -18,6 +18,7 @@ mod rust_toolchain;
 mod sandbox;
 mod shared_state;
 mod signals;
+mod state_db;
 mod suite_guard;
 #[path = "../../src/store/test_server.rs"]
 mod test_server;
