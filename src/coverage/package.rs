@@ -102,12 +102,20 @@ pub fn packages(sources: Sources) -> (Vec<CoveragePackage>, Unread) {
                 problems.extend(unread);
                 packages.push(package);
             }
-            Err(reason) => {
-                problems.extend(files.into_iter().map(|(path, _)| (path, reason.clone())))
-            }
+            // Said once for the package, not once per file: the reason is the folder's.
+            Err(reason) => problems.push((shown_folder(&folder), reason)),
         }
     }
     (merge_projects(packages), problems)
+}
+
+/// `folder` as the user would name it: `.` for the current folder.
+fn shown_folder(folder: &Path) -> PathBuf {
+    if folder.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        folder.to_owned()
+    }
 }
 
 /// Joins the folders of one project into one package where the driver measures per project.
@@ -156,20 +164,17 @@ fn package(
     driver: &'static dyn Driver,
     files: &[(PathBuf, &'static dyn Driver)],
 ) -> Result<(CoveragePackage, Unread), String> {
-    let marker = driver
-        .project_marker()
-        .ok_or_else(|| format!("testsmith cannot measure {} coverage", driver.name()))?;
+    if driver.project_marker().is_none() {
+        return Err(format!(
+            "testsmith cannot measure {} coverage",
+            driver.name()
+        ));
+    }
     let canonical = folder
         .canonicalize()
         .map_err(|error| format!("{}: {}", folder.display(), io_message(&error)))?;
-    let root = canonical
-        .ancestors()
-        .find(|dir| dir.join(marker).is_file())
-        .ok_or_else(|| format!("no {marker} above {}", folder.display()))?
-        .to_owned();
-    let marker_path = root.join(marker);
-    let marker_text = std::fs::read_to_string(&marker_path)
-        .map_err(|error| format!("{}: {}", marker_path.display(), io_message(&error)))?;
+    let testsmith_driver::ProjectLocation { root, marker_text } =
+        driver.locate_project(&canonical)?;
     let dir = canonical
         .strip_prefix(&root)
         .expect("an ancestor")

@@ -11,7 +11,7 @@ use testsmith_driver::{Driver, Mutant};
 #[derive(Debug)]
 pub struct Project {
     pub driver: &'static dyn Driver,
-    /// The folder holding the marker file, canonical.
+    /// The folder the driver's toolchain builds from (`Driver::locate_project`), canonical.
     pub root: PathBuf,
     pub files: Vec<MutatedFile>,
 }
@@ -82,20 +82,18 @@ pub fn projects(sources: Vec<(PathBuf, &'static dyn Driver)>) -> (Vec<Project>, 
 
 /// The project root above `path` (canonical) and `path` relative to it.
 fn place(path: &Path, driver: &dyn Driver) -> Result<(PathBuf, PathBuf), String> {
-    let marker = driver
-        .project_marker()
-        .ok_or_else(|| format!("testsmith cannot run {} mutants", driver.name()))?;
+    if driver.project_marker().is_none() {
+        return Err(format!("testsmith cannot run {} mutants", driver.name()));
+    }
     let canonical = path
         .canonicalize()
         .map_err(|error| crate::walk::io_message(&error))?;
-    let root = canonical
-        .ancestors()
-        .skip(1)
-        .find(|folder| folder.join(marker).is_file())
-        .ok_or_else(|| format!("no {marker} above it"))?;
+    let root = driver
+        .locate_project(canonical.parent().unwrap_or(&canonical))?
+        .root;
     let rel = canonical
-        .strip_prefix(root)
+        .strip_prefix(&root)
         .expect("an ancestor is a prefix")
         .to_owned();
-    Ok((root.to_owned(), rel))
+    Ok((root, rel))
 }

@@ -252,7 +252,8 @@ fn hide_shared_folders(dir: &Path, also_kept: &[PathBuf]) -> std::io::Result<()>
     let mut keep: Vec<PathBuf> = TOOLCHAIN_DIRS
         .iter()
         .filter_map(std::env::var_os)
-        .map(PathBuf::from)
+        // `GOPATH` is a list (a GOPATH package's own GOPATH, then the user's).
+        .flat_map(|value| std::env::split_paths(&value).collect::<Vec<_>>())
         .chain(home_toolchains)
         .chain(also_kept.iter().cloned())
         .chain(std::iter::once(dir.to_owned()))

@@ -8,7 +8,7 @@ use super::report::{TestReport, TestStatus};
 use crate::pipeline::WriteScope;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use testsmith_driver::{Driver, FileMembers, Member, SourceFile};
+use testsmith_driver::{Driver, FileMembers, Member, ProjectLocation, SourceFile};
 
 /// One project: a toolchain's unit of work.
 #[derive(Debug)]
@@ -206,13 +206,11 @@ pub(super) fn projects(
     let mut projects: BTreeMap<(&'static str, PathBuf), Project> = BTreeMap::new();
     let mut unverifiable = Vec::new();
     for file in written.iter().filter(|file| !file.tests.is_empty()) {
-        let placed = place(file).and_then(|(root, test_path, source_path)| {
+        let placed = place(file).and_then(|(location, test_path, source_path)| {
+            let root = location.root;
             let key = (file.driver.name(), root.clone());
             if !projects.contains_key(&key) {
-                let marker = root.join(file.driver.project_marker().unwrap_or_default());
-                let marker_text = std::fs::read_to_string(&marker).map_err(|error| {
-                    format!("{}: {}", marker.display(), crate::walk::io_message(&error))
-                })?;
+                let marker_text = location.marker_text;
                 projects.insert(
                     key.clone(),
                     Project {
@@ -247,24 +245,23 @@ pub(super) fn projects(
     (projects.into_values().collect(), unverifiable)
 }
 
-/// The project root, test file and source file of `file`, all canonical.
-fn place(file: &WrittenFile) -> Result<(PathBuf, PathBuf, PathBuf), String> {
-    let marker = file
-        .driver
-        .project_marker()
-        .ok_or_else(|| format!("testsmith cannot verify {} tests", file.driver.name()))?;
+/// Where `file`'s toolchain builds it from, and its test file and source file, all canonical.
+fn place(file: &WrittenFile) -> Result<(ProjectLocation, PathBuf, PathBuf), String> {
+    if file.driver.project_marker().is_none() {
+        return Err(format!(
+            "testsmith cannot verify {} tests",
+            file.driver.name()
+        ));
+    }
     let canonical = |path: &Path| {
         path.canonicalize()
             .map_err(|error| format!("{}: {}", path.display(), crate::walk::io_message(&error)))
     };
     let test_path = canonical(&file.test_file)?;
     let source_path = canonical(&file.source)?;
-    let root = test_path
-        .ancestors()
-        .skip(1)
-        .find(|folder| folder.join(marker).is_file())
-        .ok_or_else(|| format!("no {marker} above {}", file.test_file.display()))?;
-    Ok((root.to_owned(), test_path, source_path))
+    let folder = test_path.parent().unwrap_or(&test_path);
+    let location = file.driver.locate_project(folder)?;
+    Ok((location, test_path, source_path))
 }
 
 impl Project {

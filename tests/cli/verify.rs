@@ -660,3 +660,102 @@ async fn a_rust_test_that_does_not_compile_is_repaired_with_cargos_error() {
     );
     toolchain(project.root(), "cargo", &["test", "--quiet"]);
 }
+
+// ---- GOPATH projects -----------------------------------------------------------------------
+
+/// A GOPATH layout with no `go.mod` anywhere: `tiny` imports `example.com/dep`, which only
+/// GOPATH mode (`GO111MODULE=off`, `GOPATH` = the folder above `src/`) can resolve; and the
+/// same source in a folder that is in neither a module nor a GOPATH.
+fn gopath_layout(project: &Project) {
+    project.write(
+        "gopath/src/example.com/dep/dep.go",
+        "package dep\n\n// Double doubles.\nfunc Double(x int) int {\n\treturn x * 2\n}\n",
+    );
+    let tiny = "package tiny\n\nimport \"example.com/dep\"\n\n// Quad quadruples.\n\
+                func Quad(x int) int {\n\treturn dep.Double(dep.Double(x))\n}\n\n\
+                // Neg makes x negative.\nfunc Neg(x int) int {\n\tif x > 0 {\n\t\treturn -x\n\t}\n\
+                \treturn x\n}\n";
+    project.write("gopath/src/example.com/tiny/tiny.go", tiny);
+    project.write(
+        "gopath/src/example.com/tiny/four_test.go",
+        "package tiny\n\nimport \"testing\"\n\nfunc TestFour(t *testing.T) {\n\
+         \tif Quad(1) != 4 {\n\t\tt.Fatal(\"no\")\n\t}\n}\n",
+    );
+    project.write("loose/a.go", tiny);
+    project.write("loose/b.go", "package tiny\n\nfunc B() int { return 1 }\n");
+}
+
+#[test]
+fn a_gopath_package_verifies_and_is_measured_from_its_gopath() {
+    let project = Project::new();
+    gopath_layout(&project);
+    let tiny = "gopath/src/example.com/tiny";
+    let doc = testsmith(
+        &project,
+        &["generate", "--verify", "--format", "json", tiny],
+    )
+    .run()
+    .success()
+    .json();
+    assert_everything_compiled_and_nothing_failed(&doc);
+    assert_eq!(doc["verify"]["totals"]["compiled"], 2, "{}", doc["verify"]);
+
+    let coverage = testsmith(&project, &["coverage", "--format", "json", tiny])
+        .run()
+        .success()
+        .json();
+    let packages = coverage["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 1, "{coverage}");
+    let member = |name: &str| {
+        packages[0]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|member| member["member"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {coverage}"))
+            .clone()
+    };
+    // TestFour executes Quad; the scaffolds' empty tables execute nothing of Neg.
+    assert_eq!(member("Quad")["status"], "covered", "{coverage}");
+    assert_eq!(member("Neg")["executed"], 0, "{coverage}");
+    assert_eq!(member("Neg")["total"], 3, "{coverage}");
+    assert_eq!(coverage["total"], json!({"executed": 1, "total": 4}));
+}
+
+#[test]
+fn a_go_package_in_no_module_and_no_gopath_is_told_to_run_go_mod_init_once() {
+    let project = Project::new();
+    gopath_layout(&project);
+    let finished = testsmith(&project, &["coverage", "loose"]).run();
+    assert_eq!(finished.code, 1, "{}", finished.stderr);
+    let reason = "not in a module or a GOPATH: run `go mod init`";
+    assert_eq!(
+        finished.stderr.matches(reason).count(),
+        1,
+        "once for the package, not per file: {}",
+        finished.stderr
+    );
+    assert!(
+        finished.stderr.contains(&format!("error: loose: {reason}")),
+        "{}",
+        finished.stderr
+    );
+
+    let doc = testsmith(
+        &project,
+        &["generate", "--verify", "--format", "json", "loose"],
+    )
+    .run()
+    .json();
+    assert_eq!(
+        doc["verify"]["totals"]["not_verified"], 3,
+        "{}",
+        doc["verify"]
+    );
+    assert_eq!(
+        test_entry(&doc, "TestNeg")["reason"],
+        reason,
+        "{}",
+        doc["verify"]
+    );
+}

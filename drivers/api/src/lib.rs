@@ -28,6 +28,16 @@ pub use verify::{
 
 use std::path::{Path, PathBuf};
 
+/// Where a package's toolchain builds it from: see [`Driver::locate_project`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectLocation {
+    /// The folder commands run in (absolute).
+    pub root: PathBuf,
+    /// What [`VerifyRequest::marker_text`] holds: the marker file's text, or what the driver
+    /// puts in its place for a project without one (Go: a GOPATH package's import path).
+    pub marker_text: String,
+}
+
 /// One programming language, as testsmith sees it.
 ///
 /// Only [`name`](Driver::name), [`extensions`](Driver::extensions) and
@@ -276,6 +286,27 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     /// one. `None` (the default) when this driver cannot verify tests.
     fn project_marker(&self) -> Option<&'static str> {
         None
+    }
+
+    /// Where the toolchain builds the package in `folder` (absolute, canonical) from: the
+    /// project's root and its marker's text. The default: the nearest folder at or above
+    /// `folder` that holds [`project_marker`](Self::project_marker). `Err` says, in words for
+    /// the user, why `folder` is in no project the toolchain can build.
+    fn locate_project(&self, folder: &Path) -> Result<ProjectLocation, String> {
+        let marker = self
+            .project_marker()
+            .ok_or_else(|| format!("testsmith cannot build {} projects", self.name()))?;
+        let root = folder
+            .ancestors()
+            .find(|dir| dir.join(marker).is_file())
+            .ok_or_else(|| format!("no {marker} above {}", folder.display()))?;
+        let marker_path = root.join(marker);
+        let marker_text = std::fs::read_to_string(&marker_path)
+            .map_err(|error| format!("{}: {error}", marker_path.display()))?;
+        Ok(ProjectLocation {
+            root: root.to_owned(),
+            marker_text,
+        })
     }
 
     /// The command that downloads the project's dependencies (`go mod download`, `cargo

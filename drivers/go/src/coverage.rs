@@ -46,7 +46,7 @@ pub(crate) fn plan(target: &CoverageTarget) -> Option<CoveragePlan> {
         program: "go".to_owned(),
         args: build_args,
         dir: target.root.clone(),
-        env: Vec::new(),
+        env: crate::gopath::env(&target.root),
     };
     let baseline = binary_run(target, None, &profile);
     Some(CoveragePlan {

@@ -29,6 +29,7 @@ mod doc;
 mod extract;
 mod fields;
 mod generics;
+mod gopath;
 mod imports;
 mod mutate;
 mod names;
@@ -243,10 +244,18 @@ impl Driver for GoDriver {
         Some("go.mod")
     }
 
+    fn locate_project(&self, folder: &Path) -> Result<testsmith_driver::ProjectLocation, String> {
+        gopath::locate(folder)
+    }
+
     fn fetch_command(
         &self,
         request: &testsmith_driver::VerifyRequest,
     ) -> Option<testsmith_driver::VerifyCommand> {
+        if !gopath::env(&request.root).is_empty() {
+            // A GOPATH package has no module to download.
+            return None;
+        }
         Some(testsmith_driver::VerifyCommand {
             step: testsmith_driver::VerifyStep::Build,
             program: "go".to_owned(),
@@ -368,7 +377,7 @@ impl Driver for GoDriver {
             program: "go".to_owned(),
             args,
             dir: run.root.clone(),
-            env: Vec::new(),
+            env: gopath::env(&run.root),
         }]
     }
 

@@ -55,7 +55,7 @@ pub(crate) fn commands(request: &VerifyRequest) -> Vec<VerifyCommand> {
             .chain(packages.iter().cloned())
             .collect(),
         dir: request.root.clone(),
-        env: Vec::new(),
+        env: crate::gopath::env(&request.root),
     };
     let run_pattern = format!("^({})$", tests.into_iter().collect::<Vec<_>>().join("|"));
     let timeout = format!("-timeout={}s", request.test_timeout_secs.max(1));
@@ -244,7 +244,7 @@ pub(crate) fn suite_command(request: &VerifyRequest) -> Option<VerifyCommand> {
         program: "go".to_owned(),
         args,
         dir: request.root.clone(),
-        env: Vec::new(),
+        env: crate::gopath::env(&request.root),
     })
 }
 
