@@ -60,6 +60,7 @@ run_one() { # NAME SOURCE_DIR
 }
 
 echo "model: qwen2.5-coder-$SIZE-instruct (Q4_K_M), llama-server -t 2; binary: $BIN"
-run_one example "$REPO/fixtures/example"
+# EXAMPLE_ONLY=1 skips the real package, PACKAGE_ONLY=1 the bundled example.
+[ -n "${PACKAGE_ONLY:-}" ] || run_one example "$REPO/fixtures/example"
 [ -n "${EXAMPLE_ONLY:-}" ] || run_one "$(basename "$PKG")" "$PKG"
 echo "work folder (tests, JSON reports, server log): $WORK"

@@ -50,8 +50,21 @@ pub(crate) fn plan(target: &CoverageTarget) -> CoveragePlan {
         baseline,
         profile,
         format: ProfileFormat::Llvm,
-        side_files: vec![target.root.join("Cargo.lock")],
+        side_files: vec![lock_file(&target.root)],
     }
+}
+
+/// Where Cargo writes the lock file of the package at `root` when it is missing: beside the
+/// manifest of its workspace (the nearest one above that has a `[workspace]` table), else
+/// beside its own.
+fn lock_file(root: &Path) -> PathBuf {
+    let workspace = root.ancestors().find(|dir| {
+        std::fs::read_to_string(dir.join("Cargo.toml"))
+            .ok()
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .is_some_and(|manifest| manifest.contains_key("workspace"))
+    });
+    workspace.unwrap_or(root).join("Cargo.lock")
 }
 
 /// Runs only the test at `test_path` (`a::b_tests::test_x`), its profiles into `profile`.
@@ -331,6 +344,21 @@ mod tests {
         std::fs::remove_file(outer.join(".cargo/config.toml")).unwrap();
         let no_env = lookup(&[("CARGO_HOME", "/nonexistent")]);
         assert_eq!(user_rustflags(&package, no_env), ["-Ctarget-cpu=native"]);
+    }
+
+    #[test]
+    fn the_lock_file_cargo_may_write_is_the_workspaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let member = dir.path().join("crates/a");
+        std::fs::create_dir_all(&member).unwrap();
+        std::fs::write(member.join("Cargo.toml"), "[package]\nname = \"a\"\n").unwrap();
+        assert_eq!(lock_file(&member), member.join("Cargo.lock"));
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[workspace]\nmembers = [\"crates/a\"]\n",
+        )
+        .unwrap();
+        assert_eq!(lock_file(&member), dir.path().join("Cargo.lock"));
     }
 
     #[test]
