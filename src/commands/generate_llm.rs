@@ -908,6 +908,15 @@ impl LlmSession {
             }
         }
         let now = now_ms();
+        // A member whose job is dead-lettered (this run or an earlier one) gets no test
+        // until `queue retry-dead`: the run did not do what was asked, so it is no exit 0.
+        let dead = holds
+            .iter()
+            .filter(|hold| {
+                matches!(hold, Hold::Standing(job) if job.state == crate::store::JobState::Dead)
+            })
+            .count();
+        self.tally.lock().expect("not poisoned").unusable += dead;
         Ok(Some(
             holds
                 .into_iter()

@@ -158,3 +158,47 @@ fn clearing_a_newer_testsmiths_database_keeps_its_schema() {
         .unwrap();
     assert_eq!(jobs, ["j2"]);
 }
+
+/// Answers every request with prose and no code: each attempt at the member fails.
+struct Hopeless;
+
+impl wiremock::Respond for Hopeless {
+    fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+        crate::fake_llm::completion(
+            "I'm sorry, but I can't write tests without more context.",
+            "stop",
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_dead_lettered_by_this_run_or_left_dead_is_never_exit_0() {
+    let fake = FakeLlm::bare().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(Hopeless)
+        .mount(&fake.server)
+        .await;
+    let project = one_go_function();
+    let requests = || async { fake.server.received_requests().await.unwrap().len() };
+    // Three runs, one attempt each: the third dead-letters the job.
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        codes.push(run(generate_llm(&project, &fake.server, &[])).await.code);
+    }
+    assert_eq!(codes, [65, 65, 65]);
+    let queue = project
+        .testsmith(&["queue", "--format", "json"])
+        .run()
+        .success();
+    assert_eq!(queue.json()["jobs"][0]["state"], "dead", "{}", queue.stdout);
+    // A fourth run asks nothing about it, says why the member has no test, and is no 0.
+    let asked = requests().await;
+    let fourth = run(generate_llm(&project, &fake.server, &[]))
+        .await
+        .code(65);
+    assert_eq!(requests().await, asked);
+    let said = format!("{}{}", fourth.stdout, fourth.stderr);
+    assert!(said.contains("dead-lettered after 3 attempts"), "{said}");
+    assert!(said.contains("testsmith queue retry-dead"), "{said}");
+    assert!(!project.exists("calc/calc_test.go"));
+}
