@@ -828,21 +828,7 @@ pub(super) mod tests {
 
     #[tokio::test]
     async fn a_server_slower_than_the_timeout_is_a_timeout_failure() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(completion("late", "stop"))
-                    .set_delay(Duration::from_secs(3)),
-            )
-            .mount(&server)
-            .await;
-        let config = LlmConfig {
-            base_url: format!("{}/v1", server.uri()),
-            timeout: Some(Duration::from_secs(1)),
-            ..LlmConfig::default()
-        };
-        let failure = timed_out(&config).await;
+        let failure = timed_out(None, Some(Duration::from_secs(1))).await;
         assert!(
             failure.contains("within 1 s (total timeout, `--timeout`"),
             "{failure}"
@@ -851,6 +837,16 @@ pub(super) mod tests {
 
     #[tokio::test]
     async fn a_server_silent_past_the_read_timeout_says_the_read_timeout_fired() {
+        let failure = timed_out(Some(Duration::from_secs(1)), Some(Duration::from_secs(60))).await;
+        assert!(
+            failure.contains("no byte from the server within 1 s (read timeout, `--read-timeout`"),
+            "{failure}"
+        );
+    }
+
+    /// The message of the timeout failure met with these read and total timeouts (`None`:
+    /// the default) by a server that stays silent for 3 s; a panic for any other outcome.
+    async fn timed_out(read: Option<Duration>, total: Option<Duration>) -> String {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .respond_with(
@@ -860,22 +856,15 @@ pub(super) mod tests {
             )
             .mount(&server)
             .await;
+        let defaults = LlmConfig::default();
         let config = LlmConfig {
             base_url: format!("{}/v1", server.uri()),
-            read_timeout: Some(Duration::from_secs(1)),
-            timeout: Some(Duration::from_secs(60)),
-            ..LlmConfig::default()
+            read_timeout: read.or(defaults.read_timeout),
+            timeout: total.or(defaults.timeout),
+            ..defaults
         };
-        let failure = timed_out(&config).await;
-        assert!(
-            failure.contains("no byte from the server within 1 s (read timeout, `--read-timeout`"),
-            "{failure}"
-        );
-    }
-
-    /// The message of the timeout failure `config`'s provider meets, or a panic.
-    async fn timed_out(config: &LlmConfig) -> String {
-        let provider = HttpProvider::new(config, "m", None, Arc::new(LlmStats::default())).unwrap();
+        let provider =
+            HttpProvider::new(&config, "m", None, Arc::new(LlmStats::default())).unwrap();
         match provider.complete(&request()).await.unwrap_err() {
             failure @ Failure::Transport {
                 kind: TransportKind::Timeout,
