@@ -450,7 +450,16 @@ pub struct LlmTuning {
     #[arg(long = "retries", value_name = "N")]
     pub max_retries: Option<u32>,
 
-    /// Seconds before a request is abandoned (and retried) [default: 300].
+    /// Seconds allowed to open a connection to the server [default: 10].
+    #[arg(long = "connect-timeout", value_name = "SECS")]
+    pub connect_timeout_secs: Option<u64>,
+
+    /// Seconds allowed without a byte from the server, before the first and between two
+    /// [default: 120].
+    #[arg(long = "read-timeout", value_name = "SECS")]
+    pub read_timeout_secs: Option<u64>,
+
+    /// Seconds before a request is abandoned (and retried), answer included [default: 300].
     #[arg(long = "timeout", value_name = "SECS")]
     pub timeout_secs: Option<u64>,
 
@@ -510,6 +519,8 @@ impl LlmTuning {
             (self.model.is_some(), "--model"),
             (self.concurrency.is_some(), "--concurrency"),
             (self.max_retries.is_some(), "--retries"),
+            (self.connect_timeout_secs.is_some(), "--connect-timeout"),
+            (self.read_timeout_secs.is_some(), "--read-timeout"),
             (self.timeout_secs.is_some(), "--timeout"),
             (self.temperature.is_some(), "--temperature"),
             (self.max_tokens.is_some(), "--max-tokens"),
@@ -536,6 +547,8 @@ impl LlmTuning {
             model: self.model.clone(),
             concurrency: self.concurrency,
             max_retries: self.max_retries,
+            connect_timeout_secs: self.connect_timeout_secs,
+            read_timeout_secs: self.read_timeout_secs,
             timeout_secs: self.timeout_secs,
             temperature: self.temperature,
             mode,

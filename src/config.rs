@@ -108,7 +108,12 @@ pub struct LlmConfig {
     pub concurrency: usize,
     /// Retries after the first attempt of one request.
     pub max_retries: u32,
-    /// Per-request timeout; `None` leaves it to the server.
+    /// Time allowed to open a connection to the server.
+    pub connect_timeout: Duration,
+    /// Time allowed without a byte from the server: until the answer's headers, then
+    /// between two reads of its body. Catches a black-holed server long before `timeout`.
+    pub read_timeout: Option<Duration>,
+    /// Total time allowed per request, answer included; `None` leaves it to the server.
     pub timeout: Option<Duration>,
     pub temperature: f64,
     pub mode: LlmMode,
@@ -128,6 +133,8 @@ impl Default for LlmConfig {
             api_key_env: DEFAULT_API_KEY_ENV.to_owned(),
             concurrency: 5,
             max_retries: 3,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Some(Duration::from_secs(120)),
             timeout: Some(Duration::from_secs(300)),
             temperature: 0.0,
             mode: LlmMode::Batch,
@@ -201,6 +208,8 @@ pub struct LlmOverrides {
     pub model: Option<String>,
     pub concurrency: Option<usize>,
     pub max_retries: Option<u32>,
+    pub connect_timeout_secs: Option<u64>,
+    pub read_timeout_secs: Option<u64>,
     pub timeout_secs: Option<u64>,
     pub temperature: Option<f64>,
     pub mode: Option<LlmMode>,
@@ -516,6 +525,8 @@ struct RawLlm {
     api_key_env: Option<Spanned<String>>,
     concurrency: Option<Spanned<i64>>,
     max_retries: Option<Spanned<i64>>,
+    connect_timeout_secs: Option<Spanned<i64>>,
+    read_timeout_secs: Option<Spanned<i64>>,
     timeout_secs: Option<Spanned<i64>>,
     temperature: Option<Spanned<f64>>,
     mode: Option<Spanned<String>>,
@@ -600,6 +611,26 @@ fn apply_file(
     }
     if let Some(value) = raw.max_retries {
         llm.max_retries = check_range("max_retries", *value.get_ref(), 0, 20, at(value.span()))?;
+    }
+    if let Some(value) = raw.connect_timeout_secs {
+        let secs: u64 = check_range(
+            "connect_timeout_secs",
+            *value.get_ref(),
+            1,
+            3600,
+            at(value.span()),
+        )?;
+        llm.connect_timeout = Duration::from_secs(secs);
+    }
+    if let Some(value) = raw.read_timeout_secs {
+        let secs: u64 = check_range(
+            "read_timeout_secs",
+            *value.get_ref(),
+            1,
+            3600,
+            at(value.span()),
+        )?;
+        llm.read_timeout = Some(Duration::from_secs(secs));
     }
     if let Some(value) = raw.timeout_secs {
         let secs: u64 = check_range("timeout_secs", *value.get_ref(), 1, 3600, at(value.span()))?;
@@ -687,6 +718,28 @@ fn apply_overrides(llm: &mut LlmConfig, flags: &LlmOverrides) -> Result<(), Conf
             20,
             Origin::Flag("--retries"),
         )?;
+    }
+    if let Some(value) = flags.connect_timeout_secs {
+        let value = i64::try_from(value).unwrap_or(i64::MAX);
+        let secs: u64 = check_range(
+            "connect_timeout_secs",
+            value,
+            1,
+            3600,
+            Origin::Flag("--connect-timeout"),
+        )?;
+        llm.connect_timeout = Duration::from_secs(secs);
+    }
+    if let Some(value) = flags.read_timeout_secs {
+        let value = i64::try_from(value).unwrap_or(i64::MAX);
+        let secs: u64 = check_range(
+            "read_timeout_secs",
+            value,
+            1,
+            3600,
+            Origin::Flag("--read-timeout"),
+        )?;
+        llm.read_timeout = Some(Duration::from_secs(secs));
     }
     if let Some(value) = flags.timeout_secs {
         let value = i64::try_from(value).unwrap_or(i64::MAX);
@@ -1062,6 +1115,8 @@ model = "qwen"
 api_key_env = "MY_KEY"
 concurrency = 3
 max_retries = 0
+connect_timeout_secs = 5
+read_timeout_secs = 20
 timeout_secs = 30
 temperature = 0.2
 mode = "fan-out"
@@ -1083,6 +1138,8 @@ half_open_probes = 2
                 api_key_env: "MY_KEY".to_owned(),
                 concurrency: 3,
                 max_retries: 0,
+                connect_timeout: Duration::from_secs(5),
+                read_timeout: Some(Duration::from_secs(20)),
                 timeout: Some(Duration::from_secs(30)),
                 temperature: 0.2,
                 mode: LlmMode::FanOut,

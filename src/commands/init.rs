@@ -26,7 +26,14 @@ concurrency = 5
 # Retries of a request that failed for a passing reason (429, 5xx, timeout). Flag: --retries.
 max_retries = 3
 
-# Seconds before a request is abandoned and retried. Flag: --timeout.
+# Seconds allowed to open a connection to the server. Flag: --connect-timeout.
+connect_timeout_secs = 10
+
+# Seconds allowed without a byte from the server (before the answer starts, then between
+# two reads): a silent server is given up on here. Flag: --read-timeout.
+read_timeout_secs = 120
+
+# Seconds before a request is abandoned and retried, whole answer included. Flag: --timeout.
 timeout_secs = 300
 
 # Sampling temperature. Flag: --temperature.

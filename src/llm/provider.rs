@@ -15,6 +15,7 @@ use crate::config::{ApiKey, LlmConfig};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 /// What to ask the model: a system message and a user message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +112,54 @@ pub struct HttpProvider {
     stats: Arc<LlmStats>,
     /// Fed from every response's rate-limit headers; the client waits on it.
     pace: Arc<Pace>,
+    timeouts: Timeouts,
+}
+
+/// The three limits on one request, kept apart so a failure can say which one fired: a
+/// black-holed server is caught by `read` long before `total` runs out.
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    connect: Duration,
+    /// Without a byte: until the headers, then between reads (reqwest's `read_timeout`).
+    read: Option<Duration>,
+    /// The whole exchange; enforced here rather than by reqwest, whose total and read
+    /// timeouts fail with the same error.
+    total: Option<Duration>,
+}
+
+impl Timeouts {
+    fn connect_fired(&self) -> String {
+        format!(
+            "no connection within {} (connect timeout, `--connect-timeout` / `connect_timeout_secs`)",
+            seconds(self.connect)
+        )
+    }
+
+    fn read_fired(&self) -> String {
+        match self.read {
+            Some(read) => format!(
+                "no byte from the server within {} (read timeout, `--read-timeout` / `read_timeout_secs`)",
+                seconds(read)
+            ),
+            None => "no byte from the server in time".to_owned(),
+        }
+    }
+
+    fn total_fired(&self, total: Duration) -> String {
+        format!(
+            "no complete answer within {} (total timeout, `--timeout` / `timeout_secs`)",
+            seconds(total)
+        )
+    }
+}
+
+/// `10 s`, `1.5 s`.
+fn seconds(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
 }
 
 /// Redirects are followed only within the endpoint's own origin (scheme, host and port): a
@@ -141,12 +190,17 @@ impl HttpProvider {
         api_key: Option<ApiKey>,
         stats: Arc<LlmStats>,
     ) -> Result<Self, reqwest::Error> {
+        let timeouts = Timeouts {
+            connect: config.connect_timeout,
+            read: config.read_timeout,
+            total: config.timeout,
+        };
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("testsmith/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(10))
+            .connect_timeout(timeouts.connect)
             .redirect(same_origin_redirects());
-        if let Some(timeout) = config.timeout {
-            builder = builder.timeout(timeout);
+        if let Some(read) = timeouts.read {
+            builder = builder.read_timeout(read);
         }
         Ok(HttpProvider {
             http: builder.build()?,
@@ -158,6 +212,7 @@ impl HttpProvider {
             completion_cap_field: Mutex::new(HashMap::new()),
             stats,
             pace: Arc::default(),
+            timeouts,
         })
     }
 
@@ -192,7 +247,28 @@ impl HttpProvider {
             .unwrap_or(CapField::MaxTokens)
     }
 
+    /// One exchange, under the total timeout.
     async fn send(
+        &self,
+        request: &ChatRequest,
+        format: ResponseFormat,
+        cap_field: CapField,
+    ) -> Result<ChatResponse, Failure> {
+        let exchange = self.exchange(request, format, cap_field);
+        match self.timeouts.total {
+            Some(total) => tokio::time::timeout(total, exchange)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Failure::Transport {
+                        kind: TransportKind::Timeout,
+                        message: self.timeouts.total_fired(total),
+                    })
+                }),
+            None => exchange.await,
+        }
+    }
+
+    async fn exchange(
         &self,
         request: &ChatRequest,
         format: ResponseFormat,
@@ -270,6 +346,15 @@ impl HttpProvider {
         while let Some(cause) = source {
             message = format!("{message}: {cause}");
             source = cause.source();
+        }
+        if kind == TransportKind::Timeout {
+            // reqwest enforces connect and read timeouts (the total one is ours, in `send`).
+            let which = if error.is_connect() {
+                self.timeouts.connect_fired()
+            } else {
+                self.timeouts.read_fired()
+            };
+            message = format!("{which}: {message}");
         }
         Failure::Transport {
             kind,
@@ -743,33 +828,50 @@ pub(super) mod tests {
 
     #[tokio::test]
     async fn a_server_slower_than_the_timeout_is_a_timeout_failure() {
+        let failure = timed_out(None, Some(Duration::from_secs(1))).await;
+        assert!(
+            failure.contains("within 1 s (total timeout, `--timeout`"),
+            "{failure}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_silent_past_the_read_timeout_says_the_read_timeout_fired() {
+        let failure = timed_out(Some(Duration::from_secs(1)), Some(Duration::from_secs(60))).await;
+        assert!(
+            failure.contains("no byte from the server within 1 s (read timeout, `--read-timeout`"),
+            "{failure}"
+        );
+    }
+
+    /// The message of the timeout failure met with these read and total timeouts (`None`:
+    /// the default) by a server that stays silent for 3 s; a panic for any other outcome.
+    async fn timed_out(read: Option<Duration>, total: Option<Duration>) -> String {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .respond_with(
                 ResponseTemplate::new(200)
                     .set_body_json(completion("late", "stop"))
-                    .set_delay(std::time::Duration::from_secs(3)),
+                    .set_delay(Duration::from_secs(3)),
             )
             .mount(&server)
             .await;
+        let defaults = LlmConfig::default();
         let config = LlmConfig {
             base_url: format!("{}/v1", server.uri()),
-            timeout: Some(std::time::Duration::from_secs(1)),
-            ..LlmConfig::default()
+            read_timeout: read.or(defaults.read_timeout),
+            timeout: total.or(defaults.timeout),
+            ..defaults
         };
         let provider =
             HttpProvider::new(&config, "m", None, Arc::new(LlmStats::default())).unwrap();
-        let failure = provider.complete(&request()).await.unwrap_err();
-        assert!(
-            matches!(
-                failure,
-                Failure::Transport {
-                    kind: TransportKind::Timeout,
-                    ..
-                }
-            ),
-            "{failure:?}"
-        );
+        match provider.complete(&request()).await.unwrap_err() {
+            failure @ Failure::Transport {
+                kind: TransportKind::Timeout,
+                ..
+            } => failure.to_string(),
+            other => panic!("not a timeout: {other:?}"),
+        }
     }
 
     #[tokio::test]

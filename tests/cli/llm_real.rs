@@ -510,3 +510,59 @@ async fn a_test_that_asserts_nothing_is_not_kept() {
         "the re-ask says why"
     );
 }
+
+/// A server that accepts connections and never writes a byte: a black hole. Counts the
+/// connections it took; each is held open until the test ends.
+fn black_hole() -> (String, Arc<AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    (base_url, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_black_holed_server_is_given_up_on_at_the_read_timeout_and_says_so() {
+    let (base_url, accepted) = black_hole();
+    let project = Project::new();
+    project.write(
+        "calc/calc.go",
+        "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n",
+    );
+    let finished = run(project
+        .testsmith(&[
+            "generate",
+            "--llm",
+            "--base-url",
+            &base_url,
+            "--model",
+            "fake-1",
+            "--read-timeout",
+            "1",
+            "--retries",
+            "1",
+        ])
+        .env("OPENAI_API_KEY", "sk-test"))
+    .await;
+    // Retries spent on a server that never answers: the member failed for good this run
+    // (the breaker, at 5 failures, did not open), so 65 and the reason, not 75.
+    let finished = finished.code(65);
+    // The first attempt and its one retry, each on a fresh connection: a timed-out
+    // connection is never reused.
+    assert_eq!(accepted.load(Ordering::SeqCst), 2, "{}", finished.stdout);
+    assert!(
+        finished
+            .stdout
+            .contains("no byte from the server within 1 s (read timeout, `--read-timeout`"),
+        "{}",
+        finished.stdout
+    );
+    assert!(!project.exists("calc/calc_test.go"));
+}
