@@ -276,7 +276,7 @@ impl Driver for RustDriver {
     // ---- mutation testing (mutate.rs) ------------------------------------------------------
 
     fn mutants(&self, path: &Path, source: &str) -> Vec<testsmith_driver::Mutant> {
-        if self.is_test_file(path) {
+        if self.is_test_file(path) || paths::is_example_file(path) {
             return Vec::new();
         }
         mutate::mutants(source)

@@ -84,6 +84,21 @@ pub(crate) fn is_test_file(path: &Path) -> bool {
     !folders[tests + 1..].contains(&"src")
 }
 
+/// Whether the file at `path` belongs to an example (`examples/demo.rs`,
+/// `examples/demo/main.rs`): code Cargo builds but no test runs, so its mutants say nothing
+/// about the tests (cargo-mutants leaves examples out too). The same rule as for `tests`: a
+/// `src` folder after the last `examples` folder makes it a crate of its own.
+pub(crate) fn is_example_file(path: &Path) -> bool {
+    let components = normal_components(path);
+    let Some((_, folders)) = components.split_last() else {
+        return false;
+    };
+    folders
+        .iter()
+        .rposition(|folder| *folder == "examples")
+        .is_some_and(|examples| !folders[examples + 1..].contains(&"src"))
+}
+
 /// The named parts of `path` (no root, `.` or `..`), as text; a part that is not UTF-8 cannot
 /// be a Rust module name and is replaced, which is harmless here.
 fn normal_components(path: &Path) -> Vec<&str> {
@@ -191,6 +206,17 @@ mod tests {
     #[test]
     fn a_crate_inside_a_tests_folder_is_code() {
         assert!(!is_test_file(Path::new("tests/fixtures/demo/src/lib.rs")));
+    }
+
+    #[test]
+    fn examples_are_told_apart_from_crates_kept_in_an_examples_folder() {
+        assert!(is_example_file(Path::new("examples/demo.rs")));
+        assert!(is_example_file(Path::new(
+            "/work/crate/examples/demo/main.rs"
+        )));
+        assert!(!is_example_file(Path::new("examples/demo/src/lib.rs")));
+        assert!(!is_example_file(Path::new("src/examples.rs")));
+        assert!(!is_example_file(Path::new("src/lib.rs")));
     }
 
     #[test]
