@@ -111,6 +111,7 @@ pub(crate) fn check_answer(
             edits.push((use_.qualifier, String::new()));
         }
     }
+    edits.extend(printf_without_directives(function, &code, &locals));
     if !imports.iter().any(|spec| spec.path == "testing") {
         imports.push(ImportSpec::new("testing"));
     }
@@ -296,6 +297,61 @@ fn check_test_signature(function: Node<'_>, code: &str, test_name: &str) -> Resu
 struct PackageUse {
     name: String,
     qualifier: Range<usize>,
+}
+
+/// `t.Errorf("sum is wrong", got)`: a printf-style call of `testing` whose literal format
+/// holds no `%` but is given arguments, which `go vet` (run by `go test`) refuses, so the test
+/// would never build. Small models write it often; the plain form (`t.Error`) prints the same
+/// values, so the call is renamed to it. Only calls on the test's own values (`t`, `b`, a
+/// subtest's `t`): `fmt.Errorf` and `log.Fatalf` are other functions.
+fn printf_without_directives(
+    function: Node<'_>,
+    code: &str,
+    locals: &HashSet<String>,
+) -> Vec<(Range<usize>, String)> {
+    let mut edits = Vec::new();
+    let mut stack = vec![function];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+        if node.kind() != "call_expression" {
+            continue;
+        }
+        let Some(callee) = node
+            .child_by_field_name("function")
+            .filter(|callee| callee.kind() == "selector_expression")
+        else {
+            continue;
+        };
+        let on_a_local = callee
+            .child_by_field_name("operand")
+            .is_some_and(|operand| locals.contains(syntax::text(operand, code)));
+        let Some(field) = callee.child_by_field_name("field").filter(|_| on_a_local) else {
+            continue;
+        };
+        let plain = match syntax::text(field, code) {
+            "Errorf" => "Error",
+            "Fatalf" => "Fatal",
+            "Logf" => "Log",
+            "Skipf" => "Skip",
+            _ => continue,
+        };
+        let Some(arguments) = node.child_by_field_name("arguments") else {
+            continue;
+        };
+        let mut cursor = arguments.walk();
+        let arguments: Vec<Node<'_>> = arguments.named_children(&mut cursor).collect();
+        let format_has_no_directive = arguments.first().is_some_and(|format| {
+            matches!(
+                format.kind(),
+                "interpreted_string_literal" | "raw_string_literal"
+            ) && !syntax::text(*format, code).contains('%')
+        });
+        if format_has_no_directive && arguments.len() > 1 {
+            edits.push((field.byte_range(), plain.to_owned()));
+        }
+    }
+    edits
 }
 
 /// Every `x.` in the function that may name a package: selector operands that are plain
@@ -683,6 +739,34 @@ mod tests {
         assert_eq!(test.name, "TestAdd");
         assert_eq!(test.code, TEST);
         assert_eq!(test.imports, ["\"testing\""]);
+    }
+
+    #[test]
+    fn a_printf_call_with_arguments_but_no_directive_becomes_the_plain_call_vet_accepts() {
+        // The 1.5B model's `TestNewRect` was dropped for exactly this: vet stops the build.
+        let answer = "func TestAdd(t *testing.T) {\n\tgot := Add(1, 2)\n\tif got != 3 {\n\t\tt.Errorf(\"Add(1, 2) is wrong\", got)\n\t\tt.Fatalf(`stop`, got, 3)\n\t}\n\tt.Logf(\"got %d\", got)\n\tt.Errorf(\"no arguments\")\n\tfmt.Printf(\"left as it is\", got)\n\t_ = fmt.Errorf(\"wrapped\", got)\n}";
+        let code = check(answer).unwrap().code;
+        assert!(
+            code.contains("t.Error(\"Add(1, 2) is wrong\", got)"),
+            "{code}"
+        );
+        assert!(code.contains("t.Fatal(`stop`, got, 3)"), "{code}");
+        assert!(
+            code.contains("t.Logf(\"got %d\", got)"),
+            "a format with a directive stays"
+        );
+        assert!(
+            code.contains("t.Errorf(\"no arguments\")"),
+            "no arguments: vet accepts it"
+        );
+        assert!(
+            code.contains("fmt.Printf(\"left as it is\", got)"),
+            "only testing's calls"
+        );
+        assert!(
+            code.contains("fmt.Errorf(\"wrapped\", got)"),
+            "a package's Errorf stays"
+        );
     }
 
     #[test]
