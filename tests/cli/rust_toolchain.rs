@@ -4,8 +4,11 @@
 //! copied at test time from the local Cargo registry, where it is because clap depends on
 //! it), and on the example with untidy model answers from a fake API.
 //!
-//! Every cargo run shares one target folder under `CARGO_TARGET_TMPDIR`: the crates have no
-//! dependencies, so sharing costs nothing, and a rerun of the suite compiles little.
+//! Every project gets a target folder of its own under `CARGO_TARGET_TMPDIR`. One shared
+//! folder was wrong: Cargo hashes a root package without its path, so two tests building the
+//! bundled example from different temporary folders raced for the same artifacts, and one of
+//! them ran the other's freshly built test binary (seen once in CI: 0 ignored scaffolds
+//! instead of 7). The crates have no dependencies, so a folder each costs a second.
 
 use crate::fake_llm::{FakeLlm, asked_names, completion, generate_llm, known_answers};
 use crate::util::{Project, copy_dir, run_async};
@@ -16,11 +19,15 @@ use std::process::Command;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, Request, Respond, ResponseTemplate};
 
-fn shared_target() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-toolchain-target")
+/// The target folder of the project in `dir`: one per project.
+fn target_for(dir: &Path) -> PathBuf {
+    crate::util::cargo_target_of(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-toolchain-target"),
+        dir,
+    )
 }
 
-/// `cargo ARGS` in `dir`, offline, with the shared target folder; panics with its output
+/// `cargo ARGS` in `dir`, offline, with the project's own target folder; panics with its output
 /// unless it succeeds. Returns stdout and stderr together.
 #[track_caller]
 fn cargo(dir: &Path, args: &[&str]) -> String {
@@ -29,7 +36,7 @@ fn cargo(dir: &Path, args: &[&str]) -> String {
         .args(args)
         .arg("--offline")
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", shared_target())
+        .env("CARGO_TARGET_DIR", target_for(dir))
         .env_remove("RUSTFLAGS")
         .output()
         .expect("cargo runs");

@@ -200,3 +200,15 @@ pub fn open_to_everyone(path: &Path) {
         }
     }
 }
+
+/// A Cargo target folder under `parent` for the project in `dir` alone. Tests must not share
+/// one across projects: Cargo hashes a root package without its path, so two same-named
+/// crates built from different temporary folders race for the same artifacts.
+pub(crate) fn cargo_target_of(parent: &Path, dir: &Path) -> PathBuf {
+    let name: String = dir
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    parent.join(name)
+}

@@ -48,6 +48,11 @@ fn shared_cargo_target() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("verify-target")
 }
 
+/// The target folder of the project in `dir` when a test runs cargo itself.
+fn own_cargo_target(dir: &Path) -> PathBuf {
+    crate::util::cargo_target_of(&shared_cargo_target(), dir)
+}
+
 /// Runs a toolchain command in `dir` and returns its output; panics when it fails.
 #[track_caller]
 pub(crate) fn toolchain(dir: &Path, program: &str, args: &[&str]) -> String {
@@ -55,6 +60,9 @@ pub(crate) fn toolchain(dir: &Path, program: &str, args: &[&str]) -> String {
         .args(args)
         .current_dir(dir)
         .envs(toolchain_env())
+        // A target folder per project: Cargo hashes a root package without its path, so two
+        // tests building same-named crates in one folder could run each other's binaries.
+        .env("CARGO_TARGET_DIR", own_cargo_target(dir))
         .output()
         .unwrap_or_else(|error| panic!("{program} runs: {error}"));
     let text = format!(
