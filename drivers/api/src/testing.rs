@@ -3,10 +3,31 @@
 //! operator of the set makes a mutant, and every mutant applies, changes the file and leaves
 //! it free of syntax errors.
 
-use crate::{Driver, Mutant, MutationOperator};
+use crate::{Driver, Member, MemberKind, Mutant, MutationOperator};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+/// A member for a unit test: a method when it has an `owner`, else a function, on line 1 with
+/// nothing else known; set other fields with struct update syntax.
+pub fn member(name: &str, owner: Option<&str>) -> Member {
+    Member {
+        kind: if owner.is_some() {
+            MemberKind::Method
+        } else {
+            MemberKind::Function
+        },
+        name: name.to_owned(),
+        owner: owner.map(str::to_owned),
+        signature: String::new(),
+        start_line: 1,
+        end_line: 1,
+        doc: None,
+        module: None,
+        byte_range: 0..0,
+        callable: None,
+    }
+}
 
 /// The text of `name` under the repository's `fixtures/`, seen from a driver crate.
 pub fn fixture(driver_dir: &str, name: &str) -> String {

@@ -275,26 +275,9 @@ pub(crate) fn source_package(file: &FileMembers) -> Result<&str, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use testsmith_driver::{Driver as _, MemberKind, marker};
+    use testsmith_driver::{Driver as _, marker};
 
-    fn member(name: &str, owner: Option<&str>) -> Member {
-        Member {
-            kind: if owner.is_some() {
-                MemberKind::Method
-            } else {
-                MemberKind::Function
-            },
-            name: name.to_owned(),
-            owner: owner.map(str::to_owned),
-            signature: String::new(),
-            start_line: 1,
-            end_line: 1,
-            doc: None,
-            module: None,
-            byte_range: 0..0,
-            callable: None,
-        }
-    }
+    use testsmith_driver::testing::member;
 
     #[test]
     fn test_names_follow_gotests() {

@@ -545,15 +545,7 @@ mod tests {
     fn member(kind: MemberKind, name: &str, owner: Option<&str>) -> Member {
         Member {
             kind,
-            name: name.to_owned(),
-            owner: owner.map(str::to_owned),
-            signature: String::new(),
-            start_line: 1,
-            end_line: 1,
-            doc: None,
-            module: None,
-            byte_range: 0..0,
-            callable: None,
+            ..testsmith_driver::testing::member(name, owner)
         }
     }
 

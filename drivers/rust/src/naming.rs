@@ -138,15 +138,8 @@ mod tests {
     fn member(kind: MemberKind, name: &str, owner: Option<&str>, module: Option<&str>) -> Member {
         Member {
             kind,
-            name: name.to_owned(),
-            owner: owner.map(str::to_owned),
-            signature: String::new(),
-            start_line: 1,
-            end_line: 1,
-            doc: None,
             module: module.map(str::to_owned),
-            byte_range: 0..0,
-            callable: None,
+            ..testsmith_driver::testing::member(name, owner)
         }
     }
 

@@ -168,26 +168,8 @@ fn without_comments(code: &str) -> String {
 mod tests {
     use super::*;
     use crate::answer::check_answer;
-    use testsmith_driver::MemberKind;
 
-    fn member(name: &str, owner: Option<&str>) -> Member {
-        Member {
-            kind: if owner.is_some() {
-                MemberKind::Method
-            } else {
-                MemberKind::Function
-            },
-            name: name.to_owned(),
-            owner: owner.map(str::to_owned),
-            signature: String::new(),
-            start_line: 1,
-            end_line: 1,
-            doc: None,
-            module: None,
-            byte_range: 0..0,
-            callable: None,
-        }
-    }
+    use testsmith_driver::testing::member;
 
     fn saved(member: &Member, answer: &str) -> String {
         let fixed = salvage(member, "test_add", answer).expect("salvaged");
