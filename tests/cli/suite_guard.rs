@@ -277,7 +277,7 @@ async fn a_flaky_or_already_failing_rust_test_blames_nobody_and_the_module_stays
     project
         .write(
             "Cargo.toml",
-            &CARGO_TOML.replace("guarded_loudness", "guarded_flaky"),
+            CARGO_TOML.replace("guarded_loudness", "guarded_flaky"),
         )
         .write("src/lib.rs", lib)
         .write("tests/user.rs", user_tests);
