@@ -556,7 +556,7 @@ fn assert_verified_generate_keeps_the_crate_green(prefix: &str, drop: &[&str], a
         .success()
         .json();
     assert!(written(&doc) >= at_least, "{doc}");
-    assert_verified(&doc, 0);
+    assert_verified(&doc, 1);
 
     let (green, output) = cargo(&dir, &["test"]);
     assert!(green, "cargo test fails after generate:\n{output}");
