@@ -261,8 +261,20 @@ impl GenerateSummary {
             if llm.salvaged > 0 {
                 line.push_str(&format!(", {} salvaged", llm.salvaged));
             }
-            if stats.answers_cut > 0 {
-                line.push_str(&format!(", {} cut at the token limit", stats.answers_cut));
+            let at_cap = stats.answers_cut - stats.answers_repeating;
+            if at_cap > 0 {
+                line.push_str(&format!(", {at_cap} cut at the token limit"));
+            }
+            if stats.answers_repeating > 0 {
+                line.push_str(&format!(
+                    ", {} cut short repeating {}",
+                    stats.answers_repeating,
+                    if stats.answers_repeating == 1 {
+                        "itself"
+                    } else {
+                        "themselves"
+                    }
+                ));
             }
             line.push('\n');
         }
