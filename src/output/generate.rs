@@ -172,6 +172,20 @@ impl FileReport {
                 skipped.member, skipped.reason
             ));
         }
+        // One line per reason: a rate limit or an outage defers many members alike.
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+        for deferred in &self.deferred {
+            match reasons
+                .iter_mut()
+                .find(|(reason, _)| *reason == deferred.reason)
+            {
+                Some((_, members)) => members.push(&deferred.member),
+                None => reasons.push((&deferred.reason, vec![&deferred.member])),
+            }
+        }
+        for (reason, members) in reasons {
+            line.push_str(&format!("  deferred {}: {reason}\n", members.join(", ")));
+        }
         line
     }
 }
