@@ -658,9 +658,11 @@ fn is_max_tokens_refusal(failure: &Failure) -> bool {
 /// The body of a 400/422, lowercased; `None` for any other failure.
 fn refusal_body(failure: &Failure) -> Option<String> {
     match failure {
-        Failure::Status { status, body, .. } if matches!(status, 400 | 422) => {
-            Some(body.to_ascii_lowercase())
-        }
+        Failure::Status {
+            status: 400 | 422,
+            body,
+            ..
+        } => Some(body.to_ascii_lowercase()),
         _ => None,
     }
 }

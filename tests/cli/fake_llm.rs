@@ -390,3 +390,54 @@ pub async fn generate_recorded(
     let prompts = prompts.lock().unwrap().clone();
     (finished.code, doc, prompts)
 }
+
+/// How a streamed reply ends.
+#[derive(Clone, Copy)]
+pub struct StreamEnd<'a> {
+    pub finish_reason: Option<&'a str>,
+    /// The last chunk carries `usage` (what `stream_options.include_usage` asks for).
+    pub usage: bool,
+    /// `data: [DONE]` closes the stream.
+    pub done: bool,
+}
+
+impl StreamEnd<'_> {
+    /// What OpenAI sends: `stop`, the usage chunk, `[DONE]`.
+    pub const WHOLE: StreamEnd<'static> = StreamEnd {
+        finish_reason: Some("stop"),
+        usage: true,
+        done: true,
+    };
+}
+
+/// The server-sent events of a streamed chat completion carrying `content`, cut into
+/// pieces of about four characters the way tokens come.
+pub fn stream_events(content: &str, end: StreamEnd<'_>) -> String {
+    let chars: Vec<char> = content.chars().collect();
+    let mut body = String::new();
+    for piece in chars.chunks(4) {
+        let piece: String = piece.iter().collect();
+        let chunk = json!({
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}],
+        });
+        body.push_str(&format!("data: {chunk}\n\n"));
+    }
+    if let Some(reason) = end.finish_reason {
+        let chunk = json!({"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]});
+        body.push_str(&format!("data: {chunk}\n\n"));
+    }
+    if end.usage {
+        let usage = json!({"choices": [], "usage": {"prompt_tokens": 100, "completion_tokens": chars.len().div_ceil(4)}});
+        body.push_str(&format!("data: {usage}\n\n"));
+    }
+    if end.done {
+        body.push_str("data: [DONE]\n\n");
+    }
+    body
+}
+
+/// A 200 streaming `content` as server-sent events.
+pub fn streamed(content: &str, end: StreamEnd<'_>) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(stream_events(content, end), "text/event-stream")
+}
