@@ -468,7 +468,8 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
 
     /// How [`MutantRun::tests`] names the test `name` of `test_file`, which tests
     /// `source_file` (both relative to the project root): what the toolchain matches when
-    /// one new test runs alone against a mutant. The default is the name itself (Go's
+    /// one new test runs alone against a mutant, and the name a
+    /// [`SuiteResult`](verify::SuiteResult) gives it. The default is the name itself (Go's
     /// `-run '^(Name)$'`).
     fn mutant_test_id(&self, source_file: &Path, test_file: &Path, name: &str) -> String {
         let _ = (source_file, test_file);
