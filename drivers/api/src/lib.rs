@@ -142,6 +142,18 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The byte ranges of `text`, the test file at `path`, whose lines a merge may move:
+    /// testsmith's own unedited scaffolds and the bookkeeping a merge edits (Go: the import
+    /// declarations). Every other non-blank line is someone's, and keeps its line number
+    /// (a test may assert its own lines). The default: the unedited scaffolds.
+    fn movable_ranges(&self, path: &Path, text: &str) -> Vec<std::ops::Range<usize>> {
+        self.existing_tests(path, text)
+            .into_iter()
+            .filter(|test| test.scaffold.as_ref().is_some_and(|mark| mark.is_unedited))
+            .map(|test| test.byte_range)
+            .collect()
+    }
+
     /// Every file whose tests count when deciding whether a member of `source` is tested:
     /// Go, every `_test.go` file of the package; Rust, the test file and `source` itself
     /// (inline `mod tests`). `tests_beside` lists the test files
