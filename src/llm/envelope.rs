@@ -264,6 +264,7 @@ mod tests {
 
     fn member(id: &str, test_name: &str) -> MemberRequest {
         MemberRequest {
+            skeleton: None,
             id: id.to_owned(),
             test_name: test_name.to_owned(),
             source: String::new(),

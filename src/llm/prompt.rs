@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 /// Bumped whenever the prompt's wording changes enough that cached answers should not be
 /// reused. Part of every cache key.
-pub const PROMPT_VERSION: u32 = 3;
+pub const PROMPT_VERSION: u32 = 4;
 
 /// A sensible default budget: about 8k tokens of prompt.
 pub const DEFAULT_PROMPT_BUDGET: usize = 32_000;
@@ -46,6 +46,10 @@ pub struct MemberRequest {
     pub test_name: String,
     /// The member's source code, doc comment included when the driver gives it.
     pub source: String,
+    /// Its test with only the cases left to fill (the driver's
+    /// [`llm_skeleton`](testsmith_driver::Driver::llm_skeleton)), shown instead of the bare
+    /// test head; `None` when the driver has none.
+    pub skeleton: Option<String>,
 }
 
 /// The member as the model sees it: its doc comment (as `//` lines, which Go and Rust both
@@ -167,7 +171,17 @@ pub fn build_prompt(
             file.language,
             member.source.trim_end()
         );
-        if let Some(head) = test_head(file, &member.test_name) {
+        if let Some(skeleton) = &member.skeleton {
+            let _ = write!(
+                required,
+                "Its test, to complete: replace the TODO line with two or three cases of \
+                 concrete inputs and the results `{}` gives for them, and keep the rest:\n\
+                 ```{}\n{}\n```\n",
+                member.id,
+                file.language,
+                skeleton.trim_end()
+            );
+        } else if let Some(head) = test_head(file, &member.test_name) {
             let _ = writeln!(
                 required,
                 "Its test: `{}`, calling `{}` with concrete inputs and checking the results.",
@@ -229,7 +243,10 @@ pub fn build_prompt(
         room = room.saturating_sub(section.len());
         user.push_str(&section);
     }
-    if let Some(example) = &file.style_example {
+    // A member's own skeleton shows the style better than another member's test, which
+    // small models copy into unrelated tests: the example goes when every member has one.
+    let skeletons = members.iter().all(|member| member.skeleton.is_some());
+    if let Some(example) = file.style_example.as_ref().filter(|_| !skeletons) {
         let section = format!(
             "An existing test of another member, to show the project's style only (never copy \
              it):\n{}",
@@ -311,6 +328,7 @@ mod tests {
 
     fn member(id: &str, source: &str) -> MemberRequest {
         MemberRequest {
+            skeleton: None,
             id: id.to_owned(),
             test_name: format!("Test{id}"),
             source: source.to_owned(),
