@@ -420,6 +420,25 @@ mod tests {
     }
 
     #[test]
+    fn a_member_with_a_skeleton_is_shown_it_and_the_style_example_goes() {
+        let mut a = member("Add", "func Add() {}");
+        a.skeleton = Some("func TestAdd(t *testing.T) {\n\t// TODO: cases\n}".to_owned());
+        let prompt = build_prompt(&file(), &[&a], None, DEFAULT_PROMPT_BUDGET);
+        assert!(prompt.user.contains(
+            "Its test, to complete: replace the TODO line with two or three cases of concrete \
+             inputs and the results `Add` gives for them, and keep the rest:\n```go\n\
+             func TestAdd(t *testing.T) {\n\t// TODO: cases\n}\n```"
+        ));
+        assert!(!prompt.user.contains("Its test: `"));
+        assert!(!prompt.user.contains("func TestNew"), "the style example stays out");
+        // A batch with a member that has none keeps the example, and that member's head.
+        let b = member("Sub", "func Sub() {}");
+        let prompt = build_prompt(&file(), &[&a, &b], None, DEFAULT_PROMPT_BUDGET);
+        assert!(prompt.user.contains("func TestNew"));
+        assert!(prompt.user.contains("Its test: `func TestSub(t *testing.T)`"));
+    }
+
+    #[test]
     fn feedback_on_a_rejected_answer_is_passed_on() {
         let m = member("Add", "func Add() {}");
         let prompt = build_prompt(&file(), &[&m], Some("it redeclares Add"), 10_000);
