@@ -174,8 +174,8 @@ pub fn build_prompt(
         if let Some(skeleton) = &member.skeleton {
             let _ = write!(
                 required,
-                "Its test, to complete: replace the TODO line with two or three cases of \
-                 concrete inputs and the results `{}` gives for them, and keep the rest:\n\
+                "Its test, to complete: replace each `…` with a concrete value (the inputs, \
+                 and what `{}` gives for them) and keep the rest:\n\
                  ```{}\n{}\n```\n",
                 member.id,
                 file.language,
@@ -425,8 +425,8 @@ mod tests {
         a.skeleton = Some("func TestAdd(t *testing.T) {\n\t// TODO: cases\n}".to_owned());
         let prompt = build_prompt(&file(), &[&a], None, DEFAULT_PROMPT_BUDGET);
         assert!(prompt.user.contains(
-            "Its test, to complete: replace the TODO line with two or three cases of concrete \
-             inputs and the results `Add` gives for them, and keep the rest:\n```go\n\
+            "Its test, to complete: replace each `…` with a concrete value (the inputs, and \
+             what `Add` gives for them) and keep the rest:\n```go\n\
              func TestAdd(t *testing.T) {\n\t// TODO: cases\n}\n```"
         ));
         assert!(!prompt.user.contains("Its test: `"));

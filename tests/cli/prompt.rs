@@ -146,13 +146,12 @@ async fn a_rust_method_asked_alone_is_shown_its_types_constructor() {
 async fn each_member_is_shown_its_own_skeleton_and_no_other_members_test() {
     let prompts = example_prompts("example").await;
     let area = prompt_asking(&prompts, "TestRect_Area");
-    // The call, the receiver built with its constructor and the check are written; the
-    // table's row shape is spelled out to copy.
+    // The call, the receiver built with its constructor and the check are written; only
+    // values are left to fill.
     for part in [
         "Its test, to complete:",
-        "\t\t\tr, err := NewRect(tt.newArgs.w, tt.newArgs.h)\n",
-        "if got := r.Area(); got != tt.want {",
-        "// TODO: cases like {name: \"…\", newArgs: newArgs{w: …, h: …}, want: …},",
+        "\tw := … // float64\n\th := … // float64\n\tr, err := NewRect(w, h)\n",
+        "\tgot := r.Area()\n\twant := … // float64\n\tif got != want {",
     ] {
         assert!(area.contains(part), "missing {part:?} in\n{area}");
     }
@@ -177,8 +176,8 @@ async fn each_member_is_shown_its_own_skeleton_and_no_other_members_test() {
 async fn a_skeleton_sent_back_unfilled_asserts_nothing_and_is_asked_again() {
     // The checks sit in a loop over an empty table: they never run.
     let unfilled = "func TestAdd(t *testing.T) {\n\ttype args struct {\n\t\ta int\n\t\tb int\n\t}\n\t\
-        tests := []struct {\n\t\tname string\n\t\targs args\n\t\twant int\n\t}{\n\t\t// TODO: cases like \
-        {name: \"…\", args: args{a: …, b: …}, want: …},\n\t}\n\tfor _, tt := range tests {\n\t\t\
+        tests := []struct {\n\t\tname string\n\t\targs args\n\t\twant int\n\t}{\n\t\t// TODO: \
+        Add test cases.\n\t}\n\tfor _, tt := range tests {\n\t\t\
         t.Run(tt.name, func(t *testing.T) {\n\t\t\tif got := Add(tt.args.a, tt.args.b); got != tt.want {\n\t\t\t\t\
         t.Errorf(\"Add() = %v, want %v\", got, tt.want)\n\t\t\t}\n\t\t})\n\t}\n}";
     let project = Project::new();

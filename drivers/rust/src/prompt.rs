@@ -105,7 +105,11 @@ pub(crate) fn skeleton(source: &SourceFile<'_>, member: &Member, test_name: &str
     } else {
         lines.push(format!("{call};"));
     }
-    lines.push(format!("assert_eq!({checked}, …);"));
+    if has_result || checked != "got" {
+        lines.push(format!("assert_eq!({checked}, …);"));
+    } else {
+        lines.push("assert!(…);".to_owned());
+    }
     let body: Vec<String> = lines.iter().map(|line| format!("    {line}")).collect();
     Some(format!(
         "#[test]\nfn {test_name}() {{\n{}\n}}",
