@@ -198,15 +198,23 @@ pub fn build_prompt(
     }
     // The shape of the answer comes last, with the first member's own names: small models
     // follow the end of a prompt most closely, and an example more than a description.
+    // With a skeleton, the shape is the skeleton itself: measured with a 0.5B model, a
+    // shape ending in `{ … }` made it drop the skeleton's checks and write its own test.
     if let Some(first) = members.first() {
-        let code = match test_head(file, &first.test_name) {
-            Some(head) => format!("{head} {{\n…\n}}"),
-            None => "…".to_owned(),
+        let code = match (&first.skeleton, test_head(file, &first.test_name)) {
+            (Some(skeleton), _) => skeleton.trim_end().to_owned(),
+            (None, Some(head)) => format!("{head} {{\n…\n}}"),
+            (None, None) => "…".to_owned(),
         };
         let item = serde_json::json!({"name": first.test_name, "code": code});
+        let fill = if first.skeleton.is_some() {
+            " with each `…` replaced by a concrete value"
+        } else {
+            ""
+        };
         let _ = write!(
             required,
-            "\nAnswer with this JSON only, one item per member in the order above: \
+            "\nAnswer with this JSON only{fill}, one item per member in the order above: \
              {{\"tests\":[{item}{more}]}}. Each `code` is one test function that calls its \
              member and checks the results, never the member's own code.\n",
             more = if members.len() > 1 { ",…" } else { "" }
@@ -430,6 +438,10 @@ mod tests {
              func TestAdd(t *testing.T) {\n\t// TODO: cases\n}\n```"
         ));
         assert!(!prompt.user.contains("Its test: `"));
+        // The answer's shape is the skeleton.
+        assert!(prompt.user.contains(
+            r#"Answer with this JSON only with each `…` replaced by a concrete value, one item per member in the order above: {"tests":[{"name":"TestAdd","code":"func TestAdd(t *testing.T) {\n\t// TODO: cases\n}"}]}"#
+        ), "{}", prompt.user);
         assert!(!prompt.user.contains("func TestNew"), "the style example stays out");
         // A batch with a member that has none keeps the example, and that member's head.
         let b = member("Sub", "func Sub() {}");

@@ -44,7 +44,10 @@ mod tests {
         func NewRect(w, h float64) (*Rect, error) { return &Rect{W: w, H: h}, nil }\n\n\
         func (r Rect) Area() float64 { return r.W * r.H }\n\n\
         func (r *Rect) Scale(k float64) { r.W *= k }\n\n\
-        func Sum(xs ...int) int { return 0 }\n\ntype Rect2 int\n";
+        func Sum(xs ...int) int { return 0 }\n\ntype Rect2 int\n\n\
+        type Circle struct {\n\tR float64 // radius\n\tname string\n}\n\n\
+        func (c Circle) Area() float64 { return c.R }\n\n\
+        type Bag struct{ items []int }\n\nfunc (b *Bag) Len() int { return len(b.items) }\n";
 
     fn skeleton_of(name: &str, test_name: &str) -> Option<String> {
         let file: FileMembers = GoDriver.analyze(Path::new("shapes.go"), SOURCE);
@@ -54,7 +57,13 @@ mod tests {
             text: SOURCE,
             package: &package,
         };
-        let member = file.members.iter().find(|m| m.name == name).unwrap();
+        // `Owner.name` for a method whose name another type's method shares.
+        let (owner, name) = name.split_once('.').map_or((None, name), |(o, n)| (Some(o), n));
+        let member = file
+            .members
+            .iter()
+            .find(|m| m.name == name && (owner.is_none() || m.owner.as_deref() == owner))
+            .unwrap();
         skeleton(&source, member, test_name)
     }
 
@@ -81,6 +90,17 @@ mod tests {
         assert!(code.contains("\tk := … // float64\n\tr.Scale(k)\n\t// check r's state after the call:\n\tif … {"), "{code}");
         let code = skeleton_of("Sum", "TestSum").unwrap();
         assert!(code.contains("\txs := … // []int\n\tgot := Sum(xs...)\n"), "{code}");
+    }
+
+    #[test]
+    fn a_struct_without_a_constructor_is_built_from_its_fields_when_one_is_exported() {
+        let code = skeleton_of("Circle.Area", "TestCircle_Area").unwrap();
+        assert!(
+            code.contains("\tc := Circle{…} // R float64; name string\n\tgot := c.Area()\n"),
+            "{code}"
+        );
+        let code = skeleton_of("Len", "TestBag_Len").unwrap();
+        assert!(code.contains("\tb := new(Bag)\n"), "{code}");
     }
 
     #[test]

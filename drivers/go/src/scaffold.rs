@@ -71,9 +71,45 @@ pub(crate) fn flat_skeleton(
 ) -> Option<String> {
     let package = PackageContext::new(source);
     let signature = member.callable.as_ref()?;
-    Shape::of(member, signature, &package)
-        .ok()
-        .map(|shape| shape.render_flat(test_name))
+    let mut shape = Shape::of(member, signature, &package).ok()?;
+    // Without a constructor, a struct with exported fields is built as a literal whose
+    // fields the model fills: its zero value would make every result trivial.
+    if let (Some((var, declaration)), Some(owner)) = (&mut shape.receiver, &member.owner)
+        && shape.constructor_args.is_empty()
+        && let Some(fields) = exported_fields(&package, owner)
+    {
+        let pointer = declaration.contains(":= new(");
+        let ty = if pointer {
+            declaration.split(":= new(").nth(1).map(|rest| rest.trim_end_matches(')'))
+        } else {
+            declaration.rsplit(' ').next()
+        };
+        if let Some(ty) = ty {
+            let amp = if pointer { "&" } else { "" };
+            *declaration = format!("{var} := {amp}{ty}{{…}} // {fields}");
+        }
+    }
+    Some(shape.render_flat(test_name))
+}
+
+/// The fields of struct `owner`, declared in the source file, as written (`R float64; name
+/// string`), when one is exported.
+fn exported_fields(package: &PackageContext<'_>, owner: &str) -> Option<String> {
+    let decl = package.own_type_decl(owner)?;
+    if decl.kind != "struct_type" || !decl.is_complete {
+        return None;
+    }
+    let body = decl.ty.trim().strip_prefix("struct")?.trim();
+    let body = body.strip_prefix('{')?.strip_suffix('}')?;
+    let fields: Vec<&str> = body
+        .split(['\n', ';'])
+        .map(|field| field.split("//").next().unwrap_or("").trim())
+        .filter(|field| !field.is_empty())
+        .collect();
+    fields
+        .iter()
+        .any(|field| field.starts_with(|c: char| c.is_uppercase()))
+        .then(|| fields.join("; "))
 }
 
 fn scaffold_in(package: &PackageContext<'_>, member: &Member) -> Result<TestCode, String> {

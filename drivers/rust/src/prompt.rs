@@ -7,8 +7,8 @@
 //! #[test]
 //! fn test_point_distance() {
 //!     let point = Point::new(…, …); // x: f64, y: f64
-//!     let other: &Point = …;
-//!     let got = point.distance(other);
+//!     let other: Point = …;
+//!     let got = point.distance(&other);
 //!     assert_eq!(got, …);
 //! }
 //! ```
@@ -45,12 +45,16 @@ pub(crate) fn skeleton(source: &SourceFile<'_>, member: &Member, test_name: &str
         if name.is_empty() || name.contains(['(', '[', '{', ':']) || name == "_" {
             return None;
         }
-        if generic(&param.ty) {
-            lines.push(format!("let {name} = …;"));
+        // A borrowed argument is an owned local lent to the call: a model asked for a
+        // `&Point` writes `Point::new(..)`, which does not compile as a reference.
+        let (ty, lent) = borrowed(&param.ty);
+        let binding = if lent == "&mut " { "let mut" } else { "let" };
+        if generic(&ty) {
+            lines.push(format!("{binding} {name} = …;"));
         } else {
-            lines.push(format!("let {name}: {} = …;", param.ty));
+            lines.push(format!("{binding} {name}: {ty} = …;"));
         }
-        args.push(name.to_owned());
+        args.push(format!("{lent}{name}"));
     }
     let args = args.join(", ");
     let has_result = !callable.results.is_empty();
@@ -117,6 +121,27 @@ pub(crate) fn skeleton(source: &SourceFile<'_>, member: &Member, test_name: &str
     ))
 }
 
+/// The type of the local an argument of type `ty` is made from, and how it is lent: `&Point`
+/// → `Point` lent as `&`, `&[u8]` → `Vec<u8>`, `&mut String` → `String` lent as `&mut `.
+/// `&str` and owned types are passed as they are.
+fn borrowed(ty: &str) -> (String, &'static str) {
+    let ty = ty.trim();
+    let (inner, lent) = if let Some(inner) = ty.strip_prefix("&mut ") {
+        (inner.trim(), "&mut ")
+    } else if let Some(inner) = ty.strip_prefix('&') {
+        (inner.trim(), "&")
+    } else {
+        return (ty.to_owned(), "");
+    };
+    if inner.starts_with('\'') || inner == "str" || inner.starts_with("dyn ") || inner.starts_with("impl ") {
+        return (ty.to_owned(), "");
+    }
+    match inner.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+        Some(element) if !element.contains(';') => (format!("Vec<{element}>"), lent),
+        _ => (inner.to_owned(), lent),
+    }
+}
+
 /// `point` for `Point`, `http_client` for `HttpClient`: the receiver's variable.
 fn variable_name(owner: &str) -> String {
     let base = owner.split('<').next().unwrap_or(owner);
@@ -167,7 +192,7 @@ mod tests {
         let code = skeleton_of("distance");
         assert!(code.starts_with("#[test]\nfn test_distance() {\n    // build a `Point`"), "{code}");
         assert!(
-            code.contains("    let point = Point::new(…, …); // x: f64, y: f64\n    let other: &Point = …;\n    let got = point.distance(other);\n    assert_eq!(got, …);\n}"),
+            code.contains("    let point = Point::new(…, …); // x: f64, y: f64\n    let other: Point = …;\n    let got = point.distance(&other);\n    assert_eq!(got, …);\n}"),
             "{code}"
         );
     }
@@ -186,6 +211,16 @@ mod tests {
         assert!(code.contains("let s: &str = …;\n    let width: usize = …;"), "{code}");
         // A generic parameter's type is the test's to choose.
         assert!(skeleton_of("largest").contains("let items = …;"));
+    }
+
+    #[test]
+    fn a_borrowed_argument_is_an_owned_local_lent_to_the_call() {
+        assert_eq!(borrowed("&Point"), ("Point".to_owned(), "&"));
+        assert_eq!(borrowed("&mut String"), ("String".to_owned(), "&mut "));
+        assert_eq!(borrowed("&[u8]"), ("Vec<u8>".to_owned(), "&"));
+        assert_eq!(borrowed("&str"), ("&str".to_owned(), ""));
+        assert_eq!(borrowed("&'a str"), ("&'a str".to_owned(), ""));
+        assert_eq!(borrowed("usize"), ("usize".to_owned(), ""));
     }
 
     #[test]
