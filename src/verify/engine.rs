@@ -670,7 +670,7 @@ pub(super) fn summary(error: &str) -> String {
 
 /// What a failed test said, in one line: the lines after libtest's `thread '..' panicked
 /// at` header, or go test's own lines, joined.
-fn failure_summary(output: &str) -> String {
+pub(super) fn failure_summary(output: &str) -> String {
     let lines: Vec<&str> = output
         .lines()
         .map(str::trim)

@@ -132,9 +132,10 @@ impl Project {
                 .filter(|result| units.contains(&result.unit))
                 .filter(|result| !new_tests.contains(&(result.unit.clone(), result.name.clone())))
                 .filter_map(|result| match result.outcome {
-                    TestOutcome::Failed(said) | TestOutcome::Unfinished(said) => {
-                        Some(((result.unit, result.name), super::engine::summary(&said)))
-                    }
+                    TestOutcome::Failed(said) | TestOutcome::Unfinished(said) => Some((
+                        (result.unit, result.name),
+                        super::engine::failure_summary(&said),
+                    )),
                     TestOutcome::Passed | TestOutcome::Skipped(_) => None,
                 })
                 .collect(),
@@ -166,8 +167,12 @@ impl Project {
         self.tests
             .iter()
             .map(|test| {
-                let unit = self.driver.suite_unit(&self.files[test.file].test_rel);
-                (unit, test.name.clone())
+                let file = &self.files[test.file];
+                let unit = self.driver.suite_unit(&file.test_rel);
+                let id = self
+                    .driver
+                    .mutant_test_id(&file.source_rel, &file.test_rel, &test.name);
+                (unit, id)
             })
             .collect()
     }

@@ -10,6 +10,7 @@ mod generate;
 mod go_toolchain;
 mod llm;
 mod llm_real;
+mod llm_stream;
 mod merges;
 mod mutants;
 mod partition;

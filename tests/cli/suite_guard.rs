@@ -1,6 +1,7 @@
 //! Issue 13, "the suite before and after": a generated test that passes on its own but breaks
 //! a test of the user's (it changes package state the user's test reads) gets its package's
-//! edit undone byte for byte, exit code 1, and is not written again by the next run.
+//! edit undone byte for byte, exit code 1, and is not written again by the next run. In Go
+//! (`go test -json`) and in Rust (`cargo test`, libtest's text output).
 
 use crate::fake_llm::{Competent, Log, generate_llm};
 use crate::util::{Project, run_async as run};
@@ -158,4 +159,142 @@ async fn a_flaky_or_already_failing_users_test_blames_nobody_and_the_edit_stays(
     assert!(project.read("level_test.go").contains("func TestLevel"));
     assert!(project.exists("ran-once"), "the user's suite did not run");
     assert_eq!(project.read("zz_user_test.go"), flaky);
+}
+
+// ---- Rust --------------------------------------------------------------------------------
+
+const CARGO_TOML: &str = "[package]\nname = \"guarded_loudness\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n";
+
+/// A crate with a static the user's own test reads. The test waits a moment first, so the
+/// generated tests, which libtest starts before it (tests start in name order:
+/// `lib_tests::` before `tests::`), have run by then on any number of test threads.
+const LIB_RS: &str = "use std::sync::atomic::{AtomicBool, Ordering};\n\nstatic LOUD: AtomicBool = AtomicBool::new(false);\n\n/// Switches the crate loud or quiet.\npub fn set_loud(loud: bool) {\n    LOUD.store(loud, Ordering::SeqCst);\n}\n\n/// How loud the crate is.\npub fn level() -> u32 {\n    if LOUD.load(Ordering::SeqCst) { 2 } else { 1 }\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn starts_quiet() {\n        std::thread::sleep(std::time::Duration::from_millis(300));\n        assert_eq!(super::level(), 1, \"the crate is loud at start\");\n    }\n}\n";
+
+/// Answers that pass on their own; `test_set_loud` leaves the crate loud.
+fn rust_answers() -> HashMap<String, String> {
+    [
+        (
+            "test_set_loud",
+            "Here is the test:\n```rust\n#[test]\nfn test_set_loud() {\n    set_loud(true);\n    assert!(LOUD.load(std::sync::atomic::Ordering::SeqCst));\n}\n```",
+        ),
+        (
+            "test_level",
+            "#[test]\nfn test_level() {\n    assert!(level() >= 1);\n}",
+        ),
+    ]
+    .into_iter()
+    .map(|(name, code)| (name.to_owned(), code.to_owned()))
+    .collect()
+}
+
+async fn serve_rust(log: &Log) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(Competent {
+            log: log.clone(),
+            answers: rust_answers(),
+            delay: Duration::ZERO,
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_test_module_that_breaks_a_users_test_is_rolled_back_byte_for_byte_and_not_written_again()
+ {
+    let log = Log::default();
+    let server = serve_rust(&log).await;
+    let project = Project::new();
+    project
+        .write("Cargo.toml", CARGO_TOML)
+        .write("src/lib.rs", LIB_RS);
+    let args = ["--verify", "--format", "json"];
+
+    let first = run(with_toolchains(generate_llm(&project, &server, &args)))
+        .await
+        .code(1);
+    let doc = first.json();
+    assert_eq!(doc["summary"]["written"], 2, "{doc}");
+    let rolled_back = &doc["verify"]["rolled_back"];
+    assert_eq!(rolled_back.as_array().map(Vec::len), Some(1), "{doc}");
+    assert_eq!(rolled_back[0]["broken"][0], "tests::starts_quiet", "{doc}");
+    assert!(
+        rolled_back[0]["failure"]
+            .as_str()
+            .unwrap()
+            .contains("the crate is loud at start"),
+        "{doc}"
+    );
+    assert_eq!(doc["verify"]["totals"]["rolled_back"], 2, "{doc}");
+    // The crate is as it was: lib.rs byte for byte (its `#[path]` module line gone), the
+    // test file the run created removed.
+    assert_eq!(project.read("src/lib.rs"), LIB_RS);
+    assert!(
+        !project.exists("src/lib_tests.rs"),
+        "a file the run created stays"
+    );
+    let suite = toolchain(project.root(), "cargo", &["test", "--tests"]);
+    assert!(suite.contains("test tests::starts_quiet ... ok"), "{suite}");
+    let asked = log.count();
+
+    let second = run(with_toolchains(generate_llm(&project, &server, &args)))
+        .await
+        .success();
+    let again = second.json();
+    assert_eq!(again["summary"]["written"], 0, "{again}");
+    let skipped: Vec<String> = again["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|file| file["skipped"].as_array().unwrap())
+        .map(|skipped| skipped["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(skipped.len(), 2, "{again}");
+    assert!(
+        skipped
+            .iter()
+            .all(|reason| reason.contains("rolled back by an earlier run")
+                && reason.contains("tests::starts_quiet")),
+        "{skipped:?}"
+    );
+    assert_eq!(log.count(), asked, "the model was asked again");
+    assert_eq!(project.read("src/lib.rs"), LIB_RS);
+    assert!(!project.exists("src/lib_tests.rs"));
+}
+
+/// A user's Rust test that fails once and then passes, and one that fails with or without
+/// testsmith's module, blame nobody: the edit stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flaky_or_already_failing_rust_test_blames_nobody_and_the_module_stays() {
+    let log = Log::default();
+    let server = serve_rust(&log).await;
+    let project = Project::new();
+    let lib = "/// How loud the crate is.\npub fn level() -> u32 {\n    1\n}\n";
+    // Fails on the first run only: it leaves a file beside the manifest.
+    let user_tests = "#[test]\nfn flaky() {\n    let marker = std::path::Path::new(env!(\"CARGO_MANIFEST_DIR\")).join(\"ran-once\");\n    if !marker.exists() {\n        std::fs::write(&marker, \"\").unwrap();\n        panic!(\"first run fails\");\n    }\n}\n\n#[test]\nfn always_broken() {\n    panic!(\"broken before testsmith came\");\n}\n";
+    project
+        .write(
+            "Cargo.toml",
+            CARGO_TOML.replace("guarded_loudness", "guarded_flaky"),
+        )
+        .write("src/lib.rs", lib)
+        .write("tests/user.rs", user_tests);
+    let doc = run(with_toolchains(generate_llm(
+        &project,
+        &server,
+        &["--verify", "--format", "json"],
+    )))
+    .await
+    .success()
+    .json();
+    assert_eq!(doc["summary"]["written"], 1, "{doc}");
+    assert!(doc["verify"].get("rolled_back").is_none(), "{doc}");
+    assert_eq!(doc["verify"]["suite_compared"], 1, "{doc}");
+    assert_eq!(doc["verify"]["totals"]["passed"], 1, "{doc}");
+    assert!(project.read("src/lib_tests.rs").contains("fn test_level"));
+    assert!(project.read("src/lib.rs").contains("mod lib_tests;"));
+    assert!(project.exists("ran-once"), "the user's suite did not run");
+    assert_eq!(project.read("tests/user.rs"), user_tests);
 }

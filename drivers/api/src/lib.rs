@@ -142,6 +142,18 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The byte ranges of `text`, the test file at `path`, whose lines a merge may move:
+    /// testsmith's own unedited scaffolds and the bookkeeping a merge edits (Go: the import
+    /// declarations). Every other non-blank line is someone's, and keeps its line number
+    /// (a test may assert its own lines). The default: the unedited scaffolds.
+    fn movable_ranges(&self, path: &Path, text: &str) -> Vec<std::ops::Range<usize>> {
+        self.existing_tests(path, text)
+            .into_iter()
+            .filter(|test| test.scaffold.as_ref().is_some_and(|mark| mark.is_unedited))
+            .map(|test| test.byte_range)
+            .collect()
+    }
+
     /// Every file whose tests count when deciding whether a member of `source` is tested:
     /// Go, every `_test.go` file of the package; Rust, the test file and `source` itself
     /// (inline `mod tests`). `tests_beside` lists the test files
@@ -486,7 +498,8 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
 
     /// How [`MutantRun::tests`] names the test `name` of `test_file`, which tests
     /// `source_file` (both relative to the project root): what the toolchain matches when
-    /// one new test runs alone against a mutant. The default is the name itself (Go's
+    /// one new test runs alone against a mutant, and the name a
+    /// [`SuiteResult`](verify::SuiteResult) gives it. The default is the name itself (Go's
     /// `-run '^(Name)$'`).
     fn mutant_test_id(&self, source_file: &Path, test_file: &Path, name: &str) -> String {
         let _ = (source_file, test_file);

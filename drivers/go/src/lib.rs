@@ -139,6 +139,17 @@ impl Driver for GoDriver {
         assemble::appending_moves_lines(existing, changes)
     }
 
+    /// Unedited scaffolds, and the import declarations a merge adds to.
+    fn movable_ranges(&self, _path: &Path, text: &str) -> Vec<std::ops::Range<usize>> {
+        let mut ranges: Vec<_> = tests_file::existing_tests(text)
+            .into_iter()
+            .filter(|test| test.scaffold.as_ref().is_some_and(|mark| mark.is_unedited))
+            .map(|test| test.byte_range)
+            .collect();
+        ranges.extend(imports::declaration_ranges(text));
+        ranges
+    }
+
     fn test_scope(
         &self,
         source: &Path,

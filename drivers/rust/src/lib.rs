@@ -273,6 +273,27 @@ impl Driver for RustDriver {
         verify::test_results(request, output)
     }
 
+    fn suite_command(
+        &self,
+        request: &testsmith_driver::VerifyRequest,
+    ) -> Option<testsmith_driver::VerifyCommand> {
+        verify::suite_command(request)
+    }
+
+    fn read_suite_results(
+        &self,
+        _request: &testsmith_driver::VerifyRequest,
+        output: &testsmith_driver::CommandOutput,
+    ) -> Vec<testsmith_driver::SuiteResult> {
+        verify::suite_results(output)
+    }
+
+    /// The package: its tests share the crate's statics, its environment and its files,
+    /// and a test module attached to one file is compiled into every target holding it.
+    fn suite_unit(&self, _file: &Path) -> PathBuf {
+        PathBuf::new()
+    }
+
     fn quarantine_test(
         &self,
         _path: &Path,

@@ -15,8 +15,8 @@ use crate::paths::module_path;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use testsmith_driver::{
-    CommandOutput, Diagnostic, TestOutcome, TestResult, VerifyCommand, VerifyRequest, VerifyStep,
-    syntax,
+    CommandOutput, Diagnostic, SuiteResult, TestOutcome, TestResult, VerifyCommand, VerifyRequest,
+    VerifyStep, syntax,
 };
 use tree_sitter::Node;
 
@@ -37,11 +37,7 @@ pub(crate) fn commands(request: &VerifyRequest) -> Vec<VerifyCommand> {
         program: "cargo".to_owned(),
         args,
         dir: request.root.clone(),
-        env: vec![
-            ("CARGO_TERM_COLOR".to_owned(), "never".to_owned()),
-            // A failing assertion's message is what a person or a model needs, not a trace.
-            ("RUST_BACKTRACE".to_owned(), "0".to_owned()),
-        ],
+        env: run_env(),
     };
     let strings = |args: &[&str]| args.iter().map(|arg| (*arg).to_owned()).collect::<Vec<_>>();
     let features = feature_args(&request.build);
@@ -189,46 +185,132 @@ fn project_span(span: &serde_json::Value) -> &serde_json::Value {
 /// What libtest's text output said about each test of the request.
 pub(crate) fn test_results(request: &VerifyRequest, output: &CommandOutput) -> Vec<TestResult> {
     let paths = test_paths(request);
-    let failures = failure_sections(&output.stdout);
-    let mut results = Vec::new();
     let mut reported = std::collections::HashSet::new();
-    for line in output.stdout.lines() {
-        let Some(rest) = line.strip_prefix("test ") else {
-            continue;
-        };
-        // `test a::b ... ` with no verdict: it started and the binary died.
-        let rest = rest.trim_end();
-        let Some((path, verdict)) = rest
-            .split_once(" ... ")
-            .or_else(|| rest.strip_suffix(" ...").map(|path| (path, "")))
-        else {
-            continue;
-        };
-        let path = path.trim();
-        let Some((test_file, name)) = paths.get(path) else {
-            continue;
-        };
-        let verdict = verdict.trim();
-        let outcome = if verdict == "ok" {
-            TestOutcome::Passed
-        } else if verdict.starts_with("FAILED") {
-            TestOutcome::Failed(failures.get(path).cloned().unwrap_or_default())
-        } else if let Some(reason) = verdict.strip_prefix("ignored") {
-            TestOutcome::Skipped(reason.trim_start_matches(',').trim().to_owned())
-        } else if verdict.is_empty() {
-            TestOutcome::Unfinished(crash_note(output))
-        } else {
-            continue;
-        };
-        if reported.insert(path.to_owned()) {
-            results.push(TestResult {
+    verdicts(output)
+        .into_iter()
+        // A module two targets compile (a library's and a binary's) runs in each: the
+        // first verdict stands for the test.
+        .filter(|(path, _)| reported.insert(path.clone()))
+        .filter_map(|(path, outcome)| {
+            let (test_file, name) = paths.get(&path)?;
+            Some(TestResult {
                 test_file: test_file.clone(),
                 name: name.clone(),
                 outcome,
-            });
+            })
+        })
+        .collect()
+}
+
+/// `cargo test --tests --no-fail-fast` with the features the user chose: every test of
+/// every test target of the package (its library's and binaries' unit tests, `tests/`),
+/// the user's `#[ignore]`d ones left out as they leave them out. Doctests are left out: a
+/// test module testsmith appends cannot reach them, and compiling each one is slow.
+pub(crate) fn suite_command(request: &VerifyRequest) -> Option<VerifyCommand> {
+    if request.files.is_empty() {
+        return None;
+    }
+    let mut args = vec!["test".to_owned()];
+    args.extend(feature_args(&request.build));
+    args.extend(["--tests".to_owned(), "--no-fail-fast".to_owned()]);
+    Some(VerifyCommand {
+        step: VerifyStep::Run,
+        program: "cargo".to_owned(),
+        args,
+        dir: request.root.clone(),
+        env: run_env(),
+    })
+}
+
+/// Every test a suite command ran, by its path in its test binary; all in the package's
+/// one unit (the project root). A path two binaries share (`it_works` in two files of
+/// `tests/`) is reported once per binary.
+pub(crate) fn suite_results(output: &CommandOutput) -> Vec<SuiteResult> {
+    verdicts(output)
+        .into_iter()
+        .map(|(name, outcome)| SuiteResult {
+            unit: PathBuf::new(),
+            name,
+            outcome,
+        })
+        .collect()
+}
+
+/// The environment of every command that runs tests.
+fn run_env() -> Vec<(String, String)> {
+    vec![
+        ("CARGO_TERM_COLOR".to_owned(), "never".to_owned()),
+        // A failing assertion's message is what a person or a model needs, not a trace.
+        ("RUST_BACKTRACE".to_owned(), "0".to_owned()),
+    ]
+}
+
+/// Every `test <path> ... <verdict>` line of libtest's text output, each test once per
+/// test binary, with its failure section. A line whose verdict is missing (`test a::b ...`
+/// and nothing after) is a test the binary died in; anything else after ` ... ` (a bench,
+/// "has been running for over 60 seconds") is not a verdict and is passed over.
+fn verdicts(output: &CommandOutput) -> Vec<(String, TestOutcome)> {
+    let mut found = Vec::new();
+    // Each binary's report starts with `running N tests`; its failure sections follow its
+    // verdicts, so they are read binary by binary.
+    for report in binary_reports(&output.stdout) {
+        let failures = failure_sections(report);
+        let mut reported = std::collections::HashSet::new();
+        for line in report.lines() {
+            let Some(rest) = line.strip_prefix("test ") else {
+                continue;
+            };
+            let rest = rest.trim_end();
+            let Some((path, verdict)) = rest
+                .split_once(" ... ")
+                .or_else(|| rest.strip_suffix(" ...").map(|path| (path, "")))
+            else {
+                continue;
+            };
+            let path = path.trim();
+            let verdict = verdict.trim();
+            let outcome = if verdict == "ok" {
+                TestOutcome::Passed
+            } else if verdict.starts_with("FAILED") {
+                TestOutcome::Failed(failures.get(path).cloned().unwrap_or_default())
+            } else if let Some(reason) = verdict.strip_prefix("ignored") {
+                TestOutcome::Skipped(reason.trim_start_matches(',').trim().to_owned())
+            } else if verdict.is_empty() {
+                TestOutcome::Unfinished(crash_note(output))
+            } else {
+                continue;
+            };
+            if reported.insert(path.to_owned()) {
+                found.push((path.to_owned(), outcome));
+            }
         }
     }
-    results
+    found
+}
+
+/// libtest's stdout cut into one report per test binary, at each `running N test(s)` line.
+fn binary_reports(stdout: &str) -> Vec<&str> {
+    let mut starts: Vec<usize> = Vec::new();
+    let mut at = 0;
+    for line in stdout.split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        if trimmed.strip_prefix("running ").is_some_and(|rest| {
+            rest.strip_suffix(" tests")
+                .or_else(|| rest.strip_suffix(" test"))
+                .is_some_and(|count| count.parse::<usize>().is_ok())
+        }) {
+            starts.push(at);
+        }
+        at += line.len();
+    }
+    if starts.first() != Some(&0) {
+        starts.insert(0, 0);
+    }
+    starts
+        .iter()
+        .zip(starts.iter().skip(1).chain(std::iter::once(&stdout.len())))
+        .map(|(&start, &end)| &stdout[start..end])
+        .collect()
 }
 
 /// The `---- path stdout ----` sections of libtest's failure report, by test path.
@@ -592,6 +674,84 @@ mod tests {
                     .to_owned()
             )
         );
+    }
+
+    /// Two binaries, as `cargo test --tests` prints them: the library's unit tests (one of
+    /// them failing) and an integration test file whose `it_works` shares a name with the
+    /// library's, and a test name a test printed into the middle of.
+    const SUITE: &str = "\nrunning 3 tests\n\
+        test tests::starts_quiet ... FAILED\n\
+        test lib_tests::test_set_mode ... ok\n\
+        test it_works ... ok\n\
+        test slow_one has been running for over 60 seconds\n\
+        \nfailures:\n\n\
+        ---- tests::starts_quiet stdout ----\n\n\
+        thread 'tests::starts_quiet' panicked at src/lib.rs:20:9:\nmode is loud\n\n\n\
+        failures:\n    tests::starts_quiet\n\n\
+        test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out\n\n\
+        \nrunning 2 tests\n\
+        test it_works ... FAILED\n\
+        test user_ignored ... ignored\n\
+        \nfailures:\n\n\
+        ---- it_works stdout ----\n\n\
+        thread 'it_works' panicked at tests/api.rs:3:5:\nthe integration test's own\n\n\
+        failures:\n    it_works\n\n\
+        test result: FAILED. 0 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out\n\n";
+
+    #[test]
+    fn the_suite_is_every_test_target_with_the_features_chosen() {
+        let mut asked = request(&[("src/lib.rs", "src/lib_tests.rs", &["test_a"])]);
+        asked.build.features = vec!["serde".to_owned()];
+        let command = suite_command(&asked).unwrap();
+        assert_eq!(
+            command.display(),
+            "cargo test --features=serde --tests --no-fail-fast"
+        );
+        assert_eq!(command.step, VerifyStep::Run);
+        assert!(suite_command(&request(&[])).is_none());
+    }
+
+    #[test]
+    fn suite_results_are_read_binary_by_binary_with_each_ones_failure_message() {
+        let results = suite_results(&output(SUITE, ""));
+        let outcomes: Vec<(&str, &TestOutcome)> = results
+            .iter()
+            .map(|result| (result.name.as_str(), &result.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                (
+                    "tests::starts_quiet",
+                    &TestOutcome::Failed(
+                        "thread 'tests::starts_quiet' panicked at src/lib.rs:20:9:\nmode is loud"
+                            .to_owned()
+                    )
+                ),
+                ("lib_tests::test_set_mode", &TestOutcome::Passed),
+                ("it_works", &TestOutcome::Passed),
+                (
+                    "it_works",
+                    &TestOutcome::Failed(
+                        "thread 'it_works' panicked at tests/api.rs:3:5:\nthe integration \
+                         test's own"
+                            .to_owned()
+                    )
+                ),
+                ("user_ignored", &TestOutcome::Skipped(String::new())),
+            ]
+        );
+        assert!(results.iter().all(|result| result.unit == Path::new("")));
+    }
+
+    #[test]
+    fn a_test_two_targets_run_is_verified_by_its_first_verdict() {
+        let request = request(&[("src/lib.rs", "src/lib_tests.rs", &["test_a"])]);
+        let stdout = "\nrunning 1 test\ntest lib_tests::test_a ... ok\n\n\
+                      test result: ok. 1 passed; 0 failed\n\n\
+                      running 1 test\ntest lib_tests::test_a ... ok\n\n\
+                      test result: ok. 1 passed; 0 failed\n";
+        assert_eq!(test_results(&request, &output(stdout, "")).len(), 1);
     }
 
     const FILE: &str = "use super::*;\n\n#[test]\nfn test_a() {\n    assert_eq!(a(), 1);\n}\n\n\

@@ -47,8 +47,13 @@ impl<B: ChatBackend> LlmClient<B> {
             Err(error) => return MemberOutcome::from_error(error),
         };
         if reply.is_truncated() {
+            let why = if reply.repeating {
+                "started repeating itself"
+            } else {
+                "was cut off at the token limit"
+            };
             return MemberOutcome::Rejected {
-                reason: "the fix was cut off at the token limit".to_owned(),
+                reason: format!("the fix {why}"),
             };
         }
         let (_, items) = parse_reply(&reply.content);

@@ -452,6 +452,7 @@ impl ChatBackend for SlowFake {
             content: serde_json::json!({ "tests": tests }).to_string(),
             finish_reason: Some("stop".to_owned()),
             usage: Usage::default(),
+            repeating: false,
         })
     }
 }
@@ -937,6 +938,7 @@ impl ChatBackend for StormFake {
             content: content.to_string(),
             finish_reason: Some("stop".to_owned()),
             usage: Usage::default(),
+            repeating: false,
         })
     }
 }
