@@ -442,12 +442,19 @@ mod tests {
         assert!(prompt.user.contains(
             r#"Answer with this JSON only with each `…` replaced by a concrete value, one item per member in the order above: {"tests":[{"name":"TestAdd","code":"func TestAdd(t *testing.T) {\n\t// TODO: cases\n}"}]}"#
         ), "{}", prompt.user);
-        assert!(!prompt.user.contains("func TestNew"), "the style example stays out");
+        assert!(
+            !prompt.user.contains("func TestNew"),
+            "the style example stays out"
+        );
         // A batch with a member that has none keeps the example, and that member's head.
         let b = member("Sub", "func Sub() {}");
         let prompt = build_prompt(&file(), &[&a, &b], None, DEFAULT_PROMPT_BUDGET);
         assert!(prompt.user.contains("func TestNew"));
-        assert!(prompt.user.contains("Its test: `func TestSub(t *testing.T)`"));
+        assert!(
+            prompt
+                .user
+                .contains("Its test: `func TestSub(t *testing.T)`")
+        );
     }
 
     #[test]

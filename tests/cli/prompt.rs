@@ -191,6 +191,10 @@ async fn a_skeleton_sent_back_unfilled_asserts_nothing_and_is_asked_again() {
     assert_eq!(code, 65, "{doc}");
     assert_eq!(doc["summary"]["written"], 0, "{doc}");
     assert!(!project.exists("calc_test.go"));
-    assert_eq!(prompts.len(), 2, "the answer, then one re-ask with the reason");
+    assert_eq!(
+        prompts.len(),
+        2,
+        "the answer, then one re-ask with the reason"
+    );
     assert!(prompts[1].contains("asserts nothing"), "{}", prompts[1]);
 }

@@ -912,7 +912,12 @@ mod tests {
             "the test still has a `…` to fill (`want := … // int`)",
         );
         // In a string it is text.
-        assert!(check("func TestAdd(t *testing.T) {\n\tif Add(1, 2) != 3 {\n\t\tt.Fatal(\"…\")\n\t}\n}").is_ok());
+        assert!(
+            check(
+                "func TestAdd(t *testing.T) {\n\tif Add(1, 2) != 3 {\n\t\tt.Fatal(\"…\")\n\t}\n}"
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -29,7 +29,11 @@ use testsmith_driver::{Member, SourceFile};
 
 /// The skeleton of `member`'s test named `test_name`, or `None` when the member has no
 /// scaffold (a type, a member whose types cannot be instantiated).
-pub(crate) fn skeleton(source: &SourceFile<'_>, member: &Member, test_name: &str) -> Option<String> {
+pub(crate) fn skeleton(
+    source: &SourceFile<'_>,
+    member: &Member,
+    test_name: &str,
+) -> Option<String> {
     scaffold::flat_skeleton(source, member, test_name)
 }
 
@@ -58,7 +62,9 @@ mod tests {
             package: &package,
         };
         // `Owner.name` for a method whose name another type's method shares.
-        let (owner, name) = name.split_once('.').map_or((None, name), |(o, n)| (Some(o), n));
+        let (owner, name) = name
+            .split_once('.')
+            .map_or((None, name), |(o, n)| (Some(o), n));
         let member = file
             .members
             .iter()
@@ -85,11 +91,22 @@ mod tests {
             code.contains("\tgot, err := NewRect(w, h)\n\tif err != nil {\n\t\tt.Fatalf("),
             "{code}"
         );
-        assert!(code.contains("want := … // *Rect\n\tif !reflect.DeepEqual(got, want) {"), "{code}");
+        assert!(
+            code.contains("want := … // *Rect\n\tif !reflect.DeepEqual(got, want) {"),
+            "{code}"
+        );
         let code = skeleton_of("Scale", "TestRect_Scale").unwrap();
-        assert!(code.contains("\tk := … // float64\n\tr.Scale(k)\n\t// check r's state after the call:\n\tif … {"), "{code}");
+        assert!(
+            code.contains(
+                "\tk := … // float64\n\tr.Scale(k)\n\t// check r's state after the call:\n\tif … {"
+            ),
+            "{code}"
+        );
         let code = skeleton_of("Sum", "TestSum").unwrap();
-        assert!(code.contains("\txs := … // []int\n\tgot := Sum(xs...)\n"), "{code}");
+        assert!(
+            code.contains("\txs := … // []int\n\tgot := Sum(xs...)\n"),
+            "{code}"
+        );
     }
 
     #[test]

@@ -149,8 +149,12 @@ fn without_loops_over_empty_tables(test: &str) -> String {
         stack.extend(node.named_children(&mut cursor));
         match node.kind() {
             "short_var_declaration" | "var_spec" | "assignment_statement" => {
-                let names = node.child_by_field_name("left").or_else(|| node.child_by_field_name("name"));
-                let values = node.child_by_field_name("right").or_else(|| node.child_by_field_name("value"));
+                let names = node
+                    .child_by_field_name("left")
+                    .or_else(|| node.child_by_field_name("name"));
+                let values = node
+                    .child_by_field_name("right")
+                    .or_else(|| node.child_by_field_name("value"));
                 if let (Some(names), Some(values)) = (names, values)
                     && let Some(name) = first_of(names)
                     && let Some(value) = first_of(values)
@@ -291,11 +295,20 @@ mod tests {
                 "func TestX(t *testing.T) {{\n\ttests := []struct {{\n\t\tname string\n\t\twant int\n\t}}{{\n{rows}\t}}\n\tfor _, tt := range tests {{\n\t\tt.Run(tt.name, func(t *testing.T) {{\n\t\t\tif got := f(); got != tt.want {{\n\t\t\t\tt.Errorf(\"f() = %v, want %v\", got, tt.want)\n\t\t\t}}\n\t\t}})\n\t}}\n{after}}}"
             )
         };
-        assert!(!asserts_something(&table("\t\t// TODO: Add test cases.\n", "")));
+        assert!(!asserts_something(&table(
+            "\t\t// TODO: Add test cases.\n",
+            ""
+        )));
         assert!(!asserts_something(&table("", "")));
-        assert!(asserts_something(&table("\t\t{name: \"one\", want: 1},\n", "")));
+        assert!(asserts_something(&table(
+            "\t\t{name: \"one\", want: 1},\n",
+            ""
+        )));
         // A check outside the loop still counts.
-        assert!(asserts_something(&table("", "\tif f() != 1 {\n\t\tt.Fatal(\"f\")\n\t}\n")));
+        assert!(asserts_something(&table(
+            "",
+            "\tif f() != 1 {\n\t\tt.Fatal(\"f\")\n\t}\n"
+        )));
         var_table("\tvar tests = []struct{ want int }{}\n");
     }
 

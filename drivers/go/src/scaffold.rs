@@ -80,7 +80,10 @@ pub(crate) fn flat_skeleton(
     {
         let pointer = declaration.contains(":= new(");
         let ty = if pointer {
-            declaration.split(":= new(").nth(1).map(|rest| rest.trim_end_matches(')'))
+            declaration
+                .split(":= new(")
+                .nth(1)
+                .map(|rest| rest.trim_end_matches(')'))
         } else {
             declaration.rsplit(' ').next()
         };
@@ -307,7 +310,9 @@ impl Shape {
             out.push_str(&format!("{IN}{name} := … // {ty}\n"));
         };
         if let Some((var, declaration)) = &self.receiver {
-            self.constructor_args.iter().for_each(|arg| input(&mut out, arg));
+            self.constructor_args
+                .iter()
+                .for_each(|arg| input(&mut out, arg));
             for line in declaration.replace("tt.newArgs.", "").lines() {
                 out.push_str(&format!("{IN}{line}\n"));
             }

@@ -23,7 +23,11 @@ use testsmith_driver::{Member, SourceFile};
 /// The skeleton of `member`'s test named `test_name`, or `None` for a member that is not a
 /// function (a type) or whose call a skeleton cannot spell out (async, unsafe, generic over
 /// types the test must choose).
-pub(crate) fn skeleton(source: &SourceFile<'_>, member: &Member, test_name: &str) -> Option<String> {
+pub(crate) fn skeleton(
+    source: &SourceFile<'_>,
+    member: &Member,
+    test_name: &str,
+) -> Option<String> {
     let callable = member.callable.as_ref()?;
     if callable.has_qualifier("async") || callable.has_qualifier("unsafe") {
         return None;
@@ -80,7 +84,9 @@ pub(crate) fn skeleton(source: &SourceFile<'_>, member: &Member, test_name: &str
                         .callable
                         .as_ref()
                         .and_then(|c| c.results.first())
-                        .filter(|result| result.starts_with("Result") || result.starts_with("Option"))
+                        .filter(|result| {
+                            result.starts_with("Result") || result.starts_with("Option")
+                        })
                         .map_or("", |_| ".unwrap()");
                     let comment = if named.is_empty() {
                         String::new()
@@ -133,10 +139,17 @@ fn borrowed(ty: &str) -> (String, &'static str) {
     } else {
         return (ty.to_owned(), "");
     };
-    if inner.starts_with('\'') || inner == "str" || inner.starts_with("dyn ") || inner.starts_with("impl ") {
+    if inner.starts_with('\'')
+        || inner == "str"
+        || inner.starts_with("dyn ")
+        || inner.starts_with("impl ")
+    {
         return (ty.to_owned(), "");
     }
-    match inner.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+    match inner
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+    {
         Some(element) if !element.contains(';') => (format!("Vec<{element}>"), lent),
         _ => (inner.to_owned(), lent),
     }
@@ -190,7 +203,10 @@ mod tests {
     #[test]
     fn a_method_is_called_on_a_receiver_built_with_its_constructor() {
         let code = skeleton_of("distance");
-        assert!(code.starts_with("#[test]\nfn test_distance() {\n    // build a `Point`"), "{code}");
+        assert!(
+            code.starts_with("#[test]\nfn test_distance() {\n    // build a `Point`"),
+            "{code}"
+        );
         assert!(
             code.contains("    let point = Point::new(…, …); // x: f64, y: f64\n    let other: Point = …;\n    let got = point.distance(&other);\n    assert_eq!(got, …);\n}"),
             "{code}"
@@ -201,14 +217,20 @@ mod tests {
     fn a_mutating_method_without_a_result_checks_the_receiver() {
         let code = skeleton_of("translate");
         assert!(code.contains("let mut point = Point::new(…, …);"), "{code}");
-        assert!(code.contains("    point.translate(dx);\n    assert_eq!(point, …);"), "{code}");
+        assert!(
+            code.contains("    point.translate(dx);\n    assert_eq!(point, …);"),
+            "{code}"
+        );
     }
 
     #[test]
     fn a_function_in_an_inner_module_is_called_by_its_path() {
         let code = skeleton_of("wrap");
         assert!(code.contains("let got = wrap::wrap(s, width);"), "{code}");
-        assert!(code.contains("let s: &str = …;\n    let width: usize = …;"), "{code}");
+        assert!(
+            code.contains("let s: &str = …;\n    let width: usize = …;"),
+            "{code}"
+        );
         // A generic parameter's type is the test's to choose.
         assert!(skeleton_of("largest").contains("let items = …;"));
     }
