@@ -170,6 +170,14 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         Vec::new()
     }
 
+    /// Why no test of `member`, one of `file`'s, can be written (Rust: it exists only
+    /// under `#[cfg(not(test))]`, so a test calling it would not compile); `None` (the
+    /// default) when one can.
+    fn cannot_test_member(&self, file: &FileMembers, member: &Member) -> Option<String> {
+        let _ = (file, member);
+        None
+    }
+
     /// Why no test of `file`'s members can be written at all, where the language says so
     /// (Go: a standard-library package that `testing` itself imports, whose internal test
     /// would be an import cycle); `None` (the default) when they can.

@@ -131,6 +131,10 @@ impl Driver for RustDriver {
     }
 
     /// `test_largest`, `test_point_new`, `test_wrap_wrap` for `wrap::wrap`.
+    fn cannot_test_member(&self, _file: &FileMembers, member: &Member) -> Option<String> {
+        attributes::only_built_outside_tests(member)
+    }
+
     fn test_name(&self, file: &FileMembers, member: &Member) -> String {
         naming::test_name(file, member)
     }
