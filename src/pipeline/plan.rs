@@ -120,7 +120,10 @@ pub fn plan_file(
             ) {
                 (Decision::AlreadyTested, _) => Decision::AlreadyTested,
                 (_, Some(reason)) => Decision::Skip(reason.clone()),
-                (decision, None) => decision,
+                (decision, None) => match driver.cannot_test_member(file, member) {
+                    Some(reason) => Decision::Skip(reason),
+                    None => decision,
+                },
             }
         };
         planned_names.entry(test_name.clone()).or_insert(display);

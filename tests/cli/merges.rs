@@ -589,6 +589,40 @@ fn test_files(folder: &std::path::Path) -> Vec<(String, String)> {
     files
 }
 
+/// A member under `#[cfg(not(test))]` got its test under that same cfg: a test that is never
+/// compiled, reported as written. It is skipped, saying why; the other members' tests build.
+#[test]
+fn a_rust_member_only_built_outside_tests_is_skipped_with_the_reason() {
+    let project = Project::new();
+    let lib = "/// Adds.\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\n\
+               /// The real clock, which tests replace.\n#[cfg(not(test))]\npub fn now() -> u64 {\n    7\n}\n\n\
+               #[cfg(all(unix, not(test)))]\npub mod live {\n    /// Dials.\n    pub fn dial() -> bool {\n        true\n    }\n}\n";
+    project
+        .write(
+            "Cargo.toml",
+            "[package]\nname = \"clock\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        )
+        .write("src/lib.rs", lib);
+    let doc = testsmith(&project, &["generate", "--verify", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let skipped = &doc["files"][0]["skipped"];
+    assert_eq!(
+        skipped,
+        &serde_json::json!([
+            {"member": "now", "reason": "only built outside tests (#[cfg(not(test))]), so no test can call it"},
+            {"member": "live::dial", "reason": "only built outside tests (#[cfg(all(unix, not(test)))]), so no test can call it"},
+        ]),
+        "{doc}"
+    );
+    assert_eq!(doc["summary"]["written"], 1, "{doc}");
+    assert_eq!(doc["verify"]["totals"]["compiled"], 1, "{}", doc["verify"]);
+    let tests = project.read("src/lib_tests.rs");
+    assert!(!tests.contains("not(test)"), "{tests}");
+    toolchain(project.root(), "cargo", &["test", "--quiet"]);
+}
+
 /// `import . "lib"` and `l2 "lib"`: a scaffold naming the dot-imported `T` got no import
 /// (`undefined: T`) and was dropped.
 #[test]

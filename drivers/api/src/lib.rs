@@ -170,6 +170,14 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         Vec::new()
     }
 
+    /// Why no test of `member`, one of `file`'s, can be written (Rust: it exists only
+    /// under `#[cfg(not(test))]`, so a test calling it would not compile); `None` (the
+    /// default) when one can.
+    fn cannot_test_member(&self, file: &FileMembers, member: &Member) -> Option<String> {
+        let _ = (file, member);
+        None
+    }
+
     /// Why no test of `file`'s members can be written at all, where the language says so
     /// (Go: a standard-library package that `testing` itself imports, whose internal test
     /// would be an import cycle); `None` (the default) when they can.
@@ -243,6 +251,24 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     /// language has no single form.
     fn llm_test_head(&self) -> &'static str {
         ""
+    }
+
+    /// The test of `member`, named `test_name`, as a model is asked to complete it: its
+    /// scaffold with the call written, the receiver built and the checks in place, and only
+    /// the cases left to fill. `None` (the default) when the driver has none; the model is
+    /// then shown [`llm_test_head`](Self::llm_test_head) only.
+    ///
+    /// Measured with a real 0.5B model (docs/benchmarks.md): shown an existing test of the
+    /// package as an example, it copied that test's body into unrelated tests; shown its
+    /// member's own skeleton, it fills it in.
+    fn llm_skeleton(
+        &self,
+        source: &SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+    ) -> Option<String> {
+        let _ = (source, member, test_name);
+        None
     }
 
     /// A member's declaration as a model is shown it for context: a type with its fields or
