@@ -15,6 +15,7 @@ mod merges;
 mod mutants;
 mod partition;
 mod prompt;
+mod realcode;
 mod rust_toolchain;
 mod sandbox;
 mod shared_state;
