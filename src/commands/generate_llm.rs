@@ -103,6 +103,8 @@ pub fn run(
     if let Some(verified) = &verified {
         session.remember_rolled_back(verified);
     }
+    // What the suite guard found in `--coverage-rounds` follow-ups, reported with the first.
+    let mut later_guard = crate::verify::VerifyReport::default();
     let funnel = match (&verified, &baselines) {
         (Some(verified), Some(baselines)) if !interrupted.load(Ordering::SeqCst) => {
             let written: Vec<WrittenFile> = results
@@ -135,6 +137,7 @@ pub fn run(
                     &funnel,
                     round,
                     judge.as_mut(),
+                    &mut later_guard,
                 )?
                 else {
                     break;
@@ -150,7 +153,8 @@ pub fn run(
     for file in results {
         report.file(printer, file.report, file.files_written);
     }
-    if let Some(verified) = verified {
+    if let Some(mut verified) = verified {
+        verified.absorb_guard(later_guard);
         report.set_verify(verified);
     }
     if let Some(funnel) = funnel {
@@ -215,6 +219,7 @@ fn follow_up(
     funnel: &crate::verify::CoverageFunnel,
     round: u32,
     mutants: Option<&mut MutantJudge<'_>>,
+    guard: &mut crate::verify::VerifyReport,
 ) -> Result<Option<crate::verify::CoverageFunnel>, AppError> {
     let wanted = funnel.still_missed(round - 1);
     if wanted.is_empty() {
@@ -249,6 +254,10 @@ fn follow_up(
     else {
         return Ok(None);
     };
+    // A follow-up's tests are guarded like the first round's: what broke the user's suite
+    // is undone, remembered, and reported (exit 1).
+    session.remember_rolled_back(&verified);
+    guard.absorb_guard(verified.clone());
     let written: Vec<WrittenFile> = results
         .iter()
         .filter_map(|outcome| WrittenFile::from_report(&outcome.report))
