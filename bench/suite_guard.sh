@@ -2,10 +2,13 @@
 # What the suite guard costs: `testsmith generate --verify` on a fresh copy of a real crate
 # (default: strsim from Cargo's registry, a dependency of testsmith's own), offline (ignored
 # scaffolds: the crate's own suite is what runs), with two testsmith binaries: BEFORE (the
-# guard runs the crate's whole suite after verification) and BIN (verification's own last run
-# is the whole suite and the guard takes its verdicts). Both share one warm target folder;
-# each run starts from a fresh copy, so each rebuilds the crate's test targets as a user's
-# first run does. Prints the medians and their ratio, measured in this one run.
+# guard ran the crate's whole suite after verification's run of the new tests) and BIN
+# (verification's own last run is the whole suite and the guard takes its verdicts).
+#
+# 1. the commands each binary runs (from its log): the run saved, counted;
+# 2. end to end, both binaries on one warm target folder, a fresh copy per run (each run
+#    rebuilds the crate's test targets, as a user's first run does);
+# 3. the saved command alone on the warm build: what the guard no longer costs per crate.
 #
 #   BEFORE=path/to/old/testsmith [BIN=path/to/testsmith] bench/suite_guard.sh [CRATE_DIR]
 set -euo pipefail
@@ -26,33 +29,42 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export CARGO_TERM_COLOR=never CARGO_NET_OFFLINE=true CARGO_TARGET_DIR="$work/target"
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
-fresh="rm -rf $work/c && cp -r $crate $work/c && rm -f $work/c/Cargo.lock.orig"
-# One warm-up builds the dependencies and the library once for both.
-eval "$fresh" && (cd "$work/c" && cargo test -q --tests >/dev/null 2>&1 || true)
+fresh="rm -rf $work/c && cp -r $crate $work/c"
 
-echo "== generate --verify on $crate ($(nproc) cores), a fresh copy per run"
+echo "== the test commands each binary runs ($crate)"
+for which in BEFORE BIN; do
+  eval "$fresh"
+  (cd "$work/c" && TESTSMITH_LOG=info "${!which}" generate --verify . 2>&1 >/dev/null) \
+    | sed -n 's/.*verify: \(cargo test .*\) (in .*/\1/p' > "$work/$which.commands"
+  echo "$which: $(grep -c -v -- '--no-run' "$work/$which.commands") test runs"
+  cut -c1-110 "$work/$which.commands" | sed 's/^/  /'
+done
+
+echo "== end to end: generate --verify, a fresh copy per run ($(nproc) cores)"
 hyperfine --style basic --warmup 1 --runs "${RUNS:-10}" --export-json "$work/guard.json" \
   --prepare "$fresh" \
-  -n guard-runs-suite-again "cd $work/c && $BEFORE generate --verify --format json . >/dev/null" \
-  -n guard-takes-verify-run "cd $work/c && $BIN generate --verify --format json . >/dev/null" \
-  -n cargo-test-tests "cd $work/c && cargo test -q --tests >/dev/null 2>&1" >/dev/null
+  -n before "cd $work/c && $BEFORE generate --verify --format json . >/dev/null" \
+  -n after "cd $work/c && $BIN generate --verify --format json . >/dev/null" >/dev/null
 python3 - "$work/guard.json" <<'PY'
 import json, sys
 results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 for name, r in results.items():
-    print(f"{name:24} {r['median']*1000:8.0f} ms median  (min {r['min']*1000:.0f}, max {r['max']*1000:.0f})")
-before = results["guard-runs-suite-again"]["median"]
-after = results["guard-takes-verify-run"]["median"]
-print(f"after / before: {after / before:.2f} ({(before - after)*1000:.0f} ms saved per run)")
+    print(f"{name:8} {r['median']*1000:8.0f} ms median  (min {r['min']*1000:.0f}, max {r['max']*1000:.0f})")
+print(f"after / before: {results['after']['median'] / results['before']['median']:.2f}")
 PY
 
-# The run the guard no longer makes: the crate's whole suite on its warm build, as the guard
-# ran it after verification (the copy the last run left, its tests built).
-echo "== the suite run saved: cargo test --tests --no-fail-fast, warm"
-(cd "$work/c" && hyperfine --style basic --warmup 2 --runs "${RUNS_WARM:-20}" \
-  --export-json "$work/warm.json" -n warm-suite "cargo test -q --tests --no-fail-fast" >/dev/null)
-python3 - "$work/warm.json" <<'PY'
+# The run BEFORE made and BIN does not: verification's run of the new tests alone, on the
+# warm build the last run left (unconfined here, so a lower bound).
+saved=$(grep -- '--exact' "$work/BEFORE.commands" | head -1 || true)
+if [ -n "$saved" ]; then
+  echo "== the saved run alone, warm: ${saved:0:90}..."
+  (cd "$work/c" && eval "$fresh" && "$BEFORE" generate --verify . >/dev/null 2>&1; cd "$work/c" && \
+    hyperfine --style basic --warmup 2 --runs "${RUNS_WARM:-20}" --export-json "$work/saved.json" \
+      -n saved "$saved >/dev/null 2>&1" \
+      -n whole-suite "cargo test --tests --no-fail-fast >/dev/null 2>&1" >/dev/null)
+  python3 - "$work/saved.json" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-print(f"warm suite run: {r['median']*1000:.0f} ms median (min {r['min']*1000:.0f}, max {r['max']*1000:.0f})")
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"{r['command']:12} {r['median']*1000:6.0f} ms median (min {r['min']*1000:.0f}, max {r['max']*1000:.0f})")
 PY
+fi

@@ -326,7 +326,7 @@ async fn a_green_rust_suite_runs_once_verifications_run_is_the_guards() {
         )
         .write(
             "tests/user.rs",
-            &format!("use guarded_once::level;\n\n{user_test}"),
+            format!("use guarded_once::level;\n\n{user_test}"),
         );
     let doc = run(with_toolchains(generate_llm(
         &project,
@@ -421,4 +421,48 @@ async fn a_coverage_follow_up_that_breaks_a_users_test_is_rolled_back_and_report
     );
     let suite = toolchain(project.root(), "go", &["test", "-count=1", "-v", "."]);
     assert!(suite.contains("--- PASS: TestStartsQuiet"), "{suite}");
+}
+
+/// A module whose test leaves a panic hook that aborts the process: the user's test that
+/// catches a panic takes the whole test binary down with it, and every test it had not
+/// reported yet goes unseen. The stopped binary is what broke, and the edit is undone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_module_that_makes_the_test_binary_abort_is_rolled_back() {
+    let log = Log::default();
+    let answers = [(
+        "test_level".to_owned(),
+        "#[test]\nfn test_level() {\n    std::panic::set_hook(Box::new(|_| std::process::abort()));\n    assert_eq!(level(), 1);\n}".to_owned(),
+    )]
+    .into();
+    let server = serve_rust(&log, answers).await;
+    let lib = "/// How loud the crate is.\npub fn level() -> u32 {\n    1\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn survives_a_panic() {\n        std::thread::sleep(std::time::Duration::from_millis(300));\n        assert!(std::panic::catch_unwind(|| panic!(\"inside\")).is_err());\n    }\n}\n";
+    let project = Project::new();
+    project
+        .write(
+            "Cargo.toml",
+            CARGO_TOML.replace("guarded_loudness", "guarded_abort"),
+        )
+        .write("src/lib.rs", lib);
+    let doc = run(with_toolchains(generate_llm(
+        &project,
+        &server,
+        &["--verify", "--format", "json"],
+    )))
+    .await
+    .code(1)
+    .json();
+    let rolled_back = &doc["verify"]["rolled_back"];
+    assert_eq!(
+        rolled_back[0]["broken"][0], "the test binary of src/lib.rs",
+        "{doc}"
+    );
+    assert!(
+        rolled_back[0]["failure"]
+            .as_str()
+            .unwrap()
+            .contains("stopped before reporting all its tests"),
+        "{doc}"
+    );
+    assert_eq!(project.read("src/lib.rs"), lib);
+    assert!(!project.exists("src/lib_tests.rs"));
 }
