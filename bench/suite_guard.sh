@@ -58,7 +58,8 @@ PY
 saved=$(grep -- '--exact' "$work/BEFORE.commands" | head -1 || true)
 if [ -n "$saved" ]; then
   echo "== the saved run alone, warm: ${saved:0:90}..."
-  (cd "$work/c" && eval "$fresh" && "$BEFORE" generate --verify . >/dev/null 2>&1; cd "$work/c" && \
+  eval "$fresh"
+  (cd "$work/c" && "$BEFORE" generate --verify . >/dev/null 2>&1 && \
     hyperfine --style basic --warmup 2 --runs "${RUNS_WARM:-20}" --export-json "$work/saved.json" \
       -n saved "$saved >/dev/null 2>&1" \
       -n whole-suite "cargo test --tests --no-fail-fast >/dev/null 2>&1" >/dev/null)
