@@ -472,6 +472,12 @@ pub struct LlmTuning {
     #[arg(long, value_name = "N")]
     pub max_tokens: Option<u32>,
 
+    /// Ask for whole answers instead of streamed ones (for servers that stream badly).
+    /// Streaming is the default: the read timeout counts from the last token, and an
+    /// answer that starts repeating itself is cut short.
+    #[arg(long)]
+    pub no_stream: bool,
+
     /// One request per file for all its untested members (the default).
     #[arg(long, conflicts_with = "fan_out")]
     pub batch: bool,
@@ -524,6 +530,7 @@ impl LlmTuning {
             (self.timeout_secs.is_some(), "--timeout"),
             (self.temperature.is_some(), "--temperature"),
             (self.max_tokens.is_some(), "--max-tokens"),
+            (self.no_stream, "--no-stream"),
             (self.batch, "--batch"),
             (self.fan_out, "--fan-out"),
             (self.no_cache, "--no-cache"),
@@ -553,6 +560,7 @@ impl LlmTuning {
             temperature: self.temperature,
             mode,
             max_tokens: self.max_tokens,
+            stream: self.no_stream.then_some(false),
         }
     }
 }

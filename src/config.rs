@@ -122,6 +122,10 @@ pub struct LlmConfig {
     pub max_wait: Duration,
     /// Completion tokens allowed per member asked; a batch of n members gets n times this.
     pub max_tokens: u32,
+    /// Ask for streamed answers (`stream: true`): the read timeout then counts from the
+    /// last token, and a runaway answer is stopped early. `false` for servers that stream
+    /// badly.
+    pub stream: bool,
     pub breaker: BreakerConfig,
 }
 
@@ -140,6 +144,7 @@ impl Default for LlmConfig {
             mode: LlmMode::Batch,
             max_wait: Duration::from_secs(120),
             max_tokens: DEFAULT_MAX_TOKENS,
+            stream: true,
             breaker: BreakerConfig::default(),
         }
     }
@@ -214,6 +219,7 @@ pub struct LlmOverrides {
     pub temperature: Option<f64>,
     pub mode: Option<LlmMode>,
     pub max_tokens: Option<u32>,
+    pub stream: Option<bool>,
 }
 
 /// An API key. Its `Debug` and `Display` print `[redacted]`; only [`ApiKey::expose`] gives
@@ -532,6 +538,7 @@ struct RawLlm {
     mode: Option<Spanned<String>>,
     max_wait_secs: Option<Spanned<i64>>,
     max_tokens: Option<Spanned<i64>>,
+    stream: Option<Spanned<bool>>,
     breaker: Option<RawBreaker>,
 }
 
@@ -655,6 +662,9 @@ fn apply_file(
     if let Some(value) = raw.max_tokens {
         llm.max_tokens = check_range("max_tokens", *value.get_ref(), 16, 65_536, at(value.span()))?;
     }
+    if let Some(value) = raw.stream {
+        llm.stream = *value.get_ref();
+    }
     if let Some(breaker) = raw.breaker {
         let b = &mut llm.breaker;
         if let Some(value) = breaker.failure_threshold {
@@ -761,6 +771,9 @@ fn apply_overrides(llm: &mut LlmConfig, flags: &LlmOverrides) -> Result<(), Conf
             65_536,
             Origin::Flag("--max-tokens"),
         )?;
+    }
+    if let Some(stream) = flags.stream {
+        llm.stream = stream;
     }
     Ok(())
 }
@@ -1122,6 +1135,7 @@ temperature = 0.2
 mode = "fan-out"
 max_wait_secs = 60
 max_tokens = 600
+stream = false
 
 [llm.breaker]
 failure_threshold = 7
@@ -1145,6 +1159,7 @@ half_open_probes = 2
                 mode: LlmMode::FanOut,
                 max_wait: Duration::from_secs(60),
                 max_tokens: 600,
+                stream: false,
                 breaker: BreakerConfig {
                     failure_threshold: 7,
                     window: Duration::from_secs(10),

@@ -30,7 +30,8 @@ max_retries = 3
 connect_timeout_secs = 10
 
 # Seconds allowed without a byte from the server (before the answer starts, then between
-# two reads): a silent server is given up on here. Flag: --read-timeout.
+# two reads; streamed, between two tokens): a silent server is given up on here.
+# Flag: --read-timeout.
 read_timeout_secs = 120
 
 # Seconds before a request is abandoned and retried, whole answer included. Flag: --timeout.
@@ -50,6 +51,11 @@ max_wait_secs = 120
 # Completion tokens allowed per member asked (a batch gets this times its members): an
 # answer that runs on is cut there and counted as truncated. Flag: --max-tokens.
 max_tokens = 1024
+
+# Streamed answers: the read timeout counts from the last token, and an answer that starts
+# repeating itself is cut short. false asks for whole answers (a server that streams
+# badly). Flag: --no-stream.
+stream = true
 
 [llm.breaker]
 # Transient failures (5xx, timeouts, refused connections; not 429 rate limits) within

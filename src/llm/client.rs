@@ -110,6 +110,16 @@ impl MemberOutcome {
     fn from_error(error: LlmError) -> Self {
         match error {
             LlmError::Deferred { wait, reason } => MemberOutcome::Deferred { wait, reason },
+            // Timeouts, refused or broken connections and 5xx until the retries ran out: the
+            // service is down or overloaded, not the job wrong. It waits for a later run
+            // (exit 75) rather than spending the job's attempts (exit 65 is for answers).
+            error @ LlmError::GaveUp {
+                failure: Failure::Transport { .. } | Failure::Status { .. },
+                ..
+            } => MemberOutcome::Deferred {
+                wait: None,
+                reason: error.to_string(),
+            },
             error @ LlmError::Quota { .. } => MemberOutcome::Deferred {
                 wait: None,
                 reason: error.to_string(),
@@ -402,7 +412,13 @@ impl<B: ChatBackend> LlmClient<B> {
                 }
                 Err(error) => return MemberOutcome::from_error(error),
             };
-            let verdict = if reply.is_truncated() {
+            let verdict = if reply.repeating {
+                Err(
+                    "the answer started repeating itself and was cut; answer with one short \
+                     test, each statement once, and no explanation"
+                        .to_owned(),
+                )
+            } else if reply.is_truncated() {
                 Err(format!(
                     "the answer ran past the limit of {} tokens; answer with one short test \
                      and no explanation",
@@ -445,7 +461,6 @@ impl<B: ChatBackend> LlmClient<B> {
         })
     }
 
-    /// One request through retry, breaker and limit.
     /// One request for `members` members through retry, breaker and limit, capped at their
     /// completion allowance. A request that timed out may have kept the server generating
     /// all along: it is not sent again as it was, but with half the cap.
@@ -480,8 +495,11 @@ impl<B: ChatBackend> LlmClient<B> {
             Ok(reply) => {
                 self.stats
                     .tokens(reply.usage.prompt_tokens, reply.usage.completion_tokens);
-                self.stats
-                    .answer(reply.usage.completion_tokens, reply.is_truncated());
+                self.stats.answer(
+                    reply.usage.completion_tokens,
+                    reply.is_truncated(),
+                    reply.repeating,
+                );
             }
             Err(error @ LlmError::Auth { .. }) => {
                 let _ = self.auth_failure.set(error.clone());

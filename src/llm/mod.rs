@@ -18,7 +18,9 @@ mod prompt;
 mod provider;
 mod redact;
 mod retry;
+mod runaway;
 mod stats;
+mod stream;
 
 pub use cache::CacheKey;
 pub use client::{ClientBuildError, Halt, LlmClient, MemberOutcome, MemberResult};

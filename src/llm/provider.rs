@@ -6,11 +6,20 @@
 //! plain text, and remembers per endpoint what worked so it never repeats a request the
 //! server already refused for its format. The API key goes into the `Authorization` header
 //! and nowhere else; any echo of it in an error body is scrubbed.
+//!
+//! Answers are streamed by default (`stream: true`, [`super::stream`]): the read timeout then
+//! means "no token for so long" rather than "no answer yet" (llama.cpp sends nothing until a
+//! non-streamed answer is done), and reading stops as soon as the answer degenerates into
+//! repetition ([`super::runaway`]) or runs past its cap. A server that answers with one JSON
+//! body anyway is read as such; one that refuses `stream_options` or `stream` is asked
+//! without them from then on.
 
 use super::classify::{Failure, TransportKind};
 use super::envelope::envelope_schema;
 use super::pace::{Pace, pause_from_headers};
+use super::runaway::repeating_tail;
 use super::stats::LlmStats;
+use super::stream::{Assembly, ChunkError, EventLines, looks_like_events};
 use crate::config::{ApiKey, LlmConfig};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -34,12 +43,16 @@ pub struct ChatResponse {
     /// `choices[0].finish_reason`: `"stop"`, `"length"` (cut off), ...
     pub finish_reason: Option<String>,
     pub usage: Usage,
+    /// Reading stopped because the streamed answer had degenerated into repetition
+    /// ([`super::runaway`]): what came is a runaway's start, not an answer.
+    pub repeating: bool,
 }
 
 impl ChatResponse {
-    /// Whether the answer was cut off by the token limit.
+    /// Whether the answer was cut off: by the token limit, or by the repetition stop.
+    /// Either way it is not an answer to keep or cache.
     pub fn is_truncated(&self) -> bool {
-        self.finish_reason.as_deref() == Some("length")
+        self.repeating || self.finish_reason.as_deref() == Some("length")
     }
 }
 
@@ -109,6 +122,10 @@ pub struct HttpProvider {
     /// Endpoints known to refuse `max_tokens` and want `max_completion_tokens` (OpenAI's
     /// reasoning models answer 400 to the former).
     completion_cap_field: Mutex<HashMap<String, CapField>>,
+    /// How each endpoint is asked to stream, once it refused what was asked before.
+    streaming: Mutex<HashMap<String, Streaming>>,
+    /// How an endpoint is asked to stream until it refuses: `stream = false` turns it off.
+    default_streaming: Streaming,
     stats: Arc<LlmStats>,
     /// Fed from every response's rate-limit headers; the client waits on it.
     pace: Arc<Pace>,
@@ -210,6 +227,12 @@ impl HttpProvider {
             temperature: config.temperature,
             formats: Mutex::new(HashMap::new()),
             completion_cap_field: Mutex::new(HashMap::new()),
+            streaming: Mutex::new(HashMap::new()),
+            default_streaming: if config.stream {
+                Streaming::WithUsage
+            } else {
+                Streaming::Off
+            },
             stats,
             pace: Arc::default(),
             timeouts,
@@ -247,14 +270,26 @@ impl HttpProvider {
             .unwrap_or(CapField::MaxTokens)
     }
 
+    /// How this endpoint is currently asked to stream.
+    pub fn streaming(&self) -> Streaming {
+        self.streaming
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&self.format_key())
+            .copied()
+            .unwrap_or(self.default_streaming)
+    }
+
+    fn remember_streaming(&self, streaming: Streaming) {
+        self.streaming
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(self.format_key(), streaming);
+    }
+
     /// One exchange, under the total timeout.
-    async fn send(
-        &self,
-        request: &ChatRequest,
-        format: ResponseFormat,
-        cap_field: CapField,
-    ) -> Result<ChatResponse, Failure> {
-        let exchange = self.exchange(request, format, cap_field);
+    async fn send(&self, request: &ChatRequest, asked: Asked) -> Result<ChatResponse, Failure> {
+        let exchange = self.exchange(request, asked);
         match self.timeouts.total {
             Some(total) => tokio::time::timeout(total, exchange)
                 .await
@@ -268,12 +303,12 @@ impl HttpProvider {
         }
     }
 
-    async fn exchange(
-        &self,
-        request: &ChatRequest,
-        format: ResponseFormat,
-        cap_field: CapField,
-    ) -> Result<ChatResponse, Failure> {
+    async fn exchange(&self, request: &ChatRequest, asked: Asked) -> Result<ChatResponse, Failure> {
+        let Asked {
+            format,
+            cap_field,
+            streaming,
+        } = asked;
         let mut body = serde_json::json!({
             "model": self.model,
             "temperature": self.temperature,
@@ -287,6 +322,12 @@ impl HttpProvider {
         }
         if let Some(cap) = request.max_tokens {
             body[cap_field.name()] = cap.into();
+        }
+        if streaming != Streaming::Off {
+            body["stream"] = true.into();
+        }
+        if streaming == Streaming::WithUsage {
+            body["stream_options"] = serde_json::json!({"include_usage": true});
         }
         let mut http = self.http.post(&self.endpoint).json(&body);
         if let Some(key) = &self.api_key {
@@ -304,6 +345,8 @@ impl HttpProvider {
         };
         let retry_after_ms = header("retry-after-ms");
         let retry_after = header("retry-after");
+        let event_stream = header("content-type")
+            .is_some_and(|kind| kind.trim_start().starts_with("text/event-stream"));
         let tokens_needed = request.max_tokens.map_or(1, u64::from);
         if let Some(pause) = pause_from_headers(header, tokens_needed) {
             tracing::debug!(
@@ -311,6 +354,9 @@ impl HttpProvider {
                 pause.as_secs_f64()
             );
             self.pace.hold_for(pause);
+        }
+        if status.is_success() && event_stream {
+            return self.read_events(response, request.max_tokens).await;
         }
         let text = response
             .text()
@@ -325,9 +371,104 @@ impl HttpProvider {
                 body: truncate(&self.redact(&text), MAX_ERROR_BODY).to_owned(),
             });
         }
+        if looks_like_events(&text) {
+            // Events without the content type that says so: a sloppy proxy.
+            let mut lines = EventLines::default();
+            let mut answer = Assembly::default();
+            if let Some(stopped) = self.take(&mut lines, &mut answer, text.as_bytes(), None)? {
+                return Ok(stopped);
+            }
+            return self.finish(lines, answer);
+        }
         parse_completion(&text).map_err(|message| Failure::Malformed {
             message: self.redact(&message),
         })
+    }
+
+    /// Reads a streamed answer chunk by chunk, stopping early at a runaway.
+    async fn read_events(
+        &self,
+        mut response: reqwest::Response,
+        cap: Option<u32>,
+    ) -> Result<ChatResponse, Failure> {
+        let mut lines = EventLines::default();
+        let mut answer = Assembly::default();
+        while !answer.done {
+            let Some(bytes) = response
+                .chunk()
+                .await
+                .map_err(|error| self.transport(&error))?
+            else {
+                break;
+            };
+            if let Some(stopped) = self.take(&mut lines, &mut answer, &bytes, cap)? {
+                return Ok(stopped);
+            }
+        }
+        self.finish(lines, answer)
+    }
+
+    /// Feeds `bytes` to the answer; `Some` when reading should stop short of the end
+    /// ([`stop_short`]).
+    fn take(
+        &self,
+        lines: &mut EventLines,
+        answer: &mut Assembly,
+        bytes: &[u8],
+        cap: Option<u32>,
+    ) -> Result<Option<ChatResponse>, Failure> {
+        for event in lines.feed(bytes) {
+            let before = answer.content.len();
+            answer
+                .take(&event)
+                .map_err(|error| self.chunk_failure(error))?;
+            // Checked at every event, so where reading stops does not depend on how the
+            // network cut the stream.
+            if answer.content.len() > before
+                && let Some(stopped) = stop_short(answer, cap)
+            {
+                return Ok(Some(stopped));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The answer once the stream ended: whole if the server said it was done or why it
+    /// stopped; a broken connection otherwise.
+    fn finish(&self, mut lines: EventLines, mut answer: Assembly) -> Result<ChatResponse, Failure> {
+        for event in lines.finish() {
+            answer
+                .take(&event)
+                .map_err(|error| self.chunk_failure(error))?;
+        }
+        if !answer.is_complete() {
+            return Err(Failure::Transport {
+                kind: TransportKind::Interrupted,
+                message: format!(
+                    "the answer stream ended after {} bytes without a finish_reason or [DONE]",
+                    answer.content.len()
+                ),
+            });
+        }
+        Ok(ChatResponse {
+            usage: answer.usage(),
+            content: answer.content,
+            finish_reason: answer.finish_reason,
+            repeating: false,
+        })
+    }
+
+    fn chunk_failure(&self, error: ChunkError) -> Failure {
+        match error {
+            // The server ended the answer with an error: like a connection broken off.
+            ChunkError::Server(message) => Failure::Transport {
+                kind: TransportKind::Interrupted,
+                message: self.redact(&format!("the server broke off the answer: {message}")),
+            },
+            ChunkError::Unreadable(message) => Failure::Malformed {
+                message: self.redact(&message),
+            },
+        }
     }
 
     fn transport(&self, error: &reqwest::Error) -> Failure {
@@ -378,8 +519,32 @@ impl ChatBackend for HttpProvider {
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, Failure> {
         let mut format = self.response_format();
         let mut cap_field = self.cap_field();
+        let mut streaming = self.streaming();
         loop {
-            match self.send(request, format, cap_field).await {
+            let asked = Asked {
+                format,
+                cap_field,
+                streaming,
+            };
+            match self.send(request, asked).await {
+                Err(failure)
+                    if streaming == Streaming::WithUsage && is_stream_options_refusal(&failure) =>
+                {
+                    tracing::debug!(
+                        "{} refused stream_options ({failure}); streaming without from now on",
+                        self.endpoint
+                    );
+                    streaming = Streaming::Plain;
+                    self.remember_streaming(streaming);
+                }
+                Err(failure) if streaming != Streaming::Off && is_stream_refusal(&failure) => {
+                    tracing::debug!(
+                        "{} refused to stream ({failure}); asking for whole answers from now on",
+                        self.endpoint
+                    );
+                    streaming = Streaming::Off;
+                    self.remember_streaming(streaming);
+                }
                 Err(failure)
                     if cap_field == CapField::MaxTokens
                         && request.max_tokens.is_some()
@@ -413,6 +578,55 @@ impl ChatBackend for HttpProvider {
     }
 }
 
+/// The answer so far, when reading should stop here: it has degenerated into repetition,
+/// or run past `cap` (a server that ignores it). The connection is then dropped, which tells
+/// the server to stop generating.
+fn stop_short(answer: &mut Assembly, cap: Option<u32>) -> Option<ChatResponse> {
+    let past_cap = cap.is_some_and(|cap| answer.text_chunks > u64::from(cap));
+    let repetition = repeating_tail(&answer.content);
+    if !past_cap && repetition.is_none() {
+        return None;
+    }
+    if let Some(repetition) = repetition {
+        tracing::debug!(
+            "the answer repeats a stretch of {} bytes over its last {} bytes; stopped reading \
+             after {} chunks",
+            repetition.period,
+            repetition.span,
+            answer.text_chunks
+        );
+    }
+    Some(ChatResponse {
+        content: std::mem::take(&mut answer.content),
+        finish_reason: if past_cap {
+            Some("length".to_owned())
+        } else {
+            answer.finish_reason.clone()
+        },
+        usage: answer.usage(),
+        repeating: repetition.is_some(),
+    })
+}
+
+/// How an endpoint is asked to stream its answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streaming {
+    /// `stream: true` with `stream_options: {include_usage: true}`: the tokens are counted.
+    WithUsage,
+    /// `stream: true` alone, for servers that refuse `stream_options`.
+    Plain,
+    /// Whole answers: `stream = false`, or a server that refuses to stream.
+    Off,
+}
+
+/// What one request asks for besides the messages: learnt per endpoint.
+#[derive(Debug, Clone, Copy)]
+struct Asked {
+    format: ResponseFormat,
+    cap_field: CapField,
+    streaming: Streaming,
+}
+
 /// The request field carrying the completion cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CapField {
@@ -439,6 +653,40 @@ fn is_max_tokens_refusal(failure: &Failure) -> bool {
     matches!(status, 400 | 422)
         && body.contains("max_tokens")
         && (body.contains("max_completion_tokens") || body.contains("unsupported"))
+}
+
+/// The body of a 400/422, lowercased; `None` for any other failure.
+fn refusal_body(failure: &Failure) -> Option<String> {
+    match failure {
+        Failure::Status {
+            status: 400 | 422,
+            body,
+            ..
+        } => Some(body.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
+/// Whether a failure is the endpoint refusing `stream_options` (older vLLM, some proxies).
+fn is_stream_options_refusal(failure: &Failure) -> bool {
+    refusal_body(failure)
+        .is_some_and(|body| body.contains("stream_options") || body.contains("include_usage"))
+}
+
+/// Whether a failure is the endpoint refusing to stream at all ("streaming is not
+/// supported", an organisation not allowed to stream a model) rather than our format.
+fn is_stream_refusal(failure: &Failure) -> bool {
+    refusal_body(failure).is_some_and(|body| {
+        body.contains("stream")
+            && ![
+                "response_format",
+                "json_schema",
+                "json_object",
+                "max_tokens",
+            ]
+            .iter()
+            .any(|word| body.contains(word))
+    })
 }
 
 /// Whether a failure is the server refusing our `response_format` rather than the request:
@@ -480,9 +728,9 @@ struct MessageBody {
 }
 
 #[derive(Deserialize)]
-struct UsageBody {
-    prompt_tokens: Option<u64>,
-    completion_tokens: Option<u64>,
+pub(super) struct UsageBody {
+    pub(super) prompt_tokens: Option<u64>,
+    pub(super) completion_tokens: Option<u64>,
 }
 
 fn parse_completion(text: &str) -> Result<ChatResponse, String> {
@@ -504,10 +752,11 @@ fn parse_completion(text: &str) -> Result<ChatResponse, String> {
             .unwrap_or_default(),
         finish_reason: choice.finish_reason,
         usage,
+        repeating: false,
     })
 }
 
-fn truncate(text: &str, max_bytes: usize) -> &str {
+pub(super) fn truncate(text: &str, max_bytes: usize) -> &str {
     if text.len() <= max_bytes {
         return text;
     }
@@ -517,6 +766,9 @@ fn truncate(text: &str, max_bytes: usize) -> &str {
     }
     &text[..cut]
 }
+
+#[cfg(test)]
+mod stream_tests;
 
 #[cfg(test)]
 pub(super) mod tests {

@@ -16,6 +16,7 @@ pub struct LlmStats {
     /// Completion tokens of every answer, in order; with how many were cut at the cap.
     completions: std::sync::Mutex<Vec<u64>>,
     answers_cut: AtomicU64,
+    answers_repeating: AtomicU64,
 }
 
 /// The counters at one moment, for the summary and `--format json`.
@@ -34,8 +35,11 @@ pub struct StatsSnapshot {
     pub cache_entries: u64,
     /// Answers received (a 200 with a completion).
     pub answers: u64,
-    /// Answers cut at the completion cap (`finish_reason: "length"`): never cached.
+    /// Answers cut short — at the completion cap (`finish_reason: "length"`) or by the
+    /// repetition stop while streaming: never cached.
     pub answers_cut: u64,
+    /// Of `answers_cut`, those stopped because they had degenerated into repetition.
+    pub answers_repeating: u64,
     /// The median and the largest completion of one answer, in tokens.
     pub completion_median: u64,
     pub completion_max: u64,
@@ -55,13 +59,18 @@ impl LlmStats {
         self.tokens_out.fetch_add(completion, Ordering::Relaxed);
     }
 
-    pub(super) fn answer(&self, completion_tokens: u64, cut: bool) {
+    /// One answer received: its completion tokens, whether it was cut short, and whether
+    /// that was the repetition stop.
+    pub(super) fn answer(&self, completion_tokens: u64, cut: bool, repeating: bool) {
         self.completions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(completion_tokens);
         if cut {
             self.answers_cut.fetch_add(1, Ordering::Relaxed);
+        }
+        if repeating {
+            self.answers_repeating.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -84,6 +93,7 @@ impl LlmStats {
         StatsSnapshot {
             answers: sizes.len() as u64,
             answers_cut: self.answers_cut.load(Ordering::Relaxed),
+            answers_repeating: self.answers_repeating.load(Ordering::Relaxed),
             completion_median: sizes.get(sizes.len() / 2).copied().unwrap_or(0),
             completion_max: sizes.last().copied().unwrap_or(0),
             requests_sent: self.requests_sent.load(Ordering::Relaxed),

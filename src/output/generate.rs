@@ -172,6 +172,20 @@ impl FileReport {
                 skipped.member, skipped.reason
             ));
         }
+        // One line per reason: a rate limit or an outage defers many members alike.
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+        for deferred in &self.deferred {
+            match reasons
+                .iter_mut()
+                .find(|(reason, _)| *reason == deferred.reason)
+            {
+                Some((_, members)) => members.push(&deferred.member),
+                None => reasons.push((&deferred.reason, vec![&deferred.member])),
+            }
+        }
+        for (reason, members) in reasons {
+            line.push_str(&format!("  deferred {}: {reason}\n", members.join(", ")));
+        }
         line
     }
 }
@@ -261,8 +275,20 @@ impl GenerateSummary {
             if llm.salvaged > 0 {
                 line.push_str(&format!(", {} salvaged", llm.salvaged));
             }
-            if stats.answers_cut > 0 {
-                line.push_str(&format!(", {} cut at the token limit", stats.answers_cut));
+            let at_cap = stats.answers_cut - stats.answers_repeating;
+            if at_cap > 0 {
+                line.push_str(&format!(", {at_cap} cut at the token limit"));
+            }
+            if stats.answers_repeating > 0 {
+                line.push_str(&format!(
+                    ", {} cut short repeating {}",
+                    stats.answers_repeating,
+                    if stats.answers_repeating == 1 {
+                        "itself"
+                    } else {
+                        "themselves"
+                    }
+                ));
             }
             line.push('\n');
         }

@@ -4,6 +4,7 @@
 
 mod changes;
 mod diff;
+mod fixed_lines;
 mod package;
 mod plan;
 mod scan;
@@ -13,6 +14,7 @@ mod write;
 
 pub use changes::{ChangedLines, ChangesError};
 pub use diff::unified_diff;
+pub use fixed_lines::FixedLines;
 pub use package::{
     FileTexts, Package, PreparedFile, Produced, WriteSettings, finish_file, folder_of, prepare_file,
 };

@@ -3,6 +3,7 @@
 //! generator produced ([`finish_file`]). Producing the tests — from templates or a model — is
 //! the caller's business, between the two.
 
+use super::fixed_lines::FixedLines;
 use super::plan::{Decision, ExistingTests, MemberPlan, ScaffoldPolicy, plan_file};
 use super::scan::decode_source;
 use super::write::{WriteError, WriteJournal, WriteScope, write_atomically};
@@ -260,6 +261,20 @@ pub fn prepare_file<'p>(
         Ok(scope) => scope,
         Err(error) => return Err(Box::new(FileReport::failed(file.path.clone(), error))),
     };
+    // Scaffolds an earlier run put in a file beside the usual one (which could not take
+    // them) are replaced where they are: that file, testsmith's own, takes this run's tests.
+    let (test_path, later_candidates) = match later_candidates
+        .iter()
+        .position(|candidate| holds_unedited_scaffolds(driver, file, candidate, &scope.existing))
+    {
+        Some(at) if !holds_unedited_scaffolds(driver, file, &test_path, &scope.existing) => {
+            let mut later = later_candidates;
+            let home = later.remove(at);
+            report.test_file = Some(home.clone());
+            (home, later.split_off(at))
+        }
+        _ => (test_path, later_candidates),
+    };
     let plans = plan_file(driver, file, &test_path, &scope.existing, policy);
     let existing_test_text = match texts.get(&test_path) {
         Ok(text) => text,
@@ -277,6 +292,19 @@ pub fn prepare_file<'p>(
         taken_names: scope.existing.names(),
         report,
     })
+}
+
+/// Whether `path` holds an unedited scaffold of one of `file`'s members.
+fn holds_unedited_scaffolds(
+    driver: &dyn Driver,
+    file: &FileMembers,
+    path: &Path,
+    existing: &ExistingTests,
+) -> bool {
+    file.members
+        .iter()
+        .filter(|member| member.kind.is_callable())
+        .any(|member| existing.unedited_scaffold_in(&driver.test_name(file, member), path))
 }
 
 /// The test file chosen for a source's tests.
@@ -387,6 +415,10 @@ pub fn finish_file(
     let driver = prepared.driver();
     let mut changes = Vec::new();
     let mut report = std::mem::take(&mut prepared.report);
+    let fixed = prepared
+        .existing_test_text
+        .as_deref()
+        .map(|text| FixedLines::of(driver, &prepared.test_path, text));
     for (index, plan) in prepared.plans.iter().enumerate() {
         let display = driver.display_name_in(prepared.file, &plan.member);
         let outcome = produced.remove(&index);
@@ -401,6 +433,23 @@ pub fn finish_file(
                 changes.push(TestChange::Add(test));
             }
             (Decision::Replace { range, .. }, Some(Produced::Test(test))) => {
+                // A scaffold above lines someone wrote stays: whatever replaced it (or
+                // took it away) would move them.
+                if let Some(line) = fixed
+                    .as_ref()
+                    .and_then(|fixed| fixed.first_after(range.end))
+                {
+                    report.skipped.push(SkippedMember {
+                        member: display,
+                        reason: format!(
+                            "its scaffold in {} stands above line {line}, which you wrote, and \
+                             replacing it would move that line; delete the scaffold (or move \
+                             it to the end of the file) and run again",
+                            prepared.test_path.display()
+                        ),
+                    });
+                    continue;
+                }
                 report.regenerated.push(test.name.clone());
                 changes.push(TestChange::Replace {
                     range: range.clone(),
@@ -420,28 +469,6 @@ pub fn finish_file(
         }
     }
 
-    // A test file someone wrote only ever grows at its end: tests that would move its lines
-    // (an import it lacks) go to a file of their own beside it.
-    let only_appends = changes
-        .iter()
-        .all(|change| matches!(change, TestChange::Add(_)));
-    if only_appends
-        && let Some(existing) = prepared.existing_test_text.as_deref()
-        && let Some(reason) = driver.appending_moves_lines(existing, &changes)
-    {
-        match divert(&prepared, &changes) {
-            Ok((path, text)) => {
-                report.diverted = Some(Diversion {
-                    from: prepared.test_path.clone(),
-                    reason,
-                });
-                report.test_file = Some(path.clone());
-                prepared.test_path = path;
-                prepared.existing_test_text = text;
-            }
-            Err(error) => return (fail(report, error), 0),
-        }
-    }
     let source = prepared.source();
     let existing = prepared.existing_test_text.as_deref();
     let new_test_text = if changes.is_empty() {
@@ -453,6 +480,57 @@ pub fn finish_file(
             Err(error) => return (fail(report, format!("cannot merge tests: {error}")), 0),
         }
     };
+    // A test file someone wrote keeps every line where it stood: tests that would move one
+    // (an import it lacks) go to a file of their own beside it.
+    let moved = fixed
+        .as_ref()
+        .zip(new_test_text.as_deref())
+        .and_then(|(fixed, text)| fixed.first_moved(text));
+    let mut edits = Vec::new();
+    let new_test_text = match (moved, existing) {
+        (Some(line), Some(existing)) => {
+            let reason = driver
+                .appending_moves_lines(existing, &changes)
+                .unwrap_or_else(|| format!("merging its tests would move line {line}"));
+            let fixed = fixed.as_ref().expect("a file with lines has fixed lines");
+            let Diverted {
+                emptied,
+                changes: moving,
+            } = take_scaffolds_out(&prepared, existing, fixed, changes, &mut report);
+            if moving.is_empty() {
+                None
+            } else {
+                let (path, text) = match divert(&prepared, &moving) {
+                    Ok(found) => found,
+                    Err(error) => return (fail(report, error), 0),
+                };
+                report.diverted = Some(Diversion {
+                    from: prepared.test_path.clone(),
+                    reason,
+                });
+                report.test_file = Some(path.clone());
+                if let Some(emptied) = emptied {
+                    edits.push(OwnedEdit {
+                        path: prepared.test_path.clone(),
+                        old: existing.to_owned(),
+                        new: keep_line_endings(Some(existing), emptied),
+                    });
+                }
+                prepared.test_path = path;
+                prepared.existing_test_text = text;
+                let source = prepared.source();
+                let existing = prepared.existing_test_text.as_deref();
+                match driver.assemble(&source, &prepared.test_path, existing, &moving) {
+                    Ok(text) => Some(keep_line_endings(existing, text)),
+                    Err(error) => {
+                        return (fail(report, format!("cannot merge tests: {error}")), 0);
+                    }
+                }
+            }
+        }
+        _ => new_test_text,
+    };
+    let existing = prepared.existing_test_text.as_deref();
     let test_file_will_exist = existing.is_some() || new_test_text.is_some();
     let new_source_text = if test_file_will_exist {
         driver.attach(
@@ -467,7 +545,14 @@ pub fn finish_file(
         new_source_text.map(|text| keep_line_endings(Some(&prepared.source_text), text));
     report.attached = new_source_text.is_some();
 
-    let mut edits = Vec::new();
+    let mut edits: Vec<Edit<'_>> = edits
+        .iter()
+        .map(|edit: &OwnedEdit| Edit {
+            path: &edit.path,
+            old: Some(&edit.old),
+            new: edit.new.clone(),
+        })
+        .collect();
     if let Some(text) = new_test_text {
         edits.push(Edit {
             path: &prepared.test_path,
@@ -485,6 +570,72 @@ pub fn finish_file(
     match apply(&edits, settings, &mut report) {
         Ok(()) => (report, edits.len()),
         Err(error) => (fail(report, error.to_string()), 0),
+    }
+}
+
+/// What goes beside a test file that cannot take a run's tests without moving a line.
+struct Diverted {
+    /// The test file's text with the replaced scaffolds taken out, when any were.
+    emptied: Option<String>,
+    /// The tests for the file beside it: every new test, and the answers for those
+    /// scaffolds.
+    changes: Vec<TestChange>,
+}
+
+/// Splits `changes` for a diversion. Each scaffold to be replaced is taken out of
+/// `existing` (it stands below every line someone wrote: see [`finish_file`], so only its
+/// own lines go) and its answer joins the new tests; a scaffold whose removal would still
+/// move a line (it leaves an import only it used) stays, and its member is reported skipped.
+fn take_scaffolds_out(
+    prepared: &PreparedFile<'_>,
+    existing: &str,
+    fixed: &FixedLines,
+    changes: Vec<TestChange>,
+    report: &mut FileReport,
+) -> Diverted {
+    let driver = prepared.driver();
+    let mut text = existing.to_owned();
+    let mut taken_out = false;
+    let mut moving = Vec::new();
+    for change in changes {
+        let (range, test) = match change {
+            TestChange::Add(test) => {
+                moving.push(TestChange::Add(test));
+                continue;
+            }
+            TestChange::Replace { range, test } => (range, test),
+        };
+        let Some(plan) = prepared.plans.iter().find(|plan| {
+            matches!(&plan.decision, Decision::Replace { range: planned, .. } if *planned == range)
+        }) else {
+            continue;
+        };
+        let why_not = match driver.remove_test(&prepared.test_path, &text, &plan.test_name) {
+            Ok(removed) => match fixed.first_moved(&removed) {
+                None => {
+                    text = removed;
+                    taken_out = true;
+                    moving.push(TestChange::Add(test));
+                    continue;
+                }
+                Some(line) => format!(
+                    "its test needs a file of its own beside {path}, but taking its scaffold \
+                     out of {path} would move line {line} (an import only the scaffold used \
+                     would go); delete the scaffold and run again",
+                    path = prepared.test_path.display()
+                ),
+            },
+            Err(error) => format!("its scaffold could not be taken out: {error}"),
+        };
+        report.regenerated.retain(|name| *name != test.name);
+        report.skipped.push(SkippedMember {
+            member: driver.display_name_in(prepared.file, &plan.member),
+            reason: why_not,
+        });
+    }
+    Diverted {
+        emptied: taken_out.then_some(text),
+        changes: moving,
     }
 }
 
@@ -523,6 +674,14 @@ fn fail(report: FileReport, error: String) -> FileReport {
 struct Edit<'a> {
     path: &'a Path,
     old: Option<&'a str>,
+    new: String,
+}
+
+/// An edit of a file other than the one the tests go to: the test file a diversion took
+/// scaffolds out of.
+struct OwnedEdit {
+    path: PathBuf,
+    old: String,
     new: String,
 }
 

@@ -26,6 +26,13 @@ impl ExistingTests {
         self.by_name.get(name)
     }
 
+    /// Whether the test `name` is an unedited scaffold in the file at `path`.
+    pub fn unedited_scaffold_in(&self, name: &str, path: &Path) -> bool {
+        self.get(name).is_some_and(|(found_in, test)| {
+            found_in == path && test.scaffold.as_ref().is_some_and(|mark| mark.is_unedited)
+        })
+    }
+
     /// Every test name in the scope.
     pub fn names(&self) -> std::collections::HashSet<String> {
         self.by_name.keys().cloned().collect()
@@ -113,7 +120,10 @@ pub fn plan_file(
             ) {
                 (Decision::AlreadyTested, _) => Decision::AlreadyTested,
                 (_, Some(reason)) => Decision::Skip(reason.clone()),
-                (decision, None) => decision,
+                (decision, None) => match driver.cannot_test_member(file, member) {
+                    Some(reason) => Decision::Skip(reason),
+                    None => decision,
+                },
             }
         };
         planned_names.entry(test_name.clone()).or_insert(display);

@@ -136,6 +136,18 @@ impl Project {
         let text = std::fs::read_to_string(path)
             .map_err(|error| format!("{}: {}", path.display(), crate::walk::io_message(&error)))?;
         let edited = edit(&text)?;
+        // A repair, a drop or a quarantine of a test the run wrote leaves every line of the
+        // user's where it stood before the run, as the merge did.
+        if let Some(undo) = self.undo.iter().find(|undo| undo.path == *path)
+            && let Some(before) = &undo.before
+            && let Some(line) =
+                crate::pipeline::FixedLines::of(self.driver, &undo.rel, before).first_moved(&edited)
+        {
+            return Err(format!(
+                "that would move line {line} of {}, which you wrote",
+                undo.shown.display()
+            ));
+        }
         if edited != text {
             crate::pipeline::write_atomically(scope, path, &edited, Some(&text))
                 .map_err(|error| error.to_string())?;

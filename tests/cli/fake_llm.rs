@@ -147,17 +147,94 @@ pub const API_KEY: &str = "sk-test-canary-4242";
 
 /// `testsmith generate --llm EXTRA..` in `project`, against the fake API served by `server`.
 pub fn generate_llm(project: &Project, server: &MockServer, extra: &[&str]) -> TestRun {
-    let base_url = format!("{}/v1", server.uri());
+    generate_llm_at(project, &format!("{}/v1", server.uri()), extra)
+}
+
+/// `testsmith generate --llm EXTRA..` in `project`, against the API at `base_url`.
+pub fn generate_llm_at(project: &Project, base_url: &str, extra: &[&str]) -> TestRun {
     let mut args = vec![
         "generate",
         "--llm",
         "--base-url",
-        &base_url,
+        base_url,
         "--model",
         "fake-1",
     ];
     args.extend_from_slice(extra);
     project.testsmith(&args).env("OPENAI_API_KEY", API_KEY)
+}
+
+/// `generate --llm EXTRA..` in `project` against `fake`.
+pub fn llm(project: &Project, fake: &FakeLlm, extra: &[&str]) -> TestRun {
+    generate_llm(project, &fake.server, extra)
+}
+
+/// A copy of the bundled example: 16 members in 4 files, so 4 requests in batch mode.
+pub fn example() -> Project {
+    let project = Project::new();
+    project.copy_fixture("example", ".");
+    project
+}
+
+/// A Go package of one function, `calc.Add`.
+pub fn one_go_function() -> Project {
+    let project = Project::new();
+    project.write(
+        "calc/calc.go",
+        "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n",
+    );
+    project
+}
+
+/// A Go package of two functions: two requests with `--fan-out`.
+pub fn two_go_functions() -> Project {
+    let project = Project::new();
+    project.write(
+        "calc/calc.go",
+        "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n\n// Sub subtracts.\nfunc Sub(a, b int) int { return a - b }\n",
+    );
+    project
+}
+
+/// Answers by a script over (request number from 1, request body, request), and keeps
+/// every body it was sent.
+pub struct Scripted<F> {
+    bodies: Arc<Mutex<Vec<Value>>>,
+    answer: F,
+}
+
+impl<F> Respond for Scripted<F>
+where
+    F: Fn(usize, &Value, &Request) -> ResponseTemplate + Send + Sync,
+{
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let mut bodies = self.bodies.lock().unwrap();
+        bodies.push(body.clone());
+        (self.answer)(bodies.len(), &body, request)
+    }
+}
+
+/// A server answering by `answer` (see [`Scripted`]), and the bodies it is sent.
+pub async fn scripted<F>(answer: F) -> (MockServer, Arc<Mutex<Vec<Value>>>)
+where
+    F: Fn(usize, &Value, &Request) -> ResponseTemplate + Send + Sync + 'static,
+{
+    let server = MockServer::start().await;
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("POST"))
+        .respond_with(Scripted {
+            bodies: bodies.clone(),
+            answer,
+        })
+        .mount(&server)
+        .await;
+    (server, bodies)
+}
+
+/// A good answer (the known tests) to whatever `request` asks for.
+pub fn answer_well(request: &Request) -> ResponseTemplate {
+    completion(&envelope(&asked_names(request), &known_answers()), "stop")
 }
 
 /// A running fake with its request log.
@@ -312,4 +389,55 @@ pub async fn generate_recorded(
         .unwrap_or_else(|error| panic!("{error}: {}\n{}", finished.stdout, finished.stderr));
     let prompts = prompts.lock().unwrap().clone();
     (finished.code, doc, prompts)
+}
+
+/// How a streamed reply ends.
+#[derive(Clone, Copy)]
+pub struct StreamEnd<'a> {
+    pub finish_reason: Option<&'a str>,
+    /// The last chunk carries `usage` (what `stream_options.include_usage` asks for).
+    pub usage: bool,
+    /// `data: [DONE]` closes the stream.
+    pub done: bool,
+}
+
+impl StreamEnd<'_> {
+    /// What OpenAI sends: `stop`, the usage chunk, `[DONE]`.
+    pub const WHOLE: StreamEnd<'static> = StreamEnd {
+        finish_reason: Some("stop"),
+        usage: true,
+        done: true,
+    };
+}
+
+/// The server-sent events of a streamed chat completion carrying `content`, cut into
+/// pieces of about four characters the way tokens come.
+pub fn stream_events(content: &str, end: StreamEnd<'_>) -> String {
+    let chars: Vec<char> = content.chars().collect();
+    let mut body = String::new();
+    for piece in chars.chunks(4) {
+        let piece: String = piece.iter().collect();
+        let chunk = json!({
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}],
+        });
+        body.push_str(&format!("data: {chunk}\n\n"));
+    }
+    if let Some(reason) = end.finish_reason {
+        let chunk = json!({"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]});
+        body.push_str(&format!("data: {chunk}\n\n"));
+    }
+    if end.usage {
+        let usage = json!({"choices": [], "usage": {"prompt_tokens": 100, "completion_tokens": chars.len().div_ceil(4)}});
+        body.push_str(&format!("data: {usage}\n\n"));
+    }
+    if end.done {
+        body.push_str("data: [DONE]\n\n");
+    }
+    body
+}
+
+/// A 200 streaming `content` as server-sent events.
+pub fn streamed(content: &str, end: StreamEnd<'_>) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(stream_events(content, end), "text/event-stream")
 }

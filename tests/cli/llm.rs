@@ -4,30 +4,12 @@
 //! on the server side.
 
 use crate::fake_llm::{
-    API_KEY as KEY, FakeLlm, completion, envelope, generate_llm, known_answers, max_in_flight,
+    API_KEY as KEY, FakeLlm, completion, envelope, example, generate_llm, known_answers, llm,
+    max_in_flight, one_go_function,
 };
-use crate::util::{Project, TestRun, copy_dir, run_async as run};
+use crate::util::{Project, copy_dir, run_async as run};
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-fn example() -> Project {
-    let project = Project::new();
-    project.copy_fixture("example", ".");
-    project
-}
-
-fn llm(project: &Project, fake: &FakeLlm, extra: &[&str]) -> TestRun {
-    generate_llm(project, &fake.server, extra)
-}
-
-fn one_go_function() -> Project {
-    let project = Project::new();
-    project.write(
-        "calc/calc.go",
-        "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n",
-    );
-    project
-}
 
 /// A second copy of the example sharing the first one's state folder (cache and queue).
 fn fresh_copy_with_state_of(project: &Project) -> Project {

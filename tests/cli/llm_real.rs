@@ -2,34 +2,17 @@
 //! ordinary day: throttling with every shape of retry hint, rate-limit headers, a wrong
 //! model name, answers that stay unusable. Counts and waits are taken on the server side.
 
-use crate::fake_llm::{FakeLlm, completion, envelope, generate_llm, known_answers};
-use crate::util::{Project, TestRun, run_async as run};
+use crate::fake_llm::{
+    FakeLlm, answer_well, completion, envelope, example, generate_llm, generate_llm_at,
+    known_answers, llm, one_go_function, scripted, two_go_functions,
+};
+use crate::util::run_async as run;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-fn example() -> Project {
-    let project = Project::new();
-    project.copy_fixture("example", ".");
-    project
-}
-
-fn llm(project: &Project, fake: &FakeLlm, extra: &[&str]) -> TestRun {
-    generate_llm(project, &fake.server, extra)
-}
-
-/// A Go package of two functions: two requests with `--fan-out`.
-fn two_go_functions() -> Project {
-    let project = Project::new();
-    project.write(
-        "calc/calc.go",
-        "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n\n// Sub subtracts.\nfunc Sub(a, b int) int { return a - b }\n",
-    );
-    project
-}
 
 fn rate_limited() -> serde_json::Value {
     json!({"error": {"message": "Rate limit reached for requests", "type": "requests", "code": "rate_limit_exceeded"}})
@@ -233,45 +216,6 @@ async fn answers_that_stay_invalid_exit_65_not_75() {
     assert_eq!(sent.load(Ordering::SeqCst), 5);
 }
 
-/// Answers by a script over (request number, request body), and keeps every body.
-struct Scripted<F> {
-    bodies: Arc<Mutex<Vec<serde_json::Value>>>,
-    answer: F,
-}
-
-impl<F> Respond for Scripted<F>
-where
-    F: Fn(usize, &serde_json::Value, &Request) -> ResponseTemplate + Send + Sync,
-{
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-        let mut bodies = self.bodies.lock().unwrap();
-        bodies.push(body.clone());
-        (self.answer)(bodies.len(), &body, request)
-    }
-}
-
-async fn scripted<F>(answer: F) -> (MockServer, Arc<Mutex<Vec<serde_json::Value>>>)
-where
-    F: Fn(usize, &serde_json::Value, &Request) -> ResponseTemplate + Send + Sync + 'static,
-{
-    let server = MockServer::start().await;
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    Mock::given(method("POST"))
-        .respond_with(Scripted {
-            bodies: bodies.clone(),
-            answer,
-        })
-        .mount(&server)
-        .await;
-    (server, bodies)
-}
-
-fn answer_well(request: &Request) -> ResponseTemplate {
-    let names = crate::fake_llm::asked_names(request);
-    completion(&envelope(&names, &known_answers()), "stop")
-}
-
 fn assert_no_identical_resend(bodies: &[serde_json::Value]) {
     for (i, a) in bodies.iter().enumerate() {
         for b in &bodies[i + 1..] {
@@ -468,11 +412,7 @@ async fn items_named_by_the_bare_member_name_cost_no_extra_request() {
 async fn a_redeclared_member_is_salvaged_without_asking_again_and_counted() {
     let answer = "Sure! Here is the test:\n```go\npackage calc\n\nimport \"testing\"\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n\nfunc TestAdd(t *testing.T) {\n\tif got := Add(2, 3); got != 5 {\n\t\tt.Errorf(\"Add(2, 3) = %d\", got)\n\t}\n}\n```\nThis test checks Add.";
     let (server, bodies) = scripted(move |_, _, _| completion(answer, "stop")).await;
-    let project = Project::new();
-    project.write(
-        "calc/calc.go",
-        "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n",
-    );
+    let project = one_go_function();
     let doc = run(generate_llm(&project, &server, &["--format", "json"]))
         .await
         .success()
@@ -489,11 +429,7 @@ async fn a_redeclared_member_is_salvaged_without_asking_again_and_counted() {
 async fn a_test_that_asserts_nothing_is_not_kept() {
     let answer = "func TestAdd(t *testing.T) {\n\tt.Log(Add(2, 3))\n}";
     let (server, bodies) = scripted(move |_, _, _| completion(answer, "stop")).await;
-    let project = Project::new();
-    project.write(
-        "calc/calc.go",
-        "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n",
-    );
+    let project = one_go_function();
     let finished = run(generate_llm(&project, &server, &["--format", "json"]))
         .await
         .code(65);
@@ -529,31 +465,19 @@ fn black_hole() -> (String, Arc<AtomicUsize>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_black_holed_server_is_given_up_on_at_the_read_timeout_and_says_so() {
+async fn a_black_holed_server_is_an_outage_exit_75_and_resume_finishes_the_job() {
     let (base_url, accepted) = black_hole();
-    let project = Project::new();
-    project.write(
-        "calc/calc.go",
-        "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n",
-    );
-    let finished = run(project
-        .testsmith(&[
-            "generate",
-            "--llm",
-            "--base-url",
-            &base_url,
-            "--model",
-            "fake-1",
-            "--read-timeout",
-            "1",
-            "--retries",
-            "1",
-        ])
-        .env("OPENAI_API_KEY", "sk-test"))
+    let project = one_go_function();
+    let finished = run(generate_llm_at(
+        &project,
+        &base_url,
+        &["--read-timeout", "1", "--retries", "1"],
+    ))
     .await;
-    // Retries spent on a server that never answers: the member failed for good this run
-    // (the breaker, at 5 failures, did not open), so 65 and the reason, not 75.
-    let finished = finished.code(65);
+    // Retries spent on a server that never answers: an outage, not a bad answer. The job
+    // waits in the queue with its attempts untouched (the breaker, at 5 failures, did not
+    // open), so 75 and the reason.
+    let finished = finished.code(75);
     // The first attempt and its one retry, each on a fresh connection: a timed-out
     // connection is never reused.
     assert_eq!(accepted.load(Ordering::SeqCst), 2, "{}", finished.stdout);
@@ -564,5 +488,68 @@ async fn a_black_holed_server_is_given_up_on_at_the_read_timeout_and_says_so() {
         "{}",
         finished.stdout
     );
+    assert!(
+        finished.stderr.contains("testsmith resume"),
+        "{}",
+        finished.stderr
+    );
     assert!(!project.exists("calc/calc_test.go"));
+    let queue = run(project.testsmith(&["queue", "--format", "json"]))
+        .await
+        .success()
+        .json();
+    let jobs = queue["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 1, "{queue}");
+    assert_ne!(jobs[0]["state"], "dead", "{queue}");
+
+    // The server is back: `resume` finishes the job with one request.
+    let (server, bodies) = scripted(|_, _, request| answer_well(request)).await;
+    let base_url = format!("{}/v1", server.uri());
+    let resume = project
+        .testsmith(&["resume", "--base-url", &base_url, "--model", "fake-1"])
+        .env("OPENAI_API_KEY", crate::fake_llm::API_KEY);
+    run(resume).await.success();
+    assert_eq!(bodies.lock().unwrap().len(), 1);
+    assert!(project.read("calc/calc_test.go").contains("func TestAdd("));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_connections_and_server_errors_that_outlast_the_retries_exit_75_not_65() {
+    // Nothing listens on this port: every attempt is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let project = one_go_function();
+    let refused = run(generate_llm_at(
+        &project,
+        &format!("http://127.0.0.1:{port}/v1"),
+        &["--retries", "1"],
+    ))
+    .await
+    .code(75);
+    assert!(
+        refused.stdout.contains("cannot connect"),
+        "{}",
+        refused.stdout
+    );
+
+    let (server, bodies) =
+        scripted(|_, _, _| ResponseTemplate::new(503).set_body_string("upstream overloaded")).await;
+    let project = two_go_functions();
+    let finished = run(generate_llm(
+        &project,
+        &server,
+        &["--retries", "1", "--fan-out"],
+    ))
+    .await
+    .code(75);
+    assert!(
+        !finished.stderr.contains("no usable test"),
+        "{}",
+        finished.stderr
+    );
+    // Each member: the first attempt and its one retry.
+    assert_eq!(bodies.lock().unwrap().len(), 4);
 }

@@ -56,6 +56,136 @@ fn a_test_asserting_its_own_line_numbers_passes_after_generate_needs_an_import_i
     assert_eq!(again["summary"]["already_tested"], 1, "{again}");
 }
 
+/// A scaffold in a test file someone wrote, replaced by a model's answer of another length,
+/// moved every later line of the file, and a test asserting its own line numbers
+/// (`runtime.Caller`, as pkg/errors' stack_test.go does) failed. Now a scaffold above a
+/// line the user wrote stays (the member is skipped, saying why), and a scaffold at the end
+/// whose answer needs an import the file lacks is taken out and its answer goes beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacing_a_scaffold_with_an_answer_never_moves_a_line_the_user_wrote() {
+    let project = Project::new();
+    let users_test = "package frames\n\nimport (\n\t\"runtime\"\n\t\"testing\"\n)\n\nfunc TestOwnLine(t *testing.T) {\n\t_, _, line, _ := runtime.Caller(0)\n\tif line != 9 {\n\t\tt.Fatalf(\"runtime.Caller says line %d, the file says 9\", line)\n\t}\n}\n";
+    let join = "package frames\n\n// Join glues a and b.\nfunc Join(a, b string) string { return a + b }\n";
+    project
+        .write("go.mod", GO_MOD)
+        .write("frames.go", join)
+        .write("frames_test.go", users_test);
+    // A scaffold for Join, appended; then the user writes a test below it, asserting its
+    // own line; then Upper joins the source and its scaffold is appended below that.
+    testsmith(&project, &["generate"]).run().success();
+    let with_scaffold = project.read("frames_test.go");
+    assert!(with_scaffold.contains("func TestJoin("), "{with_scaffold}");
+    let later_line = with_scaffold.lines().count() + 3;
+    let users_later = format!(
+        "{with_scaffold}\nfunc TestLater(t *testing.T) {{\n\t_, _, line, _ := runtime.Caller(0)\n\tif line != {later_line} {{\n\t\tt.Fatalf(\"runtime.Caller says line %d, the file says {later_line}\", line)\n\t}}\n}}\n"
+    );
+    project.write("frames_test.go", &users_later).write(
+        "frames.go",
+        format!("{join}\n// Upper shouts.\nfunc Upper(s string) string {{ return strings.ToUpper(s) }}\n")
+            .replace("package frames\n", "package frames\n\nimport \"strings\"\n"),
+    );
+    testsmith(&project, &["generate"]).run().success();
+    let before_llm = project.read("frames_test.go");
+    assert!(before_llm.starts_with(&users_later), "{before_llm}");
+    assert!(before_llm.contains("func TestUpper("), "{before_llm}");
+
+    // A model that answers at another length than the scaffolds, in prose, and needs
+    // `strings` for Upper, which frames_test.go does not import.
+    let answers = [
+        (
+            "TestJoin",
+            "func TestJoin(t *testing.T) {\n\tif got := Join(\"a\", \"b\"); got != \"ab\" {\n\t\tt.Errorf(\"Join() = %q\", got)\n\t}\n}",
+        ),
+        (
+            "TestUpper",
+            "func TestUpper(t *testing.T) {\n\tif got := Upper(\"go\"); got != strings.ToUpper(\"go\") {\n\t\tt.Errorf(\"Upper() = %q\", got)\n\t}\n}",
+        ),
+    ];
+    let (code, doc, _) =
+        crate::fake_llm::generate_recorded(&project, &answers, &["--verify"]).await;
+    assert_eq!(code, 0, "{doc}");
+    let report = &doc["files"][0];
+    let skipped = &report["skipped"];
+    assert_eq!(skipped[0]["member"], "Join", "{doc}");
+    assert_eq!(
+        skipped[0]["reason"],
+        format!(
+            "its scaffold in frames_test.go stands above line {}, which you wrote, and \
+             replacing it would move that line; delete the scaffold (or move it to the end of \
+             the file) and run again",
+            later_line - 1
+        ),
+        "{doc}"
+    );
+    assert_eq!(
+        report["regenerated"],
+        serde_json::json!(["TestUpper"]),
+        "{doc}"
+    );
+    assert_eq!(report["test_file"], "frames_internal_test.go", "{doc}");
+    assert_eq!(report["diverted"]["from"], "frames_test.go", "{doc}");
+    // Every line the user wrote stands where it stood; only Upper's scaffold, the last
+    // thing in the file, is gone.
+    assert_eq!(project.read("frames_test.go"), users_later);
+    let beside = project.read("frames_internal_test.go");
+    assert!(beside.contains("strings.ToUpper(\"go\")"), "{beside}");
+    assert!(!beside.contains("testsmith:scaffold"), "{beside}");
+    assert_eq!(doc["verify"]["totals"]["passed"], 1, "{}", doc["verify"]);
+    go_tool(project.root(), "go", &["vet", "."]);
+    let run = go_tool(project.root(), "go", &["test", "-count=1", "-v", "."]);
+    for test in ["TestOwnLine", "TestLater", "TestUpper", "TestJoin"] {
+        assert!(run.contains(&format!("--- PASS: {test}")), "{run}");
+    }
+
+    // The next run has the same answers cached and nothing to change.
+    let (code, again, _) = crate::fake_llm::generate_recorded(&project, &answers, &[]).await;
+    assert_eq!(code, 0, "{again}");
+    assert_eq!(again["summary"]["written"], 0, "{again}");
+    assert_eq!(again["summary"]["regenerated"], 0, "{again}");
+    assert_eq!(project.read("frames_test.go"), users_later);
+}
+
+/// Scaffolds that went beside a user's test file (it lacked `reflect`) were never upgraded
+/// by `--llm`: only scaffolds in the usual test file were replaced. The file beside it is
+/// testsmith's own, so the answers replace them there, and the user's file stays as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llm_upgrades_the_scaffolds_that_went_to_a_file_beside_the_users() {
+    let project = Project::new();
+    let users_test = "package frames\n\nimport \"testing\"\n\nfunc TestMine(t *testing.T) {}\n";
+    project
+        .write("go.mod", GO_MOD)
+        .write(
+            "frames.go",
+            "package frames\n\n// Split cuts s in two.\nfunc Split(s string) []string { return []string{s[:1], s[1:]} }\n",
+        )
+        .write("frames_test.go", users_test);
+    testsmith(&project, &["generate"]).run().success();
+    assert!(
+        project
+            .read("frames_internal_test.go")
+            .contains("testsmith:scaffold")
+    );
+    let answers = [(
+        "TestSplit",
+        "func TestSplit(t *testing.T) {\n\tif got := Split(\"ab\"); len(got) != 2 || got[1] != \"b\" {\n\t\tt.Errorf(\"Split() = %q\", got)\n\t}\n}",
+    )];
+    let (code, doc, _) =
+        crate::fake_llm::generate_recorded(&project, &answers, &["--verify"]).await;
+    assert_eq!(code, 0, "{doc}");
+    let report = &doc["files"][0];
+    assert_eq!(report["test_file"], "frames_internal_test.go", "{doc}");
+    assert_eq!(
+        report["regenerated"],
+        serde_json::json!(["TestSplit"]),
+        "{doc}"
+    );
+    assert_eq!(doc["verify"]["totals"]["passed"], 1, "{}", doc["verify"]);
+    let beside = project.read("frames_internal_test.go");
+    assert!(!beside.contains("testsmith:scaffold"), "{beside}");
+    assert!(beside.contains("got[1] != \"b\""), "{beside}");
+    assert_eq!(project.read("frames_test.go"), users_test);
+}
+
 /// encoding/json and image/png: a member of a `//go:build` file was appended to an untagged
 /// test file, which does not compile (`undefined: Slow`) without the tag.
 #[test]
@@ -457,6 +587,40 @@ fn test_files(folder: &std::path::Path) -> Vec<(String, String)> {
         .collect();
     files.sort();
     files
+}
+
+/// A member under `#[cfg(not(test))]` got its test under that same cfg: a test that is never
+/// compiled, reported as written. It is skipped, saying why; the other members' tests build.
+#[test]
+fn a_rust_member_only_built_outside_tests_is_skipped_with_the_reason() {
+    let project = Project::new();
+    let lib = "/// Adds.\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\n\
+               /// The real clock, which tests replace.\n#[cfg(not(test))]\npub fn now() -> u64 {\n    7\n}\n\n\
+               #[cfg(all(unix, not(test)))]\npub mod live {\n    /// Dials.\n    pub fn dial() -> bool {\n        true\n    }\n}\n";
+    project
+        .write(
+            "Cargo.toml",
+            "[package]\nname = \"clock\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        )
+        .write("src/lib.rs", lib);
+    let doc = testsmith(&project, &["generate", "--verify", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let skipped = &doc["files"][0]["skipped"];
+    assert_eq!(
+        skipped,
+        &serde_json::json!([
+            {"member": "now", "reason": "only built outside tests (#[cfg(not(test))]), so no test can call it"},
+            {"member": "live::dial", "reason": "only built outside tests (#[cfg(all(unix, not(test)))]), so no test can call it"},
+        ]),
+        "{doc}"
+    );
+    assert_eq!(doc["summary"]["written"], 1, "{doc}");
+    assert_eq!(doc["verify"]["totals"]["compiled"], 1, "{}", doc["verify"]);
+    let tests = project.read("src/lib_tests.rs");
+    assert!(!tests.contains("not(test)"), "{tests}");
+    toolchain(project.root(), "cargo", &["test", "--quiet"]);
 }
 
 /// `import . "lib"` and `l2 "lib"`: a scaffold naming the dot-imported `T` got no import

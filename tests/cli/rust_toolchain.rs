@@ -146,21 +146,8 @@ fn scaffolds_for_the_bundled_example_compile_and_cargo_test_stays_green() {
 
 /// strsim from the local Cargo registry, its benchmarks (nightly-only) left out.
 fn strsim() -> Project {
-    let registry =
-        PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cargo/registry/src");
-    let crate_dir = std::fs::read_dir(&registry)
-        .unwrap_or_else(|error| panic!("{}: {error}", registry.display()))
-        .filter_map(Result::ok)
-        .flat_map(|index| std::fs::read_dir(index.path()).into_iter().flatten())
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with("strsim-0.11."))
-        })
-        .max()
-        .expect("strsim 0.11 in the Cargo registry (clap depends on it)");
+    // clap depends on strsim 0.11, so building testsmith put it in the registry.
+    let crate_dir = crate::util::registry_crate("strsim-0.11.");
     let project = Project::new();
     copy_dir(&crate_dir, &project.path("strsim"));
     std::fs::remove_dir_all(project.path("strsim/benches")).ok();

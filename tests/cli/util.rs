@@ -212,3 +212,24 @@ pub(crate) fn cargo_target_of(parent: &Path, dir: &Path) -> PathBuf {
         .collect();
     parent.join(name)
 }
+
+/// The newest version of a crate in the local Cargo registry whose folder name starts with
+/// `prefix` (`"strsim-0.11."`). Only crates of testsmith's own dependency tree are sure to be
+/// there: building testsmith fetched them.
+pub(crate) fn registry_crate(prefix: &str) -> PathBuf {
+    let registry =
+        PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cargo/registry/src");
+    std::fs::read_dir(&registry)
+        .unwrap_or_else(|error| panic!("{}: {error}", registry.display()))
+        .filter_map(Result::ok)
+        .flat_map(|index| std::fs::read_dir(index.path()).into_iter().flatten())
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with(prefix))
+        })
+        .max()
+        .unwrap_or_else(|| panic!("no {prefix}* in {}", registry.display()))
+}

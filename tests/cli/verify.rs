@@ -188,29 +188,13 @@ fn template_output_on_google_uuid_verifies_fully() {
 
 /// strsim from the local Cargo registry: a real crate with no dependencies.
 fn strsim() -> Project {
-    let registry = home_dir().join(".cargo/registry/src");
-    let crate_dir = std::fs::read_dir(&registry)
-        .unwrap_or_else(|error| panic!("{}: {error}", registry.display()))
-        .filter_map(Result::ok)
-        .flat_map(|index| std::fs::read_dir(index.path()).into_iter().flatten())
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with("strsim-"))
-        })
-        .max()
-        .expect("strsim in the Cargo registry (it is one of testsmith's dependencies)");
+    // strsim is one of testsmith's dependencies, so building testsmith put it in the registry.
+    let crate_dir = crate::util::registry_crate("strsim-");
     let project = Project::new();
     copy_dir(&crate_dir, &project.path("strsim"));
     // Benchmarks need nightly; nothing else of the crate needs more than the crate.
     let _ = std::fs::remove_dir_all(project.path("strsim/benches"));
     project
-}
-
-fn home_dir() -> PathBuf {
-    PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
 }
 
 #[test]

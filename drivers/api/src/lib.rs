@@ -142,6 +142,18 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The byte ranges of `text`, the test file at `path`, whose lines a merge may move:
+    /// testsmith's own unedited scaffolds and the bookkeeping a merge edits (Go: the import
+    /// declarations). Every other non-blank line is someone's, and keeps its line number
+    /// (a test may assert its own lines). The default: the unedited scaffolds.
+    fn movable_ranges(&self, path: &Path, text: &str) -> Vec<std::ops::Range<usize>> {
+        self.existing_tests(path, text)
+            .into_iter()
+            .filter(|test| test.scaffold.as_ref().is_some_and(|mark| mark.is_unedited))
+            .map(|test| test.byte_range)
+            .collect()
+    }
+
     /// Every file whose tests count when deciding whether a member of `source` is tested:
     /// Go, every `_test.go` file of the package; Rust, the test file and `source` itself
     /// (inline `mod tests`). `tests_beside` lists the test files
@@ -156,6 +168,14 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     fn existing_tests(&self, path: &Path, text: &str) -> Vec<ExistingTest> {
         let _ = (path, text);
         Vec::new()
+    }
+
+    /// Why no test of `member`, one of `file`'s, can be written (Rust: it exists only
+    /// under `#[cfg(not(test))]`, so a test calling it would not compile); `None` (the
+    /// default) when one can.
+    fn cannot_test_member(&self, file: &FileMembers, member: &Member) -> Option<String> {
+        let _ = (file, member);
+        None
     }
 
     /// Why no test of `file`'s members can be written at all, where the language says so
@@ -231,6 +251,24 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     /// language has no single form.
     fn llm_test_head(&self) -> &'static str {
         ""
+    }
+
+    /// The test of `member`, named `test_name`, as a model is asked to complete it: its
+    /// scaffold with the call written, the receiver built and the checks in place, and only
+    /// the cases left to fill. `None` (the default) when the driver has none; the model is
+    /// then shown [`llm_test_head`](Self::llm_test_head) only.
+    ///
+    /// Measured with a real 0.5B model (docs/benchmarks.md): shown an existing test of the
+    /// package as an example, it copied that test's body into unrelated tests; shown its
+    /// member's own skeleton, it fills it in.
+    fn llm_skeleton(
+        &self,
+        source: &SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+    ) -> Option<String> {
+        let _ = (source, member, test_name);
+        None
     }
 
     /// A member's declaration as a model is shown it for context: a type with its fields or

@@ -138,6 +138,19 @@ pub(crate) fn file_imports(root: Node<'_>, text: &str) -> Vec<FoundImport> {
     found
 }
 
+/// The byte ranges of the import declarations of `text`, a whole Go file.
+pub(crate) fn declaration_ranges(text: &str) -> Vec<Range<usize>> {
+    let Some(tree) = parse_header(text) else {
+        return Vec::new();
+    };
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    root.children(&mut cursor)
+        .filter(|declaration| declaration.kind() == "import_declaration")
+        .map(|declaration| declaration.byte_range())
+        .collect()
+}
+
 /// How long the header of `text`, a Go file, is: the build constraints, package clause and
 /// imports before its first other top-level declaration. Imports are read from the header
 /// alone, which spares parsing every function body of a large file.

@@ -36,6 +36,7 @@ mod names;
 mod outline;
 mod package_context;
 mod parse;
+mod prompt;
 mod refusals;
 mod salvage;
 mod scaffold;
@@ -138,6 +139,17 @@ impl Driver for GoDriver {
         assemble::appending_moves_lines(existing, changes)
     }
 
+    /// Unedited scaffolds, and the import declarations a merge adds to.
+    fn movable_ranges(&self, _path: &Path, text: &str) -> Vec<std::ops::Range<usize>> {
+        let mut ranges: Vec<_> = tests_file::existing_tests(text)
+            .into_iter()
+            .filter(|test| test.scaffold.as_ref().is_some_and(|mark| mark.is_unedited))
+            .map(|test| test.byte_range)
+            .collect();
+        ranges.extend(imports::declaration_ranges(text));
+        ranges
+    }
+
     fn test_scope(
         &self,
         source: &Path,
@@ -200,6 +212,15 @@ impl Driver for GoDriver {
 
     fn llm_test_head(&self) -> &'static str {
         "func {name}(t *testing.T)"
+    }
+
+    fn llm_skeleton(
+        &self,
+        source: &testsmith_driver::SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+    ) -> Option<String> {
+        prompt::skeleton(source, member, test_name)
     }
 
     fn llm_declaration(&self, member: &Member, source: &str) -> Option<String> {

@@ -263,8 +263,13 @@ pub(crate) fn suite_results(request: &VerifyRequest, output: &CommandOutput) -> 
         .collect()
 }
 
-/// The folder below the module root a package's import path points at.
+/// The folder below the module root a package's import path points at. The standard
+/// library's module, `std` (GOROOT/src/go.mod), is the one whose import paths do not start
+/// with the module path: `encoding/json` is GOROOT/src/encoding/json.
 fn package_folder(module: &str, package: &str) -> Option<PathBuf> {
+    if module == "std" {
+        return Some(PathBuf::from(package));
+    }
     if package == module {
         return Some(PathBuf::new());
     }
@@ -704,6 +709,25 @@ mod tests {
         .to_string();
         let results = test_results(&request, &output(&stdout, ""));
         assert_eq!(results[0].test_file, PathBuf::from("a_test.go"));
+    }
+
+    /// In a copy of GOROOT every generated test was "never run": `encoding/json` was looked
+    /// for below a module path `std` it does not start with.
+    #[test]
+    fn a_standard_library_package_is_found_by_its_import_path_alone() {
+        let mut request = request(&[("encoding/json/decode_test.go", &["TestA"])]);
+        request.marker_text = "module std\n\ngo 1.19\n".to_owned();
+        let stdout = serde_json::json!({
+            "Action": "pass", "Package": "encoding/json", "Test": "TestA"
+        })
+        .to_string();
+        let results = test_results(&request, &output(&stdout, ""));
+        assert_eq!(
+            results[0].test_file,
+            PathBuf::from("encoding/json/decode_test.go")
+        );
+        let suite = suite_results(&request, &output(&stdout, ""));
+        assert_eq!(suite[0].unit, PathBuf::from("encoding/json"));
     }
 
     const FILE: &str = "package shapes\n\nimport (\n\t\"reflect\"\n\t\"testing\"\n)\n\n\

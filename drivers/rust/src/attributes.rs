@@ -61,16 +61,42 @@ fn is_test_only_attribute(attribute: Node<'_>, source: &str) -> bool {
 /// unix))`) can only hold in a test build. Anything unreadable is taken as not test-only:
 /// reporting a member too many is better than hiding one.
 pub(crate) fn cfg_requires_test(arguments: &str) -> bool {
+    parse_cfg(arguments).is_some_and(|predicate| predicate.value(false) == Some(false))
+}
+
+/// Whether the `cfg` predicate written in `arguments` can never hold in a test build
+/// (`(not(test))`): an item under it does not exist where its test would be compiled.
+/// Anything unreadable is taken as holding.
+pub(crate) fn cfg_excludes_test(arguments: &str) -> bool {
+    parse_cfg(arguments).is_some_and(|predicate| predicate.value(true) == Some(false))
+}
+
+/// Why no test can call `member`: one of its `cfg` conditions never holds in a test build.
+pub(crate) fn only_built_outside_tests(member: &testsmith_driver::Member) -> Option<String> {
+    let condition = member
+        .callable
+        .iter()
+        .flat_map(|callable| &callable.qualifiers)
+        .find(|qualifier| {
+            qualifier
+                .strip_prefix("cfg")
+                .is_some_and(|arguments| cfg_excludes_test(arguments.trim_start()))
+        })?;
+    Some(format!(
+        "only built outside tests (#[{condition}]), so no test can call it"
+    ))
+}
+
+fn parse_cfg(arguments: &str) -> Option<Cfg> {
     let tokens = tokenize(arguments);
     let mut parser = CfgParser {
         tokens: &tokens,
         at: 0,
     };
-    let predicate = match (parser.eat("("), parser.predicate(), parser.eat(")")) {
-        (true, Some(predicate), true) if parser.at == tokens.len() => predicate,
-        _ => return false,
-    };
-    predicate.requires_test()
+    match (parser.eat("("), parser.predicate(), parser.eat(")")) {
+        (true, Some(predicate), true) if parser.at == tokens.len() => Some(predicate),
+        _ => None,
+    }
 }
 
 /// A `cfg` predicate, reduced to what matters here.
@@ -85,19 +111,14 @@ enum Cfg {
 }
 
 impl Cfg {
-    /// Whether the predicate being true implies `test`: it is false in every build without
-    /// `test`, whatever the other options are.
-    fn requires_test(&self) -> bool {
-        self.value_without_test() == Some(false)
-    }
-
-    /// The predicate's value when `test` is off, `None` when it depends on other options.
-    fn value_without_test(&self) -> Option<bool> {
+    /// The predicate's value in a build with `test` set as given, `None` when it depends on
+    /// other options.
+    fn value(&self, test: bool) -> Option<bool> {
         match self {
-            Cfg::Test => Some(false),
+            Cfg::Test => Some(test),
             Cfg::Other => None,
             Cfg::All(all) => {
-                let values: Vec<Option<bool>> = all.iter().map(Cfg::value_without_test).collect();
+                let values: Vec<Option<bool>> = all.iter().map(|cfg| cfg.value(test)).collect();
                 if values.contains(&Some(false)) {
                     Some(false)
                 } else if values.iter().all(|value| *value == Some(true)) {
@@ -107,7 +128,7 @@ impl Cfg {
                 }
             }
             Cfg::Any(any) => {
-                let values: Vec<Option<bool>> = any.iter().map(Cfg::value_without_test).collect();
+                let values: Vec<Option<bool>> = any.iter().map(|cfg| cfg.value(test)).collect();
                 if values.contains(&Some(true)) {
                     Some(true)
                 } else if values.iter().all(|value| *value == Some(false)) {
@@ -116,7 +137,7 @@ impl Cfg {
                     None
                 }
             }
-            Cfg::Not(inner) => inner.value_without_test().map(|value| !value),
+            Cfg::Not(inner) => inner.value(test).map(|value| !value),
         }
     }
 }
@@ -418,6 +439,17 @@ mod tests {
     fn cfg_not_test_is_not_test_only() {
         assert!(!cfg_requires_test("(not(test))"));
         assert!(!cfg_requires_test("(all(unix, not(test)))"));
+    }
+
+    #[test]
+    fn cfg_not_test_excludes_test_builds_and_cfg_test_does_not() {
+        assert!(cfg_excludes_test("(not(test))"));
+        assert!(cfg_excludes_test("(all(unix, not(test)))"));
+        assert!(cfg_excludes_test("(not(any(test, unix)))"));
+        assert!(!cfg_excludes_test("(test)"));
+        assert!(!cfg_excludes_test("(any(unix, not(test)))"));
+        assert!(!cfg_excludes_test("(feature = \"x\")"));
+        assert!(!cfg_excludes_test("(not(tes"));
     }
 
     #[test]

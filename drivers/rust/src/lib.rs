@@ -27,6 +27,7 @@ mod mutate;
 mod naming;
 mod parse;
 mod paths;
+mod prompt;
 mod refusals;
 mod salvage;
 mod scaffold;
@@ -130,6 +131,10 @@ impl Driver for RustDriver {
     }
 
     /// `test_largest`, `test_point_new`, `test_wrap_wrap` for `wrap::wrap`.
+    fn cannot_test_member(&self, _file: &FileMembers, member: &Member) -> Option<String> {
+        attributes::only_built_outside_tests(member)
+    }
+
     fn test_name(&self, file: &FileMembers, member: &Member) -> String {
         naming::test_name(file, member)
     }
@@ -161,6 +166,15 @@ impl Driver for RustDriver {
 
     fn llm_test_head(&self) -> &'static str {
         "#[test]\nfn {name}()"
+    }
+
+    fn llm_skeleton(
+        &self,
+        source: &testsmith_driver::SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+    ) -> Option<String> {
+        prompt::skeleton(source, member, test_name)
     }
 
     fn llm_declaration(&self, member: &Member, source: &str) -> Option<String> {

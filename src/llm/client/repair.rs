@@ -32,6 +32,7 @@ impl<B: ChatBackend> LlmClient<B> {
     ) -> MemberOutcome {
         let error = clip(error, MAX_ERROR_CHARS);
         let identity = MemberRequest {
+            skeleton: None,
             id: format!("repair v{REPAIR_PROMPT_VERSION} of {}", member.id),
             test_name: member.test_name.clone(),
             source: format!("{}\n\u{0}{broken}\n\u{0}{error}", member.source),
@@ -46,8 +47,13 @@ impl<B: ChatBackend> LlmClient<B> {
             Err(error) => return MemberOutcome::from_error(error),
         };
         if reply.is_truncated() {
+            let why = if reply.repeating {
+                "started repeating itself"
+            } else {
+                "was cut off at the token limit"
+            };
             return MemberOutcome::Rejected {
-                reason: "the fix was cut off at the token limit".to_owned(),
+                reason: format!("the fix {why}"),
             };
         }
         let (_, items) = parse_reply(&reply.content);
@@ -168,6 +174,7 @@ mod tests {
 
     fn member() -> MemberRequest {
         MemberRequest {
+            skeleton: None,
             id: "Rect.Area".to_owned(),
             test_name: "TestRect_Area".to_owned(),
             source: "func (r Rect) Area() float64 { return r.W * r.H }".to_owned(),

@@ -30,6 +30,7 @@ pub(crate) fn file() -> FileRequest {
 pub(crate) fn members(count: usize) -> Vec<MemberRequest> {
     (0..count)
         .map(|i| MemberRequest {
+            skeleton: None,
             id: format!("F{i}"),
             test_name: format!("TestF{i}"),
             source: format!("func F{i}() int {{ return {i} }}"),
@@ -451,6 +452,7 @@ impl ChatBackend for SlowFake {
             content: serde_json::json!({ "tests": tests }).to_string(),
             finish_reason: Some("stop".to_owned()),
             usage: Usage::default(),
+            repeating: false,
         })
     }
 }
@@ -936,6 +938,7 @@ impl ChatBackend for StormFake {
             content: content.to_string(),
             finish_reason: Some("stop".to_owned()),
             usage: Usage::default(),
+            repeating: false,
         })
     }
 }
