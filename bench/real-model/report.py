@@ -7,7 +7,7 @@ Completion sizes come from the llama.cpp server's own log (`eval time = ... / N 
 they are measured the same for every binary.
 
 kept = a test that compiled, passed and asserts something (Go: t.Error*/t.Fatal*, or a call
-of a helper taking t; Rust: an assert*! macro, `?` in a test returning Result, or
+of a helper taking t, not only inside a loop over an empty table; Rust: an assert*! macro, `?` in a test returning Result, or
 #[should_panic]) — counted here from the test's own text, so runs of binaries that do not
 check this themselves are measured the same way.
 """
@@ -39,10 +39,26 @@ def body_of(text, test):
     return text[start:]
 
 
+def without_loops_over_empty_tables(body):
+    """The Go test without its `for ... range tests` loops over a table with no row (a
+    skeleton sent back unfilled): the checks in them never run."""
+    for m in re.finditer(r"(\w+) :?= \[\]struct ?\{[^{}]*\}\{(\s*//[^\n]*)*\s*\}", body):
+        loop = re.search(r"for [^{]*\brange %s\s*\{" % m.group(1), body)
+        if not loop:
+            continue
+        depth = 0
+        for j in range(loop.end() - 1, len(body)):
+            depth += {"{": 1, "}": -1}.get(body[j], 0)
+            if depth == 0:
+                return without_loops_over_empty_tables(body[:loop.start()] + body[j + 1:])
+    return body
+
+
 def asserts(body, is_go):
     if body is None:
         return False
     if is_go:
+        body = without_loops_over_empty_tables(body)
         return bool(re.search(r"\bt\.(Error|Errorf|Fatal|Fatalf|Fail|FailNow)\b|\(t[,)]", body))
     return bool(re.search(r"\bassert(_eq|_ne)?!|debug_assert|should_panic|panic!|\?\s*;", body))
 

@@ -29,7 +29,7 @@ EXTRA=${EXTRA:-}
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # nice: the machine is shared, and a benchmark must not starve the builds beside it.
-nice -n 10 "$SERVER" -m "$MODEL" --host 127.0.0.1 --port "$PORT" -t 2 -c 8192 --alias qwen \
+nice -n "${NICE:-15}" "$SERVER" -m "$MODEL" --host 127.0.0.1 --port "$PORT" -t 2 -c 8192 --alias qwen \
     > "$WORK/server.log" 2>&1 &
 SRV=$!
 # testsmith talks to the server through record.py, which keeps every request and answer in
@@ -51,7 +51,8 @@ run_one() { # NAME SOURCE_DIR
     seen=$(wc -l < "$WORK/server.log")
     start=$(date +%s.%N)
     (cd "$project" && OPENAI_API_KEY=none "$BIN" generate --llm --verify --no-cache \
-        --base-url "http://127.0.0.1:$PROXY/v1" --model qwen --concurrency 1 $EXTRA \
+        --base-url "http://127.0.0.1:$PROXY/v1" --model qwen --concurrency 1 \
+        --read-timeout "${READ_TIMEOUT:-600}" --timeout "${TIMEOUT:-900}" $EXTRA \
         --format json . > "$WORK/$name.json" 2> "$WORK/$name.stderr") || echo "$name: exit $?" >&2
     end=$(date +%s.%N)
     tail -n +"$((seen + 1))" "$WORK/server.log" > "$WORK/$name.server.log"

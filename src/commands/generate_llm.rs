@@ -1082,7 +1082,8 @@ fn dependencies(prepared: &PreparedFile<'_>, wanted: &[(usize, MemberRequest)]) 
     )
 }
 
-/// The member of plan `index` as the model sees it: its doc comment and its source.
+/// The member of plan `index` as the model sees it: its doc comment and its source, and the
+/// skeleton of its test.
 fn member_request(prepared: &PreparedFile<'_>, index: usize) -> MemberRequest {
     let plan = &prepared.plans[index];
     MemberRequest {
@@ -1102,6 +1103,9 @@ fn member_request(prepared: &PreparedFile<'_>, index: usize) -> MemberRequest {
             },
             &plan.surviving_mutants,
         ),
+        skeleton: prepared
+            .driver()
+            .llm_skeleton(&prepared.source(), &plan.member, &plan.test_name),
     }
 }
 

@@ -32,6 +32,7 @@ impl CacheKey {
         field("member", &member.id);
         field("test_name", &member.test_name);
         field("source", &member.source);
+        field("skeleton", member.skeleton.as_deref().unwrap_or(""));
         field("conventions", &file.conventions);
         field("instructions", &file.instructions);
         field("model", model);
@@ -150,6 +151,7 @@ mod tests {
 
     fn member() -> MemberRequest {
         MemberRequest {
+            skeleton: None,
             id: "Add".to_owned(),
             test_name: "TestAdd".to_owned(),
             source: "func Add(a, b int) int { return a + b }".to_owned(),

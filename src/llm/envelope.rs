@@ -99,19 +99,56 @@ fn parse_envelope(text: &str) -> Option<Vec<TestItem>> {
         serde_json::Value::Array(items) => items.clone(),
         _ => return None,
     };
-    Some(
-        items
-            .iter()
-            .filter_map(|item| {
-                let code = item.get("code")?.as_str()?.to_owned();
-                let name = item
-                    .get("name")
-                    .and_then(serde_json::Value::as_str)
-                    .map(str::to_owned);
-                (!code.trim().is_empty()).then_some(TestItem { name, code })
-            })
-            .collect(),
-    )
+    let items: Vec<TestItem> = items
+        .iter()
+        .filter_map(|item| {
+            let code = item.get("code")?.as_str()?.to_owned();
+            let name = item
+                .get("name")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned);
+            (!code.trim().is_empty()).then_some(TestItem { name, code })
+        })
+        .collect();
+    Some(joined_line_runs(items))
+}
+
+/// Items that are one test sent a line per item, joined back: a run of at least three items
+/// in a row with the same name, each one line of code. Seen with a 0.5B model under the
+/// strict `json_schema` format (docs/benchmarks.md), which split `fn test_x() {`, each
+/// statement and `}` into items of their own.
+fn joined_line_runs(items: Vec<TestItem>) -> Vec<TestItem> {
+    const MIN_RUN: usize = 3;
+    let mut out: Vec<TestItem> = Vec::new();
+    let mut run: Vec<TestItem> = Vec::new();
+    let flush = |run: &mut Vec<TestItem>, out: &mut Vec<TestItem>| {
+        if run.len() >= MIN_RUN {
+            let code: Vec<String> = run.iter().map(|item| item.code.clone()).collect();
+            out.push(TestItem {
+                name: run[0].name.clone(),
+                code: code.join("\n"),
+            });
+            run.clear();
+        } else {
+            out.append(run);
+        }
+    };
+    for item in items {
+        let one_line = !item.code.trim().contains('\n');
+        let continues = run
+            .last()
+            .is_some_and(|last| last.name.is_some() && last.name == item.name);
+        if !(one_line && (run.is_empty() || continues)) {
+            flush(&mut run, &mut out);
+        }
+        if one_line {
+            run.push(item);
+        } else {
+            out.push(item);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// Every ```-fenced block: its info string (`go`, `rust`, `json`, ...) and its body.
@@ -262,8 +299,21 @@ fn contains_word(code: &str, word: &str) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_test_sent_a_line_per_item_is_joined_back() {
+        let reply = r#"{"tests":[{"name":"test_a","code":"fn test_a() {"},{"name":"test_a","code":"    assert_eq!(a(), 1);"},{"name":"test_a","code":"}"},{"name":"test_b","code":"fn test_b() {}"}]}"#;
+        let (_, items) = parse_reply(reply);
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert_eq!(items[0].code, "fn test_a() {\n    assert_eq!(a(), 1);\n}");
+        assert_eq!(items[1].code, "fn test_b() {}");
+        // Two one-line tests of one name stay two items; so do items of other names.
+        let reply = r#"{"tests":[{"name":"t","code":"fn t() {}"},{"name":"t","code":"fn t() {}"},{"name":"u","code":"fn u() {}"}]}"#;
+        assert_eq!(parse_reply(reply).1.len(), 3);
+    }
+
     fn member(id: &str, test_name: &str) -> MemberRequest {
         MemberRequest {
+            skeleton: None,
             id: id.to_owned(),
             test_name: test_name.to_owned(),
             source: String::new(),

@@ -289,6 +289,7 @@ mod tests {
 
     fn key(name: &str) -> CacheKey {
         let member = MemberRequest {
+            skeleton: None,
             id: name.to_owned(),
             test_name: name.to_owned(),
             source: String::new(),

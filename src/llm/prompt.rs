@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 /// Bumped whenever the prompt's wording changes enough that cached answers should not be
 /// reused. Part of every cache key.
-pub const PROMPT_VERSION: u32 = 3;
+pub const PROMPT_VERSION: u32 = 4;
 
 /// A sensible default budget: about 8k tokens of prompt.
 pub const DEFAULT_PROMPT_BUDGET: usize = 32_000;
@@ -46,6 +46,10 @@ pub struct MemberRequest {
     pub test_name: String,
     /// The member's source code, doc comment included when the driver gives it.
     pub source: String,
+    /// Its test with only the cases left to fill (the driver's
+    /// [`llm_skeleton`](testsmith_driver::Driver::llm_skeleton)), shown instead of the bare
+    /// test head; `None` when the driver has none.
+    pub skeleton: Option<String>,
 }
 
 /// The member as the model sees it: its doc comment (as `//` lines, which Go and Rust both
@@ -167,7 +171,17 @@ pub fn build_prompt(
             file.language,
             member.source.trim_end()
         );
-        if let Some(head) = test_head(file, &member.test_name) {
+        if let Some(skeleton) = &member.skeleton {
+            let _ = write!(
+                required,
+                "Its test, to complete: replace each `…` with a concrete value (the inputs, \
+                 and what `{}` gives for them) and keep the rest:\n\
+                 ```{}\n{}\n```\n",
+                member.id,
+                file.language,
+                skeleton.trim_end()
+            );
+        } else if let Some(head) = test_head(file, &member.test_name) {
             let _ = writeln!(
                 required,
                 "Its test: `{}`, calling `{}` with concrete inputs and checking the results.",
@@ -184,15 +198,23 @@ pub fn build_prompt(
     }
     // The shape of the answer comes last, with the first member's own names: small models
     // follow the end of a prompt most closely, and an example more than a description.
+    // With a skeleton, the shape is the skeleton itself: measured with a 0.5B model, a
+    // shape ending in `{ … }` made it drop the skeleton's checks and write its own test.
     if let Some(first) = members.first() {
-        let code = match test_head(file, &first.test_name) {
-            Some(head) => format!("{head} {{\n…\n}}"),
-            None => "…".to_owned(),
+        let code = match (&first.skeleton, test_head(file, &first.test_name)) {
+            (Some(skeleton), _) => skeleton.trim_end().to_owned(),
+            (None, Some(head)) => format!("{head} {{\n…\n}}"),
+            (None, None) => "…".to_owned(),
         };
         let item = serde_json::json!({"name": first.test_name, "code": code});
+        let fill = if first.skeleton.is_some() {
+            " with each `…` replaced by a concrete value"
+        } else {
+            ""
+        };
         let _ = write!(
             required,
-            "\nAnswer with this JSON only, one item per member in the order above: \
+            "\nAnswer with this JSON only{fill}, one item per member in the order above: \
              {{\"tests\":[{item}{more}]}}. Each `code` is one test function that calls its \
              member and checks the results, never the member's own code.\n",
             more = if members.len() > 1 { ",…" } else { "" }
@@ -229,7 +251,10 @@ pub fn build_prompt(
         room = room.saturating_sub(section.len());
         user.push_str(&section);
     }
-    if let Some(example) = &file.style_example {
+    // A member's own skeleton shows the style better than another member's test, which
+    // small models copy into unrelated tests: the example goes when every member has one.
+    let skeletons = members.iter().all(|member| member.skeleton.is_some());
+    if let Some(example) = file.style_example.as_ref().filter(|_| !skeletons) {
         let section = format!(
             "An existing test of another member, to show the project's style only (never copy \
              it):\n{}",
@@ -311,6 +336,7 @@ mod tests {
 
     fn member(id: &str, source: &str) -> MemberRequest {
         MemberRequest {
+            skeleton: None,
             id: id.to_owned(),
             test_name: format!("Test{id}"),
             source: source.to_owned(),
@@ -398,6 +424,36 @@ mod tests {
             prompt
                 .user
                 .contains(r#"{"tests":[{"name":"TestAdd","code":"…"}]}"#)
+        );
+    }
+
+    #[test]
+    fn a_member_with_a_skeleton_is_shown_it_and_the_style_example_goes() {
+        let mut a = member("Add", "func Add() {}");
+        a.skeleton = Some("func TestAdd(t *testing.T) {\n\t// TODO: cases\n}".to_owned());
+        let prompt = build_prompt(&file(), &[&a], None, DEFAULT_PROMPT_BUDGET);
+        assert!(prompt.user.contains(
+            "Its test, to complete: replace each `…` with a concrete value (the inputs, and \
+             what `Add` gives for them) and keep the rest:\n```go\n\
+             func TestAdd(t *testing.T) {\n\t// TODO: cases\n}\n```"
+        ));
+        assert!(!prompt.user.contains("Its test: `"));
+        // The answer's shape is the skeleton.
+        assert!(prompt.user.contains(
+            r#"Answer with this JSON only with each `…` replaced by a concrete value, one item per member in the order above: {"tests":[{"name":"TestAdd","code":"func TestAdd(t *testing.T) {\n\t// TODO: cases\n}"}]}"#
+        ), "{}", prompt.user);
+        assert!(
+            !prompt.user.contains("func TestNew"),
+            "the style example stays out"
+        );
+        // A batch with a member that has none keeps the example, and that member's head.
+        let b = member("Sub", "func Sub() {}");
+        let prompt = build_prompt(&file(), &[&a, &b], None, DEFAULT_PROMPT_BUDGET);
+        assert!(prompt.user.contains("func TestNew"));
+        assert!(
+            prompt
+                .user
+                .contains("Its test: `func TestSub(t *testing.T)`")
         );
     }
 

@@ -55,6 +55,7 @@ impl Repair for LlmRepairer<'_> {
         let driver = request.driver;
         let file = request.source.members;
         let member = MemberRequest {
+            skeleton: None,
             id: driver.display_name(request.member),
             test_name: request.test_name.to_owned(),
             source: member_source(request.member, request.source.text),

@@ -1,7 +1,8 @@
 //! What the model is given: the prompts a fake OpenAI-compatible server receives from
 //! `generate --llm` on the bundled example carry what a small model needs to write a test
 //! that compiles — the receiver's type with its fields, its constructor, the way a method is
-//! called — read server-side from the request bodies.
+//! called, the member's own test skeleton to complete — read server-side from the request
+//! bodies.
 
 use crate::fake_llm::{FakeLlm, generate_llm};
 use crate::util::{Project, run_async as run};
@@ -129,9 +130,71 @@ async fn a_rust_method_asked_alone_is_shown_its_types_constructor() {
         bump.contains("pub struct Counter {\n    count: u32,\n}"),
         "{bump}"
     );
-    // The project's own test is the style example, flush left.
+    // Its own skeleton, the receiver built with that constructor, instead of the project's
+    // test of another member as the example (which small models copy).
     assert!(
-        bump.contains("#[test]\nfn test_counter_starting_at() {\n    assert_eq!"),
+        bump.contains(
+            "    let mut counter = Counter::starting_at(…); // start: u32\n    let got = \
+             counter.bump();\n    assert_eq!(got, …);"
+        ),
         "{bump}"
     );
+    assert!(!bump.contains("fn test_counter_starting_at"), "{bump}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_member_is_shown_its_own_skeleton_and_no_other_members_test() {
+    let prompts = example_prompts("example").await;
+    let area = prompt_asking(&prompts, "TestRect_Area");
+    // The call, the receiver built with its constructor and the check are written; only
+    // values are left to fill.
+    for part in [
+        "Its test, to complete:",
+        "\tw := … // float64\n\th := … // float64\n\tr, err := NewRect(w, h)\n",
+        "\tgot := r.Area()\n\twant := … // float64\n\tif got != want {",
+    ] {
+        assert!(area.contains(part), "missing {part:?} in\n{area}");
+    }
+    assert!(!area.contains("testsmith:scaffold"), "{area}");
+    // The package's own test of Stack.Len is not shown: a small model copied its body into
+    // unrelated tests.
+    let push = prompt_asking(&prompts, "TestStack_Push");
+    assert!(!push.contains("func TestStack_Len"), "{push}");
+    // Rust: a function of an inner module called by its path, each argument named.
+    let wrap = prompt_asking(&prompts, "test_wrap_wrap");
+    assert!(
+        wrap.contains(
+            "    let s: &str = …;\n    let width: usize = …;\n    let got = wrap::wrap(s, width);\n    \
+             assert_eq!(got, …);"
+        ),
+        "{wrap}"
+    );
+    assert!(!wrap.contains("fn test_largest"), "{wrap}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skeleton_sent_back_unfilled_asserts_nothing_and_is_asked_again() {
+    // The checks sit in a loop over an empty table: they never run.
+    let unfilled = "func TestAdd(t *testing.T) {\n\ttype args struct {\n\t\ta int\n\t\tb int\n\t}\n\t\
+        tests := []struct {\n\t\tname string\n\t\targs args\n\t\twant int\n\t}{\n\t\t// TODO: \
+        Add test cases.\n\t}\n\tfor _, tt := range tests {\n\t\t\
+        t.Run(tt.name, func(t *testing.T) {\n\t\t\tif got := Add(tt.args.a, tt.args.b); got != tt.want {\n\t\t\t\t\
+        t.Errorf(\"Add() = %v, want %v\", got, tt.want)\n\t\t\t}\n\t\t})\n\t}\n}";
+    let project = Project::new();
+    project.write("go.mod", "module calc\n\ngo 1.19\n");
+    project.write(
+        "calc.go",
+        "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n",
+    );
+    let (code, doc, prompts) =
+        crate::fake_llm::generate_recorded(&project, &[("TestAdd", unfilled)], &[]).await;
+    assert_eq!(code, 65, "{doc}");
+    assert_eq!(doc["summary"]["written"], 0, "{doc}");
+    assert!(!project.exists("calc_test.go"));
+    assert_eq!(
+        prompts.len(),
+        2,
+        "the answer, then one re-ask with the reason"
+    );
+    assert!(prompts[1].contains("asserts nothing"), "{}", prompts[1]);
 }

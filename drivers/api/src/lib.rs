@@ -253,6 +253,24 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         ""
     }
 
+    /// The test of `member`, named `test_name`, as a model is asked to complete it: its
+    /// scaffold with the call written, the receiver built and the checks in place, and only
+    /// the cases left to fill. `None` (the default) when the driver has none; the model is
+    /// then shown [`llm_test_head`](Self::llm_test_head) only.
+    ///
+    /// Measured with a real 0.5B model (docs/benchmarks.md): shown an existing test of the
+    /// package as an example, it copied that test's body into unrelated tests; shown its
+    /// member's own skeleton, it fills it in.
+    fn llm_skeleton(
+        &self,
+        source: &SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+    ) -> Option<String> {
+        let _ = (source, member, test_name);
+        None
+    }
+
     /// A member's declaration as a model is shown it for context: a type with its fields or
     /// variants, as it reads at the top level. The default is the member's source with its
     /// indentation taken off; a driver adds what the source range leaves out and a test

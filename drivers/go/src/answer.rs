@@ -70,6 +70,14 @@ pub(crate) fn check_answer(
         .ok_or_else(|| "the Go grammar failed to load".to_owned())?;
     let root = tree.root_node();
     if root.has_error() {
+        // A skeleton's placeholder left in (it is no Go token, so it is always an error).
+        if let Some(line) = code.lines().find(|line| line.contains('…')) {
+            return Err(format!(
+                "the test still has a `…` to fill (`{}`); replace each `…` with a concrete \
+                 value",
+                line.trim()
+            ));
+        }
         let issue = syntax::syntax_issues(&tree, &code).into_iter().next();
         let place = issue
             .map(|issue| format!(" ({} at line {})", issue.message, issue.line))
@@ -908,6 +916,21 @@ mod tests {
     fn assert_rejected(answer: &str, expected: &str) {
         let reason = check(answer).expect_err("the answer should be rejected");
         assert!(reason.contains(expected), "{reason}");
+    }
+
+    #[test]
+    fn a_placeholder_left_in_is_named() {
+        assert_rejected(
+            "func TestAdd(t *testing.T) {\n\twant := … // int\n\tif Add(1, 2) != want {\n\t\tt.Fatal(\"x\")\n\t}\n}",
+            "the test still has a `…` to fill (`want := … // int`)",
+        );
+        // In a string it is text.
+        assert!(
+            check(
+                "func TestAdd(t *testing.T) {\n\tif Add(1, 2) != 3 {\n\t\tt.Fatal(\"…\")\n\t}\n}"
+            )
+            .is_ok()
+        );
     }
 
     #[test]

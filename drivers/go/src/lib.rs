@@ -37,6 +37,7 @@ mod names;
 mod outline;
 mod package_context;
 mod parse;
+mod prompt;
 mod refusals;
 mod salvage;
 mod scaffold;
@@ -200,6 +201,15 @@ impl Driver for GoDriver {
 
     fn llm_test_head(&self) -> &'static str {
         "func {name}(t *testing.T)"
+    }
+
+    fn llm_skeleton(
+        &self,
+        source: &testsmith_driver::SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+    ) -> Option<String> {
+        prompt::skeleton(source, member, test_name)
     }
 
     fn llm_declaration(&self, member: &Member, source: &str) -> Option<String> {

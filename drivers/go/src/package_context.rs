@@ -217,6 +217,12 @@ impl<'a> PackageContext<'a> {
         declarations.types.remove(name)
     }
 
+    /// The declaration of the type `name` when the source file itself declares it, read
+    /// whole (a struct with its fields).
+    pub(crate) fn own_type_decl(&self, name: &str) -> Option<TypeDecl> {
+        self.file.declarations().types.get(name).cloned()
+    }
+
     /// Whether `name` is declared at the package's top level, as far as testsmith can see: any
     /// name of the source file, and the exported members of the package's other files.
     pub(crate) fn declares(&self, name: &str) -> bool {

@@ -62,6 +62,60 @@ pub(crate) fn scaffold_all(
         .collect()
 }
 
+/// The flat test a model completes for `member` (see [`crate::prompt`]): each input a local
+/// to fill (`k := … // float64`), the receiver built, the call made, its results compared
+/// with `want` values to fill. `None` when the member gets no scaffold either.
+pub(crate) fn flat_skeleton(
+    source: &SourceFile<'_>,
+    member: &Member,
+    test_name: &str,
+) -> Option<String> {
+    let package = PackageContext::new(source);
+    let signature = member.callable.as_ref()?;
+    let mut shape = Shape::of(member, signature, &package).ok()?;
+    // Without a constructor, a struct with exported fields is built as a literal whose
+    // fields the model fills: its zero value would make every result trivial.
+    if let (Some((var, declaration)), Some(owner)) = (&mut shape.receiver, &member.owner)
+        && shape.constructor_args.is_empty()
+        && let Some(fields) = exported_fields(&package, owner)
+    {
+        let pointer = declaration.contains(":= new(");
+        let ty = if pointer {
+            declaration
+                .split(":= new(")
+                .nth(1)
+                .map(|rest| rest.trim_end_matches(')'))
+        } else {
+            declaration.rsplit(' ').next()
+        };
+        if let Some(ty) = ty {
+            let amp = if pointer { "&" } else { "" };
+            *declaration = format!("{var} := {amp}{ty}{{…}} // {fields}");
+        }
+    }
+    Some(shape.render_flat(test_name))
+}
+
+/// The fields of struct `owner`, declared in the source file, as written (`R float64; name
+/// string`), when one is exported.
+fn exported_fields(package: &PackageContext<'_>, owner: &str) -> Option<String> {
+    let decl = package.own_type_decl(owner)?;
+    if decl.kind != "struct_type" || !decl.is_complete {
+        return None;
+    }
+    let body = decl.ty.trim().strip_prefix("struct")?.trim();
+    let body = body.strip_prefix('{')?.strip_suffix('}')?;
+    let fields: Vec<&str> = body
+        .split(['\n', ';'])
+        .map(|field| field.split("//").next().unwrap_or("").trim())
+        .filter(|field| !field.is_empty())
+        .collect();
+    fields
+        .iter()
+        .any(|field| field.starts_with(|c: char| c.is_uppercase()))
+        .then(|| fields.join("; "))
+}
+
 fn scaffold_in(package: &PackageContext<'_>, member: &Member) -> Result<TestCode, String> {
     let signature = member
         .callable
@@ -251,6 +305,69 @@ impl Shape {
         }
         out.push_str(&self.checks());
         out.push_str("\t\t})\n\t}\n}");
+        out
+    }
+
+    /// The form of [`flat_skeleton`]: no table, inputs and wanted values as locals.
+    fn render_flat(&self, test_name: &str) -> String {
+        const IN: &str = "\t";
+        let mut out = format!("func {test_name}(t *testing.T) {{\n");
+        let input = |out: &mut String, (name, ty): &(String, String)| {
+            out.push_str(&format!("{IN}{name} := … // {ty}\n"));
+        };
+        if let Some((var, declaration)) = &self.receiver {
+            self.constructor_args
+                .iter()
+                .for_each(|arg| input(&mut out, arg));
+            for line in declaration.replace("tt.newArgs.", "").lines() {
+                out.push_str(&format!("{IN}{line}\n"));
+            }
+            let _ = var;
+        }
+        self.args.iter().for_each(|arg| input(&mut out, arg));
+        let mut args: Vec<String> = self.args.iter().map(|(name, _)| name.clone()).collect();
+        if self.is_variadic
+            && let Some(last) = args.last_mut()
+        {
+            last.push_str("...");
+        }
+        let call = format!("{}({})", self.callee, args.join(", "));
+        let display = &self.display;
+        let mut names: Vec<String> = (0..self.results.len())
+            .map(|i| numbered("got", i))
+            .collect();
+        if self.returns_error {
+            names.push("err".to_owned());
+        }
+        if names.is_empty() {
+            out.push_str(&format!("{IN}{call}\n"));
+        } else {
+            out.push_str(&format!("{IN}{} := {call}\n", names.join(", ")));
+        }
+        if self.returns_error {
+            out.push_str(&format!(
+                "{IN}if err != nil {{\n{IN}\tt.Fatalf(\"{display}() error = %v\", err)\n{IN}}}\n"
+            ));
+        }
+        for (index, ty) in self.results.iter().enumerate() {
+            let (got, want) = (numbered("got", index), numbered("want", index));
+            let verb = self.verb(index);
+            out.push_str(&format!("{IN}{want} := … // {ty}\n"));
+            out.push_str(&format!(
+                "{IN}if {} {{\n{IN}\tt.Errorf(\"{display}() = {verb}, want {verb}\", {got}, {want})\n{IN}}}\n",
+                self.differs(index, &got, &want)
+            ));
+        }
+        if self.results.is_empty() {
+            let what = match &self.receiver {
+                Some((var, _)) => format!("{var}'s state after the call"),
+                None => "what the call did".to_owned(),
+            };
+            out.push_str(&format!(
+                "{IN}// check {what}:\n{IN}if … {{\n{IN}\tt.Errorf(\"{display}() …\")\n{IN}}}\n"
+            ));
+        }
+        out.push('}');
         out
     }
 

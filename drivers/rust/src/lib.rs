@@ -27,6 +27,7 @@ mod mutate;
 mod naming;
 mod parse;
 mod paths;
+mod prompt;
 mod refusals;
 mod salvage;
 mod scaffold;
@@ -165,6 +166,15 @@ impl Driver for RustDriver {
 
     fn llm_test_head(&self) -> &'static str {
         "#[test]\nfn {name}()"
+    }
+
+    fn llm_skeleton(
+        &self,
+        source: &testsmith_driver::SourceFile<'_>,
+        member: &Member,
+        test_name: &str,
+    ) -> Option<String> {
+        prompt::skeleton(source, member, test_name)
     }
 
     fn llm_declaration(&self, member: &Member, source: &str) -> Option<String> {

@@ -160,7 +160,7 @@ pub(crate) fn call_path(file: &FileMembers, member: &Member) -> String {
     path
 }
 
-fn owner_path(file: &FileMembers, member: &Member, owner: &str) -> String {
+pub(crate) fn owner_path(file: &FileMembers, member: &Member, owner: &str) -> String {
     match naming::module_below_file(file, member) {
         Some(module) => format!("{module}::{owner}"),
         None => owner.to_owned(),
@@ -191,6 +191,15 @@ fn call_shape(member: &Member) -> String {
 /// first function without a receiver that returns `Self` or the owner. This file's impls are
 /// searched first, then the rest of the package.
 fn constructor(source: &SourceFile<'_>, member: &Member, owner: &str) -> Option<String> {
+    constructor_of(source, member, owner).map(|candidate| candidate.name.clone())
+}
+
+/// The member [`constructor`] names.
+pub(crate) fn constructor_of<'s>(
+    source: &SourceFile<'s>,
+    member: &Member,
+    owner: &str,
+) -> Option<&'s Member> {
     let files = std::iter::once(source.members).chain(
         source
             .package
@@ -218,7 +227,7 @@ fn constructor(source: &SourceFile<'_>, member: &Member, owner: &str) -> Option<
         .iter()
         .find(|candidate| candidate.name == "new")
         .or(candidates.first())
-        .map(|candidate| candidate.name.clone())
+        .copied()
 }
 
 /// Whether a return type hands back the owner: `Self`, `Owner`, `Owner<T>`, `Result<Self,

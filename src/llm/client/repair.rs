@@ -32,6 +32,7 @@ impl<B: ChatBackend> LlmClient<B> {
     ) -> MemberOutcome {
         let error = clip(error, MAX_ERROR_CHARS);
         let identity = MemberRequest {
+            skeleton: None,
             id: format!("repair v{REPAIR_PROMPT_VERSION} of {}", member.id),
             test_name: member.test_name.clone(),
             source: format!("{}\n\u{0}{broken}\n\u{0}{error}", member.source),
@@ -173,6 +174,7 @@ mod tests {
 
     fn member() -> MemberRequest {
         MemberRequest {
+            skeleton: None,
             id: "Rect.Area".to_owned(),
             test_name: "TestRect_Area".to_owned(),
             source: "func (r Rect) Area() float64 { return r.W * r.H }".to_owned(),

@@ -30,6 +30,7 @@ pub(crate) fn file() -> FileRequest {
 pub(crate) fn members(count: usize) -> Vec<MemberRequest> {
     (0..count)
         .map(|i| MemberRequest {
+            skeleton: None,
             id: format!("F{i}"),
             test_name: format!("TestF{i}"),
             source: format!("func F{i}() int {{ return {i} }}"),
