@@ -499,11 +499,13 @@ fn queue_cache_and_resume_create_no_state_folder_where_they_run() {
 
 /// strings, bytes, sort, errors: packages `testing` itself imports. A test in `package errors`
 /// imports `testing`, which imports `errors` — an import cycle, and the package's tests no
-/// longer compile. Proved on a copy of GOROOT whose `src/errors` is a real copy and whose
-/// every other entry is a link to the real one (`GOROOT=<copy>`): cheap, and the go tool's
-/// own rules decide.
-#[test]
-fn a_package_that_testing_imports_gets_no_internal_test_and_its_tests_still_compile() {
+/// longer compile. Their tests are external (`package errors_test`, the package imported and
+/// its names qualified) in a file of testsmith's own; Go's own test files stay byte for
+/// byte. A model's answer written as an internal test (unqualified `New`) is qualified.
+/// Proved on a copy of GOROOT whose `src/errors` is a real copy and whose every other entry
+/// is a link to the real one (`GOROOT=<copy>`): cheap, and the go tool's own rules decide.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_package_that_testing_imports_gets_external_tests_that_compile_vet_and_run() {
     let real = Command::new("go")
         .args(["env", "GOROOT"])
         .output()
@@ -542,35 +544,84 @@ fn a_package_that_testing_imports_gets_no_internal_test_and_its_tests_still_comp
         let text = String::from_utf8_lossy(&output.stdout).into_owned()
             + &String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "go {args:?}:\n{text}");
+        text
     };
     go(&["test", "-count=1", "-run", "^$", "errors"]);
     let tests_before: Vec<_> = test_files(&goroot.join("src/errors"));
 
     let doc = project
-        .testsmith(&["generate", "goroot/src/errors", "--format", "json"])
+        .testsmith(&[
+            "generate",
+            "goroot/src/errors",
+            "--verify",
+            "--format",
+            "json",
+        ])
         .env("GOROOT", goroot.to_str().unwrap())
+        .env("GOCACHE", crate::go_toolchain::go_cache().to_str().unwrap())
+        .env("GOPROXY", "off")
+        .env("GOTOOLCHAIN", "local")
         .run()
         .success()
         .json();
-    let skipped: Vec<&serde_json::Value> = doc["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|file| file["skipped"].as_array().unwrap())
+    let errors_go = crate::fake_llm::entry(&doc["files"], "path", "goroot/src/errors/errors.go");
+    assert_eq!(
+        errors_go["test_file"], "goroot/src/errors/errors_testsmith_test.go",
+        "{doc}"
+    );
+    assert_eq!(
+        errors_go["written"],
+        serde_json::json!(["TestNew"]),
+        "{doc}"
+    );
+    assert_eq!(doc["verify"]["totals"]["compiled"], 1, "{}", doc["verify"]);
+    let written = project.read("goroot/src/errors/errors_testsmith_test.go");
+    assert!(
+        written.starts_with("package errors_test\n\nimport (\n\t\"errors\"\n"),
+        "{written}"
+    );
+    assert!(written.contains("errors.New(tt.args.text)"), "{written}");
+    // Go's own test files are as they were; the package vets and its tests pass.
+    let after: Vec<_> = test_files(&goroot.join("src/errors"))
+        .into_iter()
+        .filter(|(name, _)| name != "errors_testsmith_test.go")
         .collect();
-    assert!(!skipped.is_empty(), "{doc}");
-    for member in &skipped {
-        assert_eq!(
-            member["reason"],
-            "`testing` imports errors, so a test in package errors would be an import cycle; \
-             its tests belong in package errors_test, which testsmith does not write yet",
-            "{doc}"
-        );
-    }
-    assert_eq!(doc["summary"]["written"], 0, "{doc}");
-    assert_eq!(test_files(&goroot.join("src/errors")), tests_before);
+    assert_eq!(after, tests_before);
     go(&["vet", "errors"]);
-    go(&["test", "-count=1", "-run", "^$", "errors"]);
+    let run = go(&["test", "-count=1", "-v", "-run", "TestNew$", "errors"]);
+    assert!(run.contains("--- PASS: TestNew"), "{run}");
+
+    // A model that writes an internal test: `New` unqualified, a package clause of its own.
+    let answers = [(
+        "TestNew",
+        "package errors\n\nfunc TestNew(t *testing.T) {\n\tif New(\"boom\").Error() != \"boom\" {\n\t\tt.Fatal(\"New lost its text\")\n\t}\n}",
+    )];
+    let (server, _) = crate::fake_llm::recording(&answers).await;
+    let run = crate::fake_llm::generate_llm(
+        &project,
+        &server,
+        &[
+            "goroot/src/errors/errors.go",
+            "--verify",
+            "--format",
+            "json",
+        ],
+    )
+    .env("GOROOT", goroot.to_str().unwrap())
+    .env("GOCACHE", crate::go_toolchain::go_cache().to_str().unwrap())
+    .env("GOPROXY", "off")
+    .env("GOTOOLCHAIN", "local");
+    let finished = crate::util::run_async(run).await;
+    let llm: serde_json::Value = serde_json::from_str(&finished.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}\n{}", finished.stdout, finished.stderr));
+    assert_eq!(finished.code, 0, "{llm}");
+    assert_eq!(llm["summary"]["regenerated"], 1, "{llm}");
+    assert_eq!(llm["verify"]["totals"]["passed"], 1, "{}", llm["verify"]);
+    let written = project.read("goroot/src/errors/errors_testsmith_test.go");
+    assert!(written.contains("errors.New(\"boom\")"), "{written}");
+    go(&["vet", "errors"]);
+    let run = go(&["test", "-count=1", "-v", "-run", "TestNew$", "errors"]);
+    assert!(run.contains("--- PASS: TestNew"), "{run}");
 }
 
 fn test_files(folder: &std::path::Path) -> Vec<(String, String)> {

@@ -103,9 +103,14 @@ pub(crate) fn check_answer(
         edits.push((name_node.byte_range(), test_name.to_owned()));
     }
 
+    // A package whose tests are external: its own names are qualified (below), not bare.
+    let external = crate::external::external_import_path(source.members);
     let mut imports = Vec::new();
     for use_ in package_uses(function, &code) {
         if locals.contains(&use_.name) || package.declares(&use_.name) {
+            continue;
+        }
+        if external.is_some() && use_.name == own_package {
             continue;
         }
         if let Some(spec) = resolve_import(&use_.name, &top.imports, &package, &own_package)? {
@@ -136,7 +141,11 @@ pub(crate) fn check_answer(
             }
         }
     }
+    if let Some(path) = external {
+        imports.push(ImportSpec::new(path));
+    }
     imports.sort();
+    imports.dedup();
 
     let mut text = String::new();
     for comment in &top.doc {
@@ -154,6 +163,10 @@ pub(crate) fn check_answer(
         body.replace_range(range, &replacement);
     }
     text.push_str(&body);
+    if external.is_some() {
+        // Written as an internal test (as the instructions say): qualified here.
+        text = crate::external::qualify(&text, &own_package, |name| package.declares(name))?;
+    }
     Ok(TestCode {
         name: test_name.to_owned(),
         code: reindent(&text),

@@ -3,7 +3,7 @@
 //! place, imports merged.
 
 use crate::imports::{self, ImportSpec};
-use crate::tests_file::{package_name, source_package};
+use crate::tests_file::{package_name, test_package};
 use std::path::Path;
 use testsmith_driver::{SourceFile, TestChange};
 
@@ -14,7 +14,8 @@ pub(crate) fn assemble(
     existing: Option<&str>,
     changes: &[TestChange],
 ) -> Result<String, String> {
-    let package = source_package(source.members)?;
+    let package = test_package(source.members)?;
+    let package = package.as_str();
     let mut needed = Vec::new();
     for change in changes {
         for import in &change.test().imports {
@@ -98,10 +99,14 @@ fn merge_into(
     if let Some(existing_package) = package_name(text)
         && existing_package != package
     {
+        let why = if package.ends_with("_test") {
+            "`testing` imports the package, so its tests are external"
+        } else {
+            "so that unexported names are visible"
+        };
         return Err(format!(
             "{} is in package {existing_package}, but testsmith writes tests inside package \
-             {package} (so that unexported names are visible); move its tests to another \
-             file or rename its package clause",
+             {package} ({why}); move its tests to another file or rename its package clause",
             test_path.display()
         ));
     }

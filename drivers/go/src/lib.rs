@@ -26,6 +26,7 @@ mod callable;
 mod constraint;
 mod coverage;
 mod doc;
+mod external;
 mod extract;
 mod fields;
 mod generics;
@@ -160,18 +161,6 @@ impl Driver for GoDriver {
 
     fn existing_tests(&self, _path: &Path, text: &str) -> Vec<testsmith_driver::ExistingTest> {
         tests_file::existing_tests(text)
-    }
-
-    fn cannot_test(&self, file: &FileMembers) -> Option<String> {
-        let package = file.package.as_deref()?;
-        // Judged where it is, not as named: `generate .` inside `$GOROOT/src/strings`.
-        let absolute = std::path::absolute(&file.path).ok()?;
-        let path = stdlib::imported_by_testing(absolute.parent()?, package)?;
-        Some(format!(
-            "`testing` imports {path}, so a test in package {package} would be an import \
-             cycle; its tests belong in package {package}_test, which testsmith does not \
-             write yet"
-        ))
     }
 
     fn test_name(&self, _file: &FileMembers, member: &Member) -> String {

@@ -284,6 +284,11 @@ impl<'a> PackageContext<'a> {
             .find(|spec| spec.name().as_deref() == Some(name))
     }
 
+    /// The source file's members.
+    pub(crate) fn source_members(&self) -> &'a FileMembers {
+        self.source.members
+    }
+
     /// The package's name, from the package clause.
     pub(crate) fn package_name(&self) -> Option<&str> {
         self.source.members.package.as_deref()

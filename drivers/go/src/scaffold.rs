@@ -28,6 +28,7 @@
 //! type, not only structs. Generic members are instantiated with types their constraints
 //! allow (see [`crate::generics`]).
 
+use crate::external::{external_import_path, qualify};
 use crate::generics;
 use crate::imports::ImportSpec;
 use crate::names::is_pointer_type;
@@ -120,8 +121,13 @@ fn scaffold_in(package: &PackageContext<'_>, member: &Member) -> Result<TestCode
         .ok_or_else(|| format!("{} is not a function or method", member.name))?;
     let shape = Shape::of(member, signature, package)?;
     let name = test_name(member);
-    let body = shape.render(&name);
+    let mut body = shape.render(&name);
     let mut imports = vec![ImportSpec::new("testing")];
+    if let Some(path) = external_import_path(package.source_members()) {
+        let own = package.package_name().unwrap_or_default();
+        body = qualify(&body, own, |name| package.declares(name))?;
+        imports.push(ImportSpec::new(path));
+    }
     if body.contains("reflect.DeepEqual") {
         imports.push(ImportSpec::new("reflect"));
     }

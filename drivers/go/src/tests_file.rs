@@ -12,10 +12,16 @@ const TEST_PREFIXES: &[&str] = &["Test", "Benchmark", "Example", "Fuzz"];
 
 /// `foo.go` → `foo_test.go`, in the same folder. A name's `_linux`-style suffix stays before
 /// `_test`, so the test file is built for the same platforms as the source.
+/// A package whose tests must be external ([`crate::external`]) gets `foo_testsmith_test.go`:
+/// `foo_test.go` is Go's own there, and stays byte for byte as it is.
 pub(crate) fn test_file_for(source: &Path) -> Option<PathBuf> {
     let stem = source.file_name()?.to_str()?.strip_suffix(".go")?;
     if stem.is_empty() || stem.ends_with("_test") {
         return None;
+    }
+    if crate::external::folder_import_path(source).is_some() {
+        let (base, platform) = split_platform_suffix(stem);
+        return Some(source.with_file_name(format!("{base}_testsmith{platform}_test.go")));
     }
     Some(source.with_file_name(format!("{stem}_test.go")))
 }
@@ -39,7 +45,12 @@ pub(crate) fn test_file_candidates(source: &Path) -> Vec<PathBuf> {
     };
     let (base, platform) = split_platform_suffix(stem);
     let mut candidates = vec![primary.clone()];
-    for infix in ["internal", "testsmith", "testsmith2", "testsmith3"] {
+    let infixes: &[&str] = if crate::external::folder_import_path(source).is_some() {
+        &["testsmith2", "testsmith3"]
+    } else {
+        &["internal", "testsmith", "testsmith2", "testsmith3"]
+    };
+    for infix in infixes {
         candidates.push(primary.with_file_name(format!("{base}_{infix}{platform}_test.go")));
     }
     candidates
@@ -73,7 +84,7 @@ fn split_platform_suffix(stem: &str) -> (&str, &str) {
 /// source's — a test of a `//go:build integration` member in an untagged file does not
 /// compile, and an untagged member's test in a tagged file runs only with the tag.
 pub(crate) fn can_hold_tests(source: &SourceFile<'_>, text: &str) -> Result<(), String> {
-    if let (Some(existing), Some(own)) = (package_name(text), source.members.package.as_deref())
+    if let (Some(existing), Ok(own)) = (package_name(text), test_package(source.members))
         && existing != own
     {
         return Err(format!("it is in package {existing}, not {own}"));
@@ -265,11 +276,17 @@ fn skip_space_and_comments(mut text: &str) -> Option<&str> {
     }
 }
 
-/// The package a file's tests are written in: the source's own (an internal test).
-pub(crate) fn source_package(file: &FileMembers) -> Result<&str, String> {
-    file.package
+/// The package a file's tests are written in: the source's own (an internal test), or
+/// `p_test` for a package whose tests must be external ([`crate::external`]).
+pub(crate) fn test_package(file: &FileMembers) -> Result<String, String> {
+    let package = file
+        .package
         .as_deref()
-        .ok_or_else(|| format!("{} has no package clause", file.path.display()))
+        .ok_or_else(|| format!("{} has no package clause", file.path.display()))?;
+    Ok(match crate::external::external_import_path(file) {
+        Some(_) => format!("{package}_test"),
+        None => package.to_owned(),
+    })
 }
 
 #[cfg(test)]
