@@ -215,6 +215,13 @@ impl VerifyReport {
                 .any(|test| matches!(test.status, TestStatus::NotCompiled | TestStatus::Failed))
     }
 
+    /// Takes in what the suite guard found in a later verification of the same run (a
+    /// `--coverage-rounds` follow-up): its packages rolled back and compared.
+    pub fn absorb_guard(&mut self, later: VerifyReport) {
+        self.rolled_back.extend(later.rolled_back);
+        self.suite_compared += later.suite_compared;
+    }
+
     /// Every test rolled back with its package's edit: its source file, name and why.
     pub fn rolled_back_tests(&self) -> impl Iterator<Item = (&std::path::Path, &str, &str)> {
         self.tests
