@@ -103,6 +103,8 @@ pub fn run(
     if let Some(verified) = &verified {
         session.remember_rolled_back(verified);
     }
+    // What the suite guard found in `--coverage-rounds` follow-ups, reported with the first.
+    let mut later_guard = crate::verify::VerifyReport::default();
     let funnel = match (&verified, &baselines) {
         (Some(verified), Some(baselines)) if !interrupted.load(Ordering::SeqCst) => {
             let written: Vec<WrittenFile> = results
@@ -127,7 +129,7 @@ pub fn run(
                 if interrupted.load(Ordering::SeqCst) {
                     break;
                 }
-                let Some(later) = follow_up(
+                let Some((later, guarded)) = follow_up(
                     &mut session,
                     args,
                     &packages,
@@ -140,6 +142,7 @@ pub fn run(
                     break;
                 };
                 funnel.absorb(round, later);
+                later_guard.absorb_guard(guarded);
             }
             drop(judge);
             funnel.mutation = targets.as_ref().map(MutationGain::of);
@@ -150,7 +153,8 @@ pub fn run(
     for file in results {
         report.file(printer, file.report, file.files_written);
     }
-    if let Some(verified) = verified {
+    if let Some(mut verified) = verified {
+        verified.absorb_guard(later_guard);
         report.set_verify(verified);
     }
     if let Some(funnel) = funnel {
@@ -206,7 +210,7 @@ pub fn run(
 /// One follow-up round of `--coverage-rounds`: for every member a test kept in the last
 /// round left lines of, one more ask carrying the lines still missed, for a test named after
 /// the kept one with the round (`TestAdd_2`); written, verified and judged like the first.
-/// `None` when no member is left to ask about.
+/// `None` when no member is left to ask about; else the judgement and the verification.
 fn follow_up(
     session: &mut LlmSession,
     args: &GenerateArgs,
@@ -215,7 +219,7 @@ fn follow_up(
     funnel: &crate::verify::CoverageFunnel,
     round: u32,
     mutants: Option<&mut MutantJudge<'_>>,
-) -> Result<Option<crate::verify::CoverageFunnel>, AppError> {
+) -> Result<Option<(crate::verify::CoverageFunnel, crate::verify::VerifyReport)>, AppError> {
     let wanted = funnel.still_missed(round - 1);
     if wanted.is_empty() {
         return Ok(None);
@@ -249,18 +253,22 @@ fn follow_up(
     else {
         return Ok(None);
     };
+    // A follow-up's tests are guarded like the first round's: what broke the user's suite
+    // is undone, remembered, and reported (exit 1).
+    session.remember_rolled_back(&verified);
     let written: Vec<WrittenFile> = results
         .iter()
         .filter_map(|outcome| WrittenFile::from_report(&outcome.report))
         .collect();
-    Ok(Some(judge_coverage(
+    let judged = judge_coverage(
         &verified,
         &written,
         &funnel.covered,
         &settings.scope,
         funnel_options(args),
         mutants,
-    )))
+    );
+    Ok(Some((judged, verified)))
 }
 
 /// How the funnel judges the model's tests.

@@ -413,13 +413,26 @@ impl Project {
         let runs = options.reruns.max(1);
         let mut outcomes: BTreeMap<usize, Vec<TestOutcome>> = BTreeMap::new();
         let mut last_output = None;
-        for _ in 0..runs {
-            for command in commands {
+        // The last run runs the units' whole suites where the suite guard will compare them:
+        // the new tests' verdicts come out of it all the same, and the guard need not run
+        // the suites again.
+        let suite = self.suite_to_run_with(request, options);
+        for run in 0..runs {
+            let whole = suite.as_ref().filter(|_| run + 1 == runs);
+            let this_run: Vec<&VerifyCommand> = match whole {
+                Some(suite) => vec![suite],
+                None => commands.to_vec(),
+            };
+            for command in this_run {
+                let snapshot = whole.map(|_| self.suite_snapshot());
                 let output = run_confined(
                     command,
                     options.test_timeout + options.build_timeout,
                     options,
                 )?;
+                if let Some(snapshot) = snapshot {
+                    self.keep_suite_run(request, snapshot, &output);
+                }
                 for result in self.driver.read_test_results(request, command, &output) {
                     let found = self.tests.iter().position(|test| {
                         test.is_pending()

@@ -25,6 +25,9 @@ pub(super) struct Project {
     /// Every file the run wrote in this project, with what it held before: the edit that
     /// is undone when it breaks a test of the user's that passed before it.
     pub undo: Vec<Undo>,
+    /// The last test run of verification that ran whole suites: the suite guard's "after"
+    /// for each unit whose files still hold what they held then.
+    pub suite_run: Option<super::suite_guard::SuiteRun>,
 }
 
 /// One file the run wrote, and how to undo the write.
@@ -234,6 +237,7 @@ pub(super) fn projects(
                         tests: Vec::new(),
                         scope: scope.cloned(),
                         undo: Vec::new(),
+                        suite_run: None,
                     },
                 );
             }

@@ -5,20 +5,36 @@
 //! undone, byte for byte (new files removed), and the suite runs as it was: if the test
 //! passes now, the edit broke it and stays undone; if it fails anyway, the edit is put back.
 //!
-//! "Before" runs only when "after" found a failure: a green suite costs one extra run, and
-//! a test that fails with and without the edit is told apart all the same.
+//! "Before" runs only when "after" found a failure, and "after" is verification's own last
+//! run where it can be: that run runs the units' whole suites instead of the new tests alone
+//! ([`SuiteRun`]), and its verdicts stand for every unit whose files still hold what they
+//! held then (a quarantine since changed them: that unit's suite runs again). A green suite
+//! costs no extra run, and a test that fails with and without the edit is told apart all
+//! the same.
 
-use super::VerifyOptions;
 use super::engine::run_confined;
 use super::project::{Project, Undo};
 use super::report::{RolledBack, TestStatus};
+use super::{VerifyMode, VerifyOptions};
 use crate::pipeline::write_atomically;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use testsmith_driver::{FileToVerify, TestOutcome, VerifyRequest};
+use testsmith_driver::{
+    CommandOutput, FileToVerify, SuiteResult, TestOutcome, VerifyCommand, VerifyRequest,
+};
 
 /// A test of the user's suite: its unit (Go: package folder) and name.
 type SuiteTest = (PathBuf, String);
+
+/// What a test run of verification that ran whole suites found, and what the files the run
+/// wrote held while it ran.
+#[derive(Debug)]
+pub(super) struct SuiteRun {
+    units: BTreeSet<PathBuf>,
+    /// Each file of [`Project::undo`] and its text then (`None`: absent).
+    files: Vec<(PathBuf, Option<String>)>,
+    results: Vec<SuiteResult>,
+}
 
 impl Project {
     /// Compares the user's suite of every unit this run wrote into with and without the
@@ -38,15 +54,21 @@ impl Project {
             .iter()
             .map(|undo| driver.suite_unit(&undo.rel))
             .collect();
-        let Some(after) = self.suite_failures(&units, options) else {
-            return Vec::new();
-        };
-        *compared += units.len();
+        let (mut after, unkept) = self.kept_failures(&units);
+        let mut ran = units.len() - unkept.len();
+        if !unkept.is_empty()
+            && let Some(fresh) = self.suite_failures(&unkept, options)
+        {
+            after.extend(fresh);
+            ran += unkept.len();
+        }
+        *compared += ran;
         if after.is_empty() {
             return Vec::new();
         }
-        // Again, so a flaky test blames nobody.
-        let Some(again) = self.suite_failures(&units, options) else {
+        // Again, so a flaky test blames nobody: the units that failed.
+        let failing: BTreeSet<PathBuf> = after.keys().map(|(unit, _)| unit.clone()).collect();
+        let Some(again) = self.suite_failures(&failing, options) else {
             return Vec::new();
         };
         let confirmed: BTreeMap<SuiteTest, String> = after
@@ -124,22 +146,98 @@ impl Project {
                 return None;
             }
         };
+        Some(self.users_failures(self.driver.read_suite_results(&request, &output), units))
+    }
+
+    /// The user's tests of `units` (not this run's) that failed among `results`, with what
+    /// they said.
+    fn users_failures(
+        &self,
+        results: Vec<SuiteResult>,
+        units: &BTreeSet<PathBuf>,
+    ) -> BTreeMap<SuiteTest, String> {
         let new_tests = self.new_tests();
-        Some(
-            self.driver
-                .read_suite_results(&request, &output)
-                .into_iter()
-                .filter(|result| units.contains(&result.unit))
-                .filter(|result| !new_tests.contains(&(result.unit.clone(), result.name.clone())))
-                .filter_map(|result| match result.outcome {
-                    TestOutcome::Failed(said) | TestOutcome::Unfinished(said) => Some((
-                        (result.unit, result.name),
-                        super::engine::failure_summary(&said),
-                    )),
-                    TestOutcome::Passed | TestOutcome::Skipped(_) => None,
-                })
+        results
+            .into_iter()
+            .filter(|result| units.contains(&result.unit))
+            .filter(|result| !new_tests.contains(&(result.unit.clone(), result.name.clone())))
+            .filter_map(|result| match result.outcome {
+                TestOutcome::Failed(said) | TestOutcome::Unfinished(said) => Some((
+                    (result.unit, result.name),
+                    super::engine::failure_summary(&said),
+                )),
+                TestOutcome::Passed | TestOutcome::Skipped(_) => None,
+            })
+            .collect()
+    }
+
+    /// The failures verification's last whole-suite run found in the units of `units` it
+    /// ran whose files are as they were then, and the units left to run.
+    fn kept_failures(
+        &self,
+        units: &BTreeSet<PathBuf>,
+    ) -> (BTreeMap<SuiteTest, String>, BTreeSet<PathBuf>) {
+        let Some(run) = &self.suite_run else {
+            return (BTreeMap::new(), units.clone());
+        };
+        let unchanged = |unit: &PathBuf| {
+            run.units.contains(unit)
+                && self
+                    .undo
+                    .iter()
+                    .filter(|undo| self.driver.suite_unit(&undo.rel) == *unit)
+                    .all(|undo| {
+                        let then = run.files.iter().find(|(path, _)| *path == undo.path);
+                        then.is_some_and(|(path, text)| std::fs::read_to_string(path).ok() == *text)
+                    })
+        };
+        let (kept, unkept): (BTreeSet<PathBuf>, BTreeSet<PathBuf>) =
+            units.iter().cloned().partition(unchanged);
+        (self.users_failures(run.results.clone(), &kept), unkept)
+    }
+
+    /// The command that runs the whole suites of `request`'s units in place of its run
+    /// commands, when the suite guard will compare them: `generate` (files may change),
+    /// something written, the user's ignored tests not asked for (they are no part of the
+    /// suite).
+    pub(super) fn suite_to_run_with(
+        &self,
+        request: &VerifyRequest,
+        options: &VerifyOptions,
+    ) -> Option<VerifyCommand> {
+        let guarded = options.mode == VerifyMode::Fix
+            && self.scope.is_some()
+            && !self.undo.is_empty()
+            && !options.include_ignored;
+        guarded
+            .then(|| self.driver.suite_command(request))
+            .flatten()
+    }
+
+    /// What the files the run wrote hold now, before a whole-suite run starts.
+    pub(super) fn suite_snapshot(&self) -> Vec<(PathBuf, Option<String>)> {
+        self.undo
+            .iter()
+            .map(|undo| (undo.path.clone(), std::fs::read_to_string(&undo.path).ok()))
+            .collect()
+    }
+
+    /// Keeps what a whole-suite run of `request`'s units found, for the suite guard.
+    pub(super) fn keep_suite_run(
+        &mut self,
+        request: &VerifyRequest,
+        files: Vec<(PathBuf, Option<String>)>,
+        output: &CommandOutput,
+    ) {
+        self.suite_run = Some(SuiteRun {
+            units: request
+                .files
+                .iter()
+                .map(|file| self.driver.suite_unit(&file.test_file))
                 .collect(),
-        )
+            files,
+            results: self.driver.read_suite_results(request, output),
+        });
     }
 
     /// A request naming one written file of each unit: the driver runs their whole suites.

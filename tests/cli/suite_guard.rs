@@ -187,13 +187,13 @@ fn rust_answers() -> HashMap<String, String> {
     .collect()
 }
 
-async fn serve_rust(log: &Log) -> MockServer {
+async fn serve_rust(log: &Log, answers: HashMap<String, String>) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
         .respond_with(Competent {
             log: log.clone(),
-            answers: rust_answers(),
+            answers,
             delay: Duration::ZERO,
         })
         .mount(&server)
@@ -205,7 +205,7 @@ async fn serve_rust(log: &Log) -> MockServer {
 async fn a_rust_test_module_that_breaks_a_users_test_is_rolled_back_byte_for_byte_and_not_written_again()
  {
     let log = Log::default();
-    let server = serve_rust(&log).await;
+    let server = serve_rust(&log, rust_answers()).await;
     let project = Project::new();
     project
         .write("Cargo.toml", CARGO_TOML)
@@ -269,7 +269,7 @@ async fn a_rust_test_module_that_breaks_a_users_test_is_rolled_back_byte_for_byt
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flaky_or_already_failing_rust_test_blames_nobody_and_the_module_stays() {
     let log = Log::default();
-    let server = serve_rust(&log).await;
+    let server = serve_rust(&log, rust_answers()).await;
     let project = Project::new();
     let lib = "/// How loud the crate is.\npub fn level() -> u32 {\n    1\n}\n";
     // Fails on the first run only: it leaves a file beside the manifest.
@@ -297,4 +297,172 @@ async fn a_flaky_or_already_failing_rust_test_blames_nobody_and_the_module_stays
     assert!(project.read("src/lib.rs").contains("mod lib_tests;"));
     assert!(project.exists("ran-once"), "the user's suite did not run");
     assert_eq!(project.read("tests/user.rs"), user_tests);
+}
+
+/// Counts its runs in a file beside the manifest, one line each.
+fn counting(name: &str, file: &str) -> String {
+    format!(
+        "#[test]\nfn {name}() {{\n    use std::io::Write;\n    let path = std::path::Path::new(env!(\"CARGO_MANIFEST_DIR\")).join(\"{file}\");\n    let mut runs = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();\n    writeln!(runs, \"ran\").unwrap();\n    assert!(level() >= 1);\n}}\n"
+    )
+}
+
+/// The cost: verification's own run of the new tests is the whole suite's run, and the guard
+/// takes its verdicts for "after" — a green suite is run once, the new test with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_green_rust_suite_runs_once_verifications_run_is_the_guards() {
+    let log = Log::default();
+    let answers = [("test_level".to_owned(), counting("test_level", "new-runs"))].into();
+    let server = serve_rust(&log, answers).await;
+    let project = Project::new();
+    let user_test = counting("users_own", "user-runs");
+    project
+        .write(
+            "Cargo.toml",
+            CARGO_TOML.replace("guarded_loudness", "guarded_once"),
+        )
+        .write(
+            "src/lib.rs",
+            "/// How loud.\npub fn level() -> u32 {\n    1\n}\n",
+        )
+        .write(
+            "tests/user.rs",
+            format!("use guarded_once::level;\n\n{user_test}"),
+        );
+    let doc = run(with_toolchains(generate_llm(
+        &project,
+        &server,
+        &["--verify", "--format", "json"],
+    )))
+    .await
+    .success()
+    .json();
+    assert_eq!(doc["verify"]["totals"]["passed"], 1, "{doc}");
+    assert_eq!(doc["verify"]["suite_compared"], 1, "{doc}");
+    assert_eq!(
+        project.read("new-runs"),
+        "ran\n",
+        "the new test ran more than once"
+    );
+    assert_eq!(
+        project.read("user-runs"),
+        "ran\n",
+        "the user's suite ran more than once"
+    );
+}
+
+// ---- follow-up rounds ----------------------------------------------------------------------
+
+/// A package whose `Mode` has three branches; the user's own test covers the default one.
+const MODES_GO: &str = "package mode\n\nvar current = \"quiet\"\n\n// SetMode switches the package's mode.\nfunc SetMode(m string) { current = m }\n\n// Mode says the package's mode.\nfunc Mode() string {\n\tswitch current {\n\tcase \"loud\":\n\t\treturn \"LOUD\"\n\tcase \"off\":\n\t\treturn \"\"\n\t}\n\treturn current\n}\n";
+
+/// Round one covers `off` and puts the mode back; the follow-up for the `loud` branch leaves
+/// the package loud, which breaks the user's test that runs after it.
+fn follow_up_answers() -> HashMap<String, String> {
+    [
+        (
+            "TestSetMode",
+            "func TestSetMode(t *testing.T) {\n\tSetMode(\"quiet\")\n\tif Mode() != \"quiet\" {\n\t\tt.Fatal(\"want quiet\")\n\t}\n}",
+        ),
+        (
+            "TestMode",
+            "func TestMode(t *testing.T) {\n\tSetMode(\"off\")\n\tdefer SetMode(\"quiet\")\n\tif Mode() != \"\" {\n\t\tt.Fatal(\"want empty when off\")\n\t}\n}",
+        ),
+        (
+            "TestMode_2",
+            "func TestMode_2(t *testing.T) {\n\tSetMode(\"loud\")\n\tif Mode() != \"LOUD\" {\n\t\tt.Fatal(\"want LOUD\")\n\t}\n}",
+        ),
+    ]
+    .into_iter()
+    .map(|(name, code)| (name.to_owned(), code.to_owned()))
+    .collect()
+}
+
+/// `--coverage-rounds`: a follow-up round's tests are guarded like the first round's — the
+/// follow-up's edit is undone (round one's kept tests stay), reported, and the run exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coverage_follow_up_that_breaks_a_users_test_is_rolled_back_and_reported() {
+    let log = Log::default();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(Competent {
+            log: log.clone(),
+            answers: follow_up_answers(),
+            delay: Duration::ZERO,
+        })
+        .mount(&server)
+        .await;
+    let project = Project::new();
+    project
+        .write("go.mod", GO_MOD)
+        .write("mode.go", MODES_GO)
+        .write("zz_start_test.go", USERS_START_TEST);
+    let doc = run(with_toolchains(generate_llm(
+        &project,
+        &server,
+        &["--coverage", "--coverage-rounds", "1", "--format", "json"],
+    )))
+    .await
+    .code(1)
+    .json();
+    let asked: Vec<String> = log.asked().concat();
+    assert!(asked.iter().any(|name| name == "TestMode_2"), "{asked:?}");
+    let rolled_back = &doc["verify"]["rolled_back"];
+    assert_eq!(rolled_back.as_array().map(Vec::len), Some(1), "{doc}");
+    assert_eq!(rolled_back[0]["broken"][0], "TestStartsQuiet", "{doc}");
+    let tests = project.read("mode_test.go");
+    assert!(
+        tests.contains("func TestMode("),
+        "round one's test stays:\n{tests}"
+    );
+    assert!(
+        !tests.contains("TestMode_2"),
+        "the follow-up stays:\n{tests}"
+    );
+    let suite = toolchain(project.root(), "go", &["test", "-count=1", "-v", "."]);
+    assert!(suite.contains("--- PASS: TestStartsQuiet"), "{suite}");
+}
+
+/// A module whose test leaves a panic hook that aborts the process: the user's test that
+/// catches a panic takes the whole test binary down with it, and every test it had not
+/// reported yet goes unseen. The stopped binary is what broke, and the edit is undone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_module_that_makes_the_test_binary_abort_is_rolled_back() {
+    let log = Log::default();
+    let answers = [(
+        "test_level".to_owned(),
+        "#[test]\nfn test_level() {\n    std::panic::set_hook(Box::new(|_| std::process::abort()));\n    assert_eq!(level(), 1);\n}".to_owned(),
+    )]
+    .into();
+    let server = serve_rust(&log, answers).await;
+    let lib = "/// How loud the crate is.\npub fn level() -> u32 {\n    1\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn survives_a_panic() {\n        std::thread::sleep(std::time::Duration::from_millis(300));\n        assert!(std::panic::catch_unwind(|| panic!(\"inside\")).is_err());\n    }\n}\n";
+    let project = Project::new();
+    project
+        .write(
+            "Cargo.toml",
+            CARGO_TOML.replace("guarded_loudness", "guarded_abort"),
+        )
+        .write("src/lib.rs", lib);
+    let doc = run(with_toolchains(generate_llm(
+        &project,
+        &server,
+        &["--verify", "--format", "json"],
+    )))
+    .await
+    .code(1)
+    .json();
+    let rolled_back = &doc["verify"]["rolled_back"];
+    assert_eq!(
+        rolled_back[0]["broken"][0], "the test binary of src/lib.rs",
+        "{doc}"
+    );
+    assert!(
+        rolled_back[0]["failure"]
+            .as_str()
+            .unwrap()
+            .contains("stopped before reporting all its tests"),
+        "{doc}"
+    );
+    assert_eq!(project.read("src/lib.rs"), lib);
+    assert!(!project.exists("src/lib_tests.rs"));
 }

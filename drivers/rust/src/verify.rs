@@ -225,15 +225,66 @@ pub(crate) fn suite_command(request: &VerifyRequest) -> Option<VerifyCommand> {
 /// Every test a suite command ran, by its path in its test binary; all in the package's
 /// one unit (the project root). A path two binaries share (`it_works` in two files of
 /// `tests/`) is reported once per binary.
+///
+/// A test binary that stopped before its report ended (a test called `process::exit`, or a
+/// panic hook aborted the process) hides every test it had not reported yet: it is one
+/// result of its own, unfinished, named after its target (`the test binary of
+/// src/lib.rs`), so that a run where it stops is told from one where it does not.
 pub(crate) fn suite_results(output: &CommandOutput) -> Vec<SuiteResult> {
+    let stopped = stopped_binaries(output).into_iter().map(|target| {
+        (
+            format!("the test binary of {target}"),
+            TestOutcome::Unfinished(format!(
+                "it stopped before reporting all its tests: {}",
+                crash_note(output)
+            )),
+        )
+    });
     verdicts(output)
         .into_iter()
+        .chain(stopped)
         .map(|(name, outcome)| SuiteResult {
             unit: PathBuf::new(),
             name,
             outcome,
         })
         .collect()
+}
+
+/// The targets whose test binary started (`running N tests`) but never printed its `test
+/// result:` line. Cargo names each binary on stderr (`Running unittests src/lib.rs (..)`,
+/// `Running tests/api.rs (..)`) in the order their reports follow on stdout.
+fn stopped_binaries(output: &CommandOutput) -> Vec<String> {
+    let targets: Vec<&str> = output
+        .stderr
+        .lines()
+        .filter_map(|line| {
+            let rest = line.trim().strip_prefix("Running ")?;
+            let rest = rest.strip_prefix("unittests ").unwrap_or(rest);
+            Some(rest.split(" (").next().unwrap_or(rest).trim())
+        })
+        .collect();
+    binary_reports(&output.stdout)
+        .into_iter()
+        .filter(|report| starts_a_binary(report.lines().next().unwrap_or("")))
+        .enumerate()
+        .filter(|(_, report)| !report.lines().any(|line| line.starts_with("test result:")))
+        .map(|(index, _)| match targets.get(index) {
+            Some(target) => (*target).to_owned(),
+            None => format!("#{}", index + 1),
+        })
+        .collect()
+}
+
+/// Whether `line` is libtest's `running N test(s)`, the first line of a binary's report.
+fn starts_a_binary(line: &str) -> bool {
+    line.trim_end()
+        .strip_prefix("running ")
+        .is_some_and(|rest| {
+            rest.strip_suffix(" tests")
+                .or_else(|| rest.strip_suffix(" test"))
+                .is_some_and(|count| count.parse::<usize>().is_ok())
+        })
 }
 
 /// The environment of every command that runs tests.
@@ -293,12 +344,7 @@ fn binary_reports(stdout: &str) -> Vec<&str> {
     let mut starts: Vec<usize> = Vec::new();
     let mut at = 0;
     for line in stdout.split_inclusive('\n') {
-        let trimmed = line.trim_end();
-        if trimmed.strip_prefix("running ").is_some_and(|rest| {
-            rest.strip_suffix(" tests")
-                .or_else(|| rest.strip_suffix(" test"))
-                .is_some_and(|count| count.parse::<usize>().is_ok())
-        }) {
+        if starts_a_binary(line) {
             starts.push(at);
         }
         at += line.len();
@@ -742,6 +788,35 @@ mod tests {
             ]
         );
         assert!(results.iter().all(|result| result.unit == Path::new("")));
+    }
+
+    #[test]
+    fn a_test_binary_that_stopped_early_is_one_unfinished_result_named_after_its_target() {
+        let stdout = "\nrunning 3 tests\ntest lib_tests::test_hook ... ok\n\n\
+                      running 1 test\ntest it_works ... ok\n\n\
+                      test result: ok. 1 passed; 0 failed\n";
+        let stderr = "     Running unittests src/lib.rs (target/debug/deps/x-1)\n\
+                      error: test failed, to rerun pass `--lib`\n\nCaused by:\n  process didn't \
+                      exit successfully: `/t/deps/x-1` (signal: 6, SIGABRT: process abort signal)\n\
+                      \x20    Running tests/api.rs (target/debug/deps/api-2)\n";
+        let results = suite_results(&output(stdout, stderr));
+        let stopped: Vec<&SuiteResult> = results
+            .iter()
+            .filter(|result| result.name.starts_with("the test binary"))
+            .collect();
+        assert_eq!(stopped.len(), 1, "{results:?}");
+        assert_eq!(stopped[0].name, "the test binary of src/lib.rs");
+        assert!(
+            matches!(&stopped[0].outcome, TestOutcome::Unfinished(note) if note.contains("SIGABRT")),
+            "{:?}",
+            stopped[0].outcome
+        );
+        // Binaries that finished their report are no result of their own.
+        assert!(
+            suite_results(&output(SUITE, ""))
+                .iter()
+                .all(|r| !r.name.starts_with("the test"))
+        );
     }
 
     #[test]
