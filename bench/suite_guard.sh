@@ -38,14 +38,14 @@ for which in BEFORE BIN; do
   eval "$fresh"
   (cd "$work/c" && TESTSMITH_LOG=info "${!which}" generate --verify . 2>&1 >/dev/null) \
     | sed -n 's/.*verify: \(\(cargo\|go\) test .*\) (in .*/\1/p' > "$work/$which.commands"
-  echo "$which: $(grep -c -v -- '--no-run\|-run ^\$' "$work/$which.commands") test runs"
+  echo "$which: $(grep -c -v -- "--no-run\|-run '^\\$'" "$work/$which.commands") test runs"
   cut -c1-110 "$work/$which.commands" | sed 's/^/  /'
 done
 
 # The run BEFORE made and BIN does not: verification's run of the new tests alone, on the
 # warm build BEFORE's run left (unconfined here, so a lower bound), beside the whole suite.
-saved=$(grep -- '--exact\|-run ^(' "$work/BEFORE.commands" | head -1 || true)
-whole=$(grep -v -- '--exact\|-run ^\|--no-run' "$work/BEFORE.commands" | head -1 || true)
+saved=$(grep -- "--exact\|-run '^(" "$work/BEFORE.commands" | head -1 || true)
+whole=$(grep -v -- "--exact\|-run '\|--no-run" "$work/BEFORE.commands" | head -1 || true)
 if [ -n "$saved" ] && [ -n "$whole" ]; then
   echo "== the saved run alone, warm"
   eval "$fresh"
