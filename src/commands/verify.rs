@@ -167,7 +167,7 @@ pub fn after_generate(
         .collect();
     // What a killed run wrote but never verified is verified now, then what this run wrote
     // stays marked until it is settled.
-    let pending = Pending::open(&super::state::project_root().ok()?);
+    let pending = Pending::open(&super::state::project_root().ok()?, !written.is_empty());
     let sources: Vec<PathBuf> = outcomes
         .iter()
         .map(|outcome| outcome.report.path.clone())

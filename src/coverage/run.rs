@@ -36,7 +36,7 @@ pub struct PackageRun {
     driver: &'static dyn Driver,
     target: CoverageTarget,
     /// Holds the binary and profiles; removed on drop.
-    _work: tempfile::TempDir,
+    _work: crate::sandbox::PrivateDir,
     /// Files the toolchain wrote into the project; removed on drop.
     _side_files: SideFiles,
     /// What every existing test executed, run together once.

@@ -227,7 +227,7 @@ pub fn check_required() -> Result<(), SandboxError> {
 pub struct Prepared {
     pub command: std::process::Command,
     pub confinement: Confinement,
-    _tmp: tempfile::TempDir,
+    _tmp: PrivateDir,
 }
 
 /// The process for `command` (whose program is at `program`): cleared environment, private
@@ -326,18 +326,35 @@ pub fn confined_root(dir: &Path) -> PathBuf {
 }
 
 /// A fresh folder that confined commands working in `dir` may write (test binaries,
-/// coverage profiles), under `<dir>/.testsmith/build/`; removed when dropped. Anything a
-/// confined command must write outside the project goes here instead: the system's
-/// temporary folder is hidden from it.
-pub fn private_dir(dir: &Path, prefix: &str) -> Result<tempfile::TempDir, SandboxError> {
+/// coverage profiles), under `<dir>/.testsmith/build/`; removed when dropped, or when a
+/// signal ends the run. Anything a confined command must write outside the project goes
+/// here instead: the system's temporary folder is hidden from it.
+pub fn private_dir(dir: &Path, prefix: &str) -> Result<PrivateDir, SandboxError> {
     let build = build_dir(&confined_root(dir))?;
-    tempfile::Builder::new()
+    let folder = tempfile::Builder::new()
         .prefix(prefix)
         .tempdir_in(&build)
         .map_err(|source| SandboxError::BuildDir {
             path: build,
             source,
-        })
+        })?;
+    Ok(PrivateDir {
+        _on_stop: crate::verify::stop::remove_on_stop(folder.path()),
+        folder,
+    })
+}
+
+/// A folder made by [`private_dir`].
+#[derive(Debug)]
+pub struct PrivateDir {
+    folder: tempfile::TempDir,
+    _on_stop: crate::verify::stop::RemoveOnStop,
+}
+
+impl PrivateDir {
+    pub fn path(&self) -> &Path {
+        self.folder.path()
+    }
 }
 
 /// `<dir>/.testsmith/build`, created with a `.gitignore` of `*` in `.testsmith` when new.

@@ -21,8 +21,16 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// Opens the marks of the project at `root`.
-    pub fn open(root: &Path) -> Pending {
+    /// Opens the marks of the project at `root`. Without `writing` (a run that wrote no
+    /// test), a project that has no `state.db` yet gets none: there is nothing to mark, and
+    /// no marks an earlier run could have left.
+    pub fn open(root: &Path, writing: bool) -> Pending {
+        let database = root
+            .join(crate::store::STATE_DIR)
+            .join(crate::store::STATE_FILE);
+        if !writing && !database.exists() {
+            return Pending { store: None };
+        }
         let store = Store::open(root)
             .inspect_err(|error| {
                 tracing::warn!(

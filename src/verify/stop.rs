@@ -14,11 +14,16 @@
 //!
 //! Own groups also mean a Ctrl-C at the terminal reaches testsmith alone, which then stops
 //! the commands itself — the same path as a SIGTERM sent to its PID.
+//!
+//! Exiting on a signal skips destructors, so the private folders the commands were given
+//! (under `.testsmith/build/`) are registered here too ([`remove_on_stop`]) and removed
+//! once their commands are dead.
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -34,12 +39,15 @@ struct Running {
     stopping: bool,
     /// How many [`Graceful`] guards are held.
     graceful: usize,
+    /// Private folders of the commands, removed when a signal ends the run.
+    folders: BTreeSet<PathBuf>,
 }
 
 static RUNNING: Mutex<Running> = Mutex::new(Running {
     groups: BTreeSet::new(),
     stopping: false,
     graceful: 0,
+    folders: BTreeSet::new(),
 });
 
 fn running() -> MutexGuard<'static, Running> {
@@ -83,9 +91,34 @@ pub fn listen() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Exits with 130 while holding the registry, so no command can start in between.
-fn exit_interrupted(_running: MutexGuard<'static, Running>) -> ! {
+/// Removes the registered folders (their commands are dead by now) and exits with 130 while
+/// holding the registry, so no command can start in between.
+fn exit_interrupted(running: MutexGuard<'static, Running>) -> ! {
+    for folder in &running.folders {
+        let _ = std::fs::remove_dir_all(folder);
+    }
     std::process::exit(crate::errors::Outcome::Interrupted.code().into())
+}
+
+/// A folder removed if a signal ends the run while this is held; dropping it (the folder's
+/// own cleanup runs then) forgets the folder.
+#[derive(Debug)]
+pub struct RemoveOnStop {
+    folder: PathBuf,
+}
+
+/// Registers `folder` for removal when a signal ends the run.
+pub fn remove_on_stop(folder: &Path) -> RemoveOnStop {
+    running().folders.insert(folder.to_owned());
+    RemoveOnStop {
+        folder: folder.to_owned(),
+    }
+}
+
+impl Drop for RemoveOnStop {
+    fn drop(&mut self) {
+        running().folders.remove(&self.folder);
+    }
 }
 
 /// Marks the run as stopping and ends every running command's group; returns the registry

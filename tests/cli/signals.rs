@@ -138,10 +138,29 @@ fn wait_for_test_binary(testsmith: &mut Child) -> Vec<Process> {
     }
 }
 
+/// The private folders commands were given under the project's `.testsmith/build/`
+/// (`tmp-*`, `coverage-*`), leaving out the caches that are meant to stay.
+fn private_folders(project: &Project) -> Vec<String> {
+    std::fs::read_dir(project.path(".testsmith/build"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .filter(|name| !matches!(name.as_str(), "go-cache" | "target"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Sends `signal` to testsmith's PID alone once its test binary runs, and checks that every
-/// process of the run is gone when testsmith has exited, with 130.
+/// process of the run is gone when testsmith has exited, with 130, and its private folders
+/// with them.
 fn stop_mid_verification(project: &Project, mut testsmith: Child, signal: &str) -> Finished {
     let below = wait_for_test_binary(&mut testsmith);
+    assert!(
+        !private_folders(project).is_empty(),
+        "the running command has its private folder"
+    );
     assert!(
         below.len() >= 2,
         "go (exec'd by the confining `__confine`) and the test binary: {below:?}"
@@ -172,6 +191,7 @@ fn stop_mid_verification(project: &Project, mut testsmith: Child, signal: &str) 
         "left running after testsmith exited: {left:?}"
     );
     assert_eq!(naming(project.root()), Vec::new());
+    assert_eq!(private_folders(project), Vec::<String>::new());
     finished.code(130)
 }
 

@@ -3,7 +3,7 @@
 //! moved aside with a warning naming where it went, and the run goes on with a fresh one;
 //! a newer one is cleared without its schema being touched. Real SQLite files throughout.
 
-use crate::fake_llm::{FakeLlm, generate_llm};
+use crate::fake_llm::{FakeLlm, generate_llm, one_go_function};
 use crate::util::{Finished, Project, run_async as run};
 use rusqlite::Connection;
 use std::path::PathBuf;
@@ -12,13 +12,23 @@ use std::time::Duration;
 const STATE: &str = ".testsmith/state.db";
 const GARBAGE: &[u8] = b"not a database, just a file someone overwrote\n";
 
-fn one_go_function() -> Project {
-    let project = Project::new();
+#[test]
+fn generate_verify_with_nothing_to_write_creates_no_state_database() {
+    let project = one_go_function();
     project.write(
-        "calc/calc.go",
-        "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n",
+        "calc/calc_test.go",
+        "package calc\n\nimport \"testing\"\n\nfunc TestAdd(t *testing.T) {\n\tif Add(1, 2) != 3 {\n\t\tt.Fatal(\"1+2\")\n\t}\n}\n",
     );
-    project
+    let finished = project.testsmith(&["generate", "--verify"]).run().success();
+    assert!(
+        finished.stdout.contains("1 already tested"),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        !project.exists(STATE),
+        "a run that wrote nothing made {STATE}"
+    );
 }
 
 /// The path a warning on stderr says the unusable database was moved to; it exists.
