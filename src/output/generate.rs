@@ -467,13 +467,13 @@ impl GenerateReport {
         }
         printer.flush()?;
         Ok(
-            // An edit undone because it broke the user's suite failed like an unwritable file.
+            // An edit undone because it broke the user's suite failed like an unwritable file;
+            // so did `--verify` when it could not prove what it wrote.
             if self.summary.failed.is_empty()
                 && !self.has_syntax_errors
-                && self
-                    .verify
-                    .as_ref()
-                    .is_none_or(|verify| verify.rolled_back.is_empty())
+                && self.verify.as_ref().is_none_or(|verify| {
+                    verify.rolled_back.is_empty() && !verify.leaves_tests_unproven()
+                })
             {
                 Outcome::Success
             } else {

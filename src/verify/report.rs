@@ -109,6 +109,10 @@ pub struct VerifyTotals {
     /// `testsmith verify`: tests that failed or did not compile.
     pub failed: usize,
     pub not_verified: usize,
+    /// Of those, the tests nothing could check: their project was not found (no `go.mod`,
+    /// `Cargo.toml` or GOPATH) or its toolchain is not on `PATH`. (The others were left out
+    /// of the build by the tags or features chosen, and the reason names the flag.)
+    pub unchecked: usize,
     /// Tests undone with their package's edit, which broke a test of the user's.
     pub rolled_back: usize,
 }
@@ -153,6 +157,9 @@ pub struct VerifyReport {
     /// `none`); absent when nothing ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confinement: Option<&'static str>,
+    /// Tests outside every project (no `go.mod`, `Cargo.toml` or GOPATH above them).
+    #[serde(skip)]
+    pub(crate) projectless: usize,
 }
 
 impl VerifyReport {
@@ -187,7 +194,25 @@ impl VerifyReport {
                 TestStatus::RolledBack => totals.rolled_back += 1,
             }
         }
+        totals.unchecked = self.projectless
+            + self
+                .skipped
+                .iter()
+                .map(|project| project.tests)
+                .sum::<usize>();
         self.totals = totals;
+    }
+
+    /// Whether `generate --verify` leaves a test it wrote unproven or broken: one nothing
+    /// could check (no project, no toolchain), or one that does not compile or fails and
+    /// could not be removed or quarantined. A test left out of the build by the tags or
+    /// features chosen is not counted: its reason names the flag that builds it.
+    pub fn leaves_tests_unproven(&self) -> bool {
+        self.totals.unchecked > 0
+            || self
+                .tests
+                .iter()
+                .any(|test| matches!(test.status, TestStatus::NotCompiled | TestStatus::Failed))
     }
 
     /// Takes in what the suite guard found in a later verification of the same run (a
@@ -299,7 +324,14 @@ impl VerifyReport {
         if totals.failed > 0 {
             parts.push(format!("{} failed", totals.failed));
         }
-        if totals.not_verified > 0 {
+        if totals.not_verified > 0 && totals.unchecked > 0 {
+            parts.push(format!(
+                "{} not verified ({} with no project or toolchain to check {})",
+                totals.not_verified,
+                totals.unchecked,
+                if totals.unchecked == 1 { "it" } else { "them" }
+            ));
+        } else if totals.not_verified > 0 {
             parts.push(format!("{} not verified", totals.not_verified));
         }
         if totals.rolled_back > 0 {
@@ -361,6 +393,7 @@ mod tests {
                 empty: 0,
                 failed: 0,
                 not_verified: 0,
+                unchecked: 0,
                 rolled_back: 0,
             }
         );

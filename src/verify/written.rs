@@ -134,7 +134,10 @@ pub fn verify_written(
         VerifyMode::Check => None,
     };
     let (projects, unverifiable) = projects(written, scope);
-    let mut report = VerifyReport::default();
+    let mut report = VerifyReport {
+        projectless: unverifiable.len(),
+        ..VerifyReport::default()
+    };
     for test in unverifiable {
         report.push(test);
     }

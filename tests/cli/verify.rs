@@ -228,8 +228,9 @@ fn without_go_on_path_the_tests_are_written_and_verification_is_reported_skipped
     let run = testsmith(&project, &["generate", "--verify", "--format", "json"])
         .env("PATH", "/testsmith-nowhere")
         .run()
-        // Exit code 0: generating is the job, and it was done; the warning says the rest.
-        .success();
+        // Exit code 1: `--verify` was asked for and proved nothing; the tests stay written
+        // and the warning says why.
+        .code(1);
     assert!(
         run.stderr
             .contains("`go` was not found on PATH; the tests were not verified"),
@@ -239,6 +240,7 @@ fn without_go_on_path_the_tests_are_written_and_verification_is_reported_skipped
     assert!(project.read("calc/calc_test.go").contains("func TestAdd("));
     let doc = run.json();
     assert_eq!(totals(&doc)["not_verified"], 1);
+    assert_eq!(totals(&doc)["unchecked"], 1);
     assert_eq!(totals(&doc)["compiled"], 0);
     assert_eq!(doc["verify"]["skipped"][0]["language"], "go");
 
@@ -733,17 +735,32 @@ fn a_go_package_in_no_module_and_no_gopath_is_told_to_run_go_mod_init_once() {
         finished.stderr
     );
 
-    let doc = testsmith(
+    // `generate --verify` writes the tests, proves none, and says so with exit code 1.
+    let finished = testsmith(&project, &["generate", "--verify", "loose"]).run();
+    assert_eq!(finished.code, 1, "{}{}", finished.stdout, finished.stderr);
+    assert!(
+        finished
+            .stdout
+            .contains("3 not verified (3 with no project or toolchain to check them)"),
+        "{}",
+        finished.stdout
+    );
+    for written in ["loose/a_test.go", "loose/b_test.go"] {
+        std::fs::remove_file(project.path(written)).unwrap();
+    }
+    let finished = testsmith(
         &project,
         &["generate", "--verify", "--format", "json", "loose"],
     )
-    .run()
-    .json();
+    .run();
+    assert_eq!(finished.code, 1, "{}", finished.stderr);
+    let doc = finished.json();
     assert_eq!(
         doc["verify"]["totals"]["not_verified"], 3,
         "{}",
         doc["verify"]
     );
+    assert_eq!(doc["verify"]["totals"]["unchecked"], 3, "{}", doc["verify"]);
     assert_eq!(
         test_entry(&doc, "TestNeg")["reason"],
         reason,
