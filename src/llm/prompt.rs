@@ -161,16 +161,37 @@ pub fn build_prompt(
          for it.",
         members.len()
     );
-    for member in members {
+    // With skeletons, the code under test comes first and each member's heading is followed
+    // by its skeleton: measured with a 0.5B model, a heading followed by the member's code
+    // had it answer with that code again (Rust free functions, every time).
+    let skeletons = members.iter().all(|member| member.skeleton.is_some());
+    if skeletons {
+        let sources: Vec<&str> = members.iter().map(|m| m.source.trim_end()).collect();
         let _ = write!(
             required,
-            "\n### `{}` — test name `{}`\nThe code under test (it exists already: call it, \
-             never copy it):\n```{}\n{}\n```\n",
-            member.id,
-            member.test_name,
+            "\nThe code under test (it exists already: call it, never copy it):\n```{}\n{}\n```\n",
             file.language,
-            member.source.trim_end()
+            sources.join("\n\n")
         );
+    }
+    for member in members {
+        if skeletons {
+            let _ = write!(
+                required,
+                "\n### `{}` — test name `{}`\n",
+                member.id, member.test_name
+            );
+        } else {
+            let _ = write!(
+                required,
+                "\n### `{}` — test name `{}`\nThe code under test (it exists already: call it, \
+                 never copy it):\n```{}\n{}\n```\n",
+                member.id,
+                member.test_name,
+                file.language,
+                member.source.trim_end()
+            );
+        }
         if let Some(skeleton) = &member.skeleton {
             let _ = write!(
                 required,
@@ -253,7 +274,6 @@ pub fn build_prompt(
     }
     // A member's own skeleton shows the style better than another member's test, which
     // small models copy into unrelated tests: the example goes when every member has one.
-    let skeletons = members.iter().all(|member| member.skeleton.is_some());
     if let Some(example) = file.style_example.as_ref().filter(|_| !skeletons) {
         let section = format!(
             "An existing test of another member, to show the project's style only (never copy \
@@ -438,6 +458,15 @@ mod tests {
              func TestAdd(t *testing.T) {\n\t// TODO: cases\n}\n```"
         ));
         assert!(!prompt.user.contains("Its test: `"));
+        // The code under test comes before the member's heading, the skeleton right after.
+        let code = prompt
+            .user
+            .find("```go\nfunc Add() {}\n```")
+            .expect("the code under test");
+        let heading = prompt
+            .user
+            .find("### `Add` — test name `TestAdd`\nIts test, to complete:");
+        assert!(code < heading.expect("the heading, then the skeleton"));
         // The answer's shape is the skeleton.
         assert!(prompt.user.contains(
             r#"Answer with this JSON only with each `…` replaced by a concrete value, one item per member in the order above: {"tests":[{"name":"TestAdd","code":"func TestAdd(t *testing.T) {\n\t// TODO: cases\n}"}]}"#

@@ -85,7 +85,7 @@ mod tests {
     }
 
     #[test]
-    fn errors_stop_the_test_and_a_call_without_results_asks_for_a_check() {
+    fn errors_stop_the_test_and_a_pointer_receiver_is_compared_after_a_call_without_results() {
         let code = skeleton_of("NewRect", "TestNewRect").unwrap();
         assert!(
             code.contains("\tgot, err := NewRect(w, h)\n\tif err != nil {\n\t\tt.Fatalf("),
@@ -98,7 +98,9 @@ mod tests {
         let code = skeleton_of("Scale", "TestRect_Scale").unwrap();
         assert!(
             code.contains(
-                "\tk := … // float64\n\tr.Scale(k)\n\t// check r's state after the call:\n\tif … {"
+                "\tk := … // float64\n\tr.Scale(k)\n\twant := … // *Rect, as r is after the \
+                 call\n\tif !reflect.DeepEqual(r, want) {\n\t\tt.Errorf(\"Rect.Scale() left %v, \
+                 want %v\", r, want)\n\t}\n}"
             ),
             "{code}"
         );
@@ -110,14 +112,17 @@ mod tests {
     }
 
     #[test]
-    fn a_struct_without_a_constructor_is_built_from_its_fields_when_one_is_exported() {
+    fn a_struct_without_a_constructor_is_built_from_its_fields() {
         let code = skeleton_of("Circle.Area", "TestCircle_Area").unwrap();
         assert!(
             code.contains("\tc := Circle{…} // R float64; name string\n\tgot := c.Area()\n"),
             "{code}"
         );
         let code = skeleton_of("Len", "TestBag_Len").unwrap();
-        assert!(code.contains("\tb := new(Bag)\n"), "{code}");
+        assert!(
+            code.contains("\tb := &Bag{…} // items []int\n\tgot := b.Len()\n"),
+            "{code}"
+        );
     }
 
     #[test]
