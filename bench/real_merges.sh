@@ -10,14 +10,16 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-testsmith=${TESTSMITH:-$repo/target/debug/testsmith}
-out=${OUT:-${TMPDIR:-/tmp}/testsmith-real-merges}
+testsmith=$(realpath "${TESTSMITH:-$repo/target/debug/testsmith}")
+out=$(realpath -m "${OUT:-${TMPDIR:-/tmp}/testsmith-real-merges}")
 registry=$(ls -d "$HOME"/.cargo/registry/src/*/ | head -1)
 rm -rf "$out" && mkdir -p "$out"
 export GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GOCACHE=$out/gocache GOPATH=$out/gopath
 export CARGO_TARGET_DIR=$out/target CARGO_NET_OFFLINE=true
 
-go_packages=(github.com/google/uuid github.com/hashicorp/golang-lru github.com/pkg/errors)
+# Modules, and a GOPATH project (no go.mod, GO111MODULE=off: its tests assert its GOPATH path).
+go_packages=(github.com/google/uuid github.com/hashicorp/golang-lru)
+gopath_packages=(github.com/pkg/errors)
 crates=(strsim-0.11.1 scopeguard-1.2.0 fnv-1.0.7)
 
 go_outcomes() {
@@ -38,11 +40,17 @@ failures=0
 row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
 row project written "pre-existing tests (failing before)" "outcome changed" "vet/test after"
 row --- --- --- --- ---
-for pkg in "${go_packages[@]}"; do
-    dir=$out/go/$(basename "$pkg")
+for pkg in "${go_packages[@]}" "${gopath_packages[@]}"; do
+    if [[ " ${gopath_packages[*]} " == *" $pkg "* ]]; then
+        dir=$out/gopath/src/$pkg
+        export GO111MODULE=off GOFLAGS=
+    else
+        dir=$out/go/$(basename "$pkg")
+        export GO111MODULE=on GOFLAGS=-mod=mod
+    fi
     mkdir -p "$(dirname "$dir")" && cp -r "/usr/share/gocode/src/$pkg" "$dir" && chmod -R u+w "$dir"
     cd "$dir"
-    [ -f go.mod ] || printf 'module %s\n\ngo 1.13\n' "$pkg" >go.mod
+    [ "$GO111MODULE" = off ] || [ -f go.mod ] || printf 'module %s\n\ngo 1.13\n' "$pkg" >go.mod
     go_outcomes >"$out/before.txt"
     written=$("$testsmith" generate --verify --format json . 2>/dev/null |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["written"])' || echo "?")

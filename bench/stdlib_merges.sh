@@ -9,6 +9,8 @@
 #      SHORT (default 1: `go test -short`, as Go's own all.bash runs the standard library;
 #      SHORT=0 runs the long tests too).
 #
+# Only the packages `generate` wrote to are tested again after it (see below).
+#
 # Resumable: each phase (tests before, generate, tests after) leaves its result in $OUT and is
 # skipped when run again with the same OUT and packages; `rm -rf $OUT` starts afresh. The
 # phases are whole-list `go test -json` runs (the go tool schedules packages on every core)
@@ -50,18 +52,19 @@ mv "$out/packages.next" "$out/packages.txt"
 test_flags=(-count=1)
 [ "$short" = 1 ] && test_flags+=(-short)
 
-# phase NAME: `go test -json` over every package (NAME.json; non-JSON lines such as
-# "FAIL pkg [build failed]" are kept), then `go vet` per package (NAME.vet: "pkg ok|fail"),
+# phase NAME PACKAGE...: `go test -json` over the packages (NAME.json; non-JSON lines such
+# as "FAIL pkg [build failed]" are kept), then `go vet` per package (NAME.vet: "pkg ok|fail"),
 # appending so an interrupted phase resumes at the next package.
 phase() {
     local name=$1
+    shift
     if [ ! -e "$out/$name.json" ]; then
-        { go test -json "${test_flags[@]}" "${packages[@]}" 2>"$out/$name.stderr" || true; } \
+        { [ "$#" -eq 0 ] || go test -json "${test_flags[@]}" "$@" 2>"$out/$name.stderr" || true; } \
             >"$out/$name.json.partial"
         mv "$out/$name.json.partial" "$out/$name.json"
     fi
     touch "$out/$name.vet"
-    for pkg in "${packages[@]}"; do
+    for pkg in "$@"; do
         grep -q "^$pkg " "$out/$name.vet" && continue
         if go vet "$pkg" >/dev/null 2>>"$out/$name.vet.stderr"; then
             echo "$pkg ok" >>"$out/$name.vet"
@@ -72,7 +75,7 @@ phase() {
 }
 
 start=$(date +%s)
-phase before
+phase before "${packages[@]}"
 echo "tests before: $(($(date +%s) - start)) s" >&2
 if [ ! -e "$out/generate.json" ]; then
     # One run over the packages' own folders, each file once: what a user who asks for the
@@ -91,8 +94,27 @@ if [ ! -e "$out/generate.json" ]; then
 fi
 read -r generate_code generate_seconds <"$out/generate.code"
 echo "generate: exit $generate_code, $generate_seconds s" >&2
+# `generate` writes only `_test.go` files, and a package's test files are built into its own
+# test binary alone: a package none of whose test files changed builds and ends exactly as
+# before, so only the packages it wrote to are tested and vetted again.
+if [ ! -e "$out/written.txt" ]; then
+    for pkg in "${packages[@]}"; do
+        # A test file added, edited or gone.
+        for file in "$GOROOT/src/$pkg"/*_test.go "$real_goroot/src/$pkg"/*_test.go; do
+            [ -e "$file" ] || continue
+            name=$(basename "$file")
+            if ! cmp -s "$GOROOT/src/$pkg/$name" "$real_goroot/src/$pkg/$name"; then
+                echo "$pkg"
+                break
+            fi
+        done
+    done >"$out/written.txt.partial"
+    mv "$out/written.txt.partial" "$out/written.txt"
+fi
+mapfile -t written < "$out/written.txt"
+echo "packages written to: ${#written[@]}" >&2
 start=$(date +%s)
-phase after
+phase after "${written[@]}"
 echo "tests after: $(($(date +%s) - start)) s" >&2
 
 # A test whose outcome differs is run again (three times, alone): a flaky test blames nobody.
@@ -126,7 +148,10 @@ def outcomes(name):
     return {p: (tests.get(p, {}) if built.get(p) and vet.get(p) == "ok" else None)
             for p in packages}
 
+written = set(open(f"{out}/written.txt").read().split())
 before, after = outcomes("before"), outcomes("after")
+# A package generate did not write to builds and runs exactly as before (see above).
+after = {p: (after[p] if p in written else before[p]) for p in packages}
 compiled = [p for p in packages if before[p] is not None]
 broken = [p for p in compiled if after[p] is None]
 changed = {}
@@ -158,6 +183,7 @@ with open(f"{out}/changed.txt", "w") as f:
 tests = sum(len(before[p]) for p in compiled)
 failing = sum(1 for p in compiled for a in before[p].values() if a == "fail")
 print(f"packages:                                  {len(packages)}")
+print(f"packages generate wrote tests into:        {len(written)}")
 print(f"tests compiled and vetted before:          {len(compiled)}")
 print(f"... and still compile and vet after:       {len(compiled) - len(broken)}")
 print(f"broken by generate:                        {len(broken)} {' '.join(broken)}")
