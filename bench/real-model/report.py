@@ -98,3 +98,14 @@ if answers:
           f"median {llm.get('completion_median')}, largest {llm.get('completion_max')}")
 if llm.get("salvaged") is not None:
     print(f"  answers salvaged without a re-ask: {llm.get('salvaged')}")
+funnel = doc.get("funnel")
+if funnel:
+    # `--coverage`: the funnel's own counts, and the statements executed before → after.
+    f = funnel.get("totals", {})
+    before, after = funnel.get("before", {}), funnel.get("after", {})
+    pct = lambda t: 100.0 * t.get("executed", 0) / max(t.get("total", 0), 1)
+    print(f"  coverage funnel: generated {f.get('generated', 0)} → built {f.get('built', 0)} → "
+          f"passed {f.get('passed', 0)} → reliably {f.get('passed_reliably', 0)} → raised "
+          f"coverage {f.get('raised_coverage', 0)} → kept {f.get('kept', 0)}; statements "
+          f"{before.get('executed', 0)}/{before.get('total', 0)} ({pct(before):.1f} %) → "
+          f"{after.get('executed', 0)}/{after.get('total', 0)} ({pct(after):.1f} %)")
