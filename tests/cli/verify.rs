@@ -655,6 +655,33 @@ async fn a_rust_test_that_does_not_compile_is_repaired_with_cargos_error() {
     toolchain(project.root(), "cargo", &["test", "--quiet"]);
 }
 
+/// A crate that turns its library's tests off (`[lib] test = false`, as form_urlencoded
+/// does): `cargo test --tests` never builds them, so verification asks for the library by
+/// name, and the test is run and passes instead of "the toolchain never ran it".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crate_whose_library_is_not_tested_by_default_still_gets_its_tests_run() {
+    let fake = Scripted::default().writes(
+        "test_add",
+        "#[test]\nfn test_add() {\n    assert_eq!(add(1, 2), 3);\n}",
+    );
+    let server = fake.serve().await;
+    let project = one_crate();
+    project.write(
+        "Cargo.toml",
+        "[package]\nname = \"calc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [lib]\npath = \"src/lib.rs\"\ntest = false\n\n[workspace]\n",
+    );
+    let doc = run(llm_verify(&project, &server, &[]))
+        .await
+        .success()
+        .json();
+
+    let entry = test_entry(&doc, "test_add");
+    assert_eq!(entry["status"], "passed", "{doc}");
+    let output = toolchain(project.root(), "cargo", &["test", "--lib"]);
+    assert!(output.contains("test_add ... ok"), "{output}");
+}
+
 // ---- GOPATH projects -----------------------------------------------------------------------
 
 /// A GOPATH layout with no `go.mod` anywhere: `tiny` imports `example.com/dep`, which only

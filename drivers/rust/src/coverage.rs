@@ -113,10 +113,18 @@ fn command(
             profile.join("%p-%m.profraw").display().to_string(),
         ));
     }
+    // `--tests` stands for the package's tests as `verify::test_targets` selects them.
+    let targets = crate::verify::test_targets(&target.marker_text);
     VerifyCommand {
         step,
         program: "cargo".to_owned(),
-        args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+        args: args
+            .iter()
+            .flat_map(|arg| match *arg {
+                "--tests" => targets.clone(),
+                other => vec![other.to_owned()],
+            })
+            .collect(),
         dir: target.root.clone(),
         env,
     }

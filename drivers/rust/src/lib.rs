@@ -341,6 +341,8 @@ impl Driver for RustDriver {
             })
             .collect();
         let features = verify::feature_args(&run.build);
+        // `--tests` stands for the package's tests as `verify::test_targets` selects them.
+        let targets = verify::test_targets_in(&run.root);
         let command = |step: VerifyStep, args: &[&str]| VerifyCommand {
             step,
             program: "cargo".to_owned(),
@@ -348,7 +350,10 @@ impl Driver for RustDriver {
                 .iter()
                 .map(|arg| (*arg).to_owned())
                 .chain(features.iter().cloned())
-                .chain(args[1..].iter().map(|arg| (*arg).to_owned()))
+                .chain(args[1..].iter().flat_map(|arg| match *arg {
+                    "--tests" => targets.clone(),
+                    other => vec![other.to_owned()],
+                }))
                 .collect(),
             dir: run.root.clone(),
             env: env.clone(),

@@ -41,13 +41,15 @@ pub(crate) fn commands(request: &VerifyRequest) -> Vec<VerifyCommand> {
     };
     let strings = |args: &[&str]| args.iter().map(|arg| (*arg).to_owned()).collect::<Vec<_>>();
     let features = feature_args(&request.build);
+    let targets = test_targets(&request.marker_text);
     let cargo_test = |args: &[&str]| {
         let mut all = strings(&["test"]);
         all.extend(features.iter().cloned());
+        all.extend(targets.iter().cloned());
         all.extend(strings(args));
         all
     };
-    let mut run = cargo_test(&["--tests", "--no-fail-fast", "--", "--exact"]);
+    let mut run = cargo_test(&["--no-fail-fast", "--", "--exact"]);
     if request.include_ignored {
         run.push("--include-ignored".to_owned());
     }
@@ -57,10 +59,32 @@ pub(crate) fn commands(request: &VerifyRequest) -> Vec<VerifyCommand> {
     vec![
         command(
             VerifyStep::Build,
-            cargo_test(&["--tests", "--no-run", "--message-format=json"]),
+            cargo_test(&["--no-run", "--message-format=json"]),
         ),
         command(VerifyStep::Run, run),
     ]
+}
+
+/// Cargo's selection of "the package's tests" for the manifest `manifest`: `--tests`, every
+/// target whose `test` setting is on, and `--lib` beside it when the manifest turns the
+/// library's off (`[lib] test = false`, as form_urlencoded does to save build time). The
+/// tests testsmith writes live in the library, and `--tests` alone would never build them.
+pub(crate) fn test_targets(manifest: &str) -> Vec<String> {
+    let lib_untested = manifest
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|table| table.get("lib")?.get("test")?.as_bool())
+        == Some(false);
+    let mut targets = vec!["--tests".to_owned()];
+    if lib_untested {
+        targets.insert(0, "--lib".to_owned());
+    }
+    targets
+}
+
+/// [`test_targets`] for the package whose manifest is in `root` (none readable: `--tests`).
+pub(crate) fn test_targets_in(root: &Path) -> Vec<String> {
+    test_targets(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default())
 }
 
 /// Cargo's spelling of the features the user chose.
@@ -212,7 +236,8 @@ pub(crate) fn suite_command(request: &VerifyRequest) -> Option<VerifyCommand> {
     }
     let mut args = vec!["test".to_owned()];
     args.extend(feature_args(&request.build));
-    args.extend(["--tests".to_owned(), "--no-fail-fast".to_owned()]);
+    args.extend(test_targets(&request.marker_text));
+    args.push("--no-fail-fast".to_owned());
     Some(VerifyCommand {
         step: VerifyStep::Run,
         program: "cargo".to_owned(),
@@ -860,6 +885,28 @@ mod tests {
         assert_eq!(
             quarantine(text, "test_a", "x").unwrap(),
             "mod tests {\n    #[test]\n    #[ignore = \"testsmith: failed: x\"]\n    fn test_a() {}\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_library_whose_tests_are_off_is_named_beside_the_test_targets() {
+        let off = "[package]\nname = \"a\"\n\n[lib]\npath = \"src/lib.rs\"\ntest = false\n";
+        assert_eq!(test_targets(off), ["--lib", "--tests"]);
+        for on in [
+            "[package]\nname = \"a\"\n",
+            "[package]\nname = \"a\"\n\n[lib]\ntest = true\n",
+            "not toml [",
+        ] {
+            assert_eq!(test_targets(on), ["--tests"], "{on}");
+        }
+        let mut request = request(&[("src/lib.rs", "src/lib_tests.rs", &["test_x"])]);
+        request.marker_text = off.to_owned();
+        let commands = commands(&request);
+        assert_eq!(commands[0].args[..3], ["test", "--lib", "--tests"]);
+        assert_eq!(commands[1].args[..3], ["test", "--lib", "--tests"]);
+        assert_eq!(
+            suite_command(&request).unwrap().args[..3],
+            ["test", "--lib", "--tests"]
         );
     }
 }
