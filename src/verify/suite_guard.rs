@@ -114,8 +114,9 @@ impl Project {
             }
             let broken: Vec<String> = blamed.iter().map(|(name, _)| (*name).clone()).collect();
             let reason = format!(
-                "rolled back: with it, {} of yours failed twice and passes without it: {}",
+                "rolled back: with it, your {} failed twice, and {} without it: {}",
                 broken.join(", "),
+                if broken.len() == 1 { "passes" } else { "pass" },
                 blamed[0].1
             );
             self.settle_unit(&unit, &reason);

@@ -453,7 +453,7 @@ async fn a_rust_module_that_makes_the_test_binary_abort_is_rolled_back() {
     .json();
     let rolled_back = &doc["verify"]["rolled_back"];
     assert_eq!(
-        rolled_back[0]["broken"][0], "the test binary of src/lib.rs",
+        rolled_back[0]["broken"][0], "test binary of src/lib.rs",
         "{doc}"
     );
     assert!(

@@ -253,12 +253,12 @@ pub(crate) fn suite_command(request: &VerifyRequest) -> Option<VerifyCommand> {
 ///
 /// A test binary that stopped before its report ended (a test called `process::exit`, or a
 /// panic hook aborted the process) hides every test it had not reported yet: it is one
-/// result of its own, unfinished, named after its target (`the test binary of
+/// result of its own, unfinished, named after its target (`test binary of
 /// src/lib.rs`), so that a run where it stops is told from one where it does not.
 pub(crate) fn suite_results(output: &CommandOutput) -> Vec<SuiteResult> {
     let stopped = stopped_binaries(output).into_iter().map(|target| {
         (
-            format!("the test binary of {target}"),
+            format!("test binary of {target}"),
             TestOutcome::Unfinished(format!(
                 "it stopped before reporting all its tests: {}",
                 crash_note(output)
@@ -827,10 +827,10 @@ mod tests {
         let results = suite_results(&output(stdout, stderr));
         let stopped: Vec<&SuiteResult> = results
             .iter()
-            .filter(|result| result.name.starts_with("the test binary"))
+            .filter(|result| result.name.starts_with("test binary of "))
             .collect();
         assert_eq!(stopped.len(), 1, "{results:?}");
-        assert_eq!(stopped[0].name, "the test binary of src/lib.rs");
+        assert_eq!(stopped[0].name, "test binary of src/lib.rs");
         assert!(
             matches!(&stopped[0].outcome, TestOutcome::Unfinished(note) if note.contains("SIGABRT")),
             "{:?}",
