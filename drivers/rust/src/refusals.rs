@@ -119,21 +119,10 @@ fn check_attribute(node: Node<'_>, code: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use crate::answer::check_answer;
-    use testsmith_driver::{Member, MemberKind};
+    use testsmith_driver::Member;
 
     fn largest() -> Member {
-        Member {
-            kind: MemberKind::Function,
-            name: "largest".to_owned(),
-            owner: None,
-            signature: String::new(),
-            start_line: 1,
-            end_line: 1,
-            doc: None,
-            module: None,
-            byte_range: 0..0,
-            callable: None,
-        }
+        testsmith_driver::testing::member("largest", None)
     }
 
     /// The answer check's verdict on a test whose body holds `body`.
